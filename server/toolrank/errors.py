@@ -1,0 +1,39 @@
+"""One exception hierarchy; ``toolrank.api`` maps each class to a status code once."""
+
+from __future__ import annotations
+
+
+class ToolrankError(Exception):
+    """Root of every error toolrank raises on purpose."""
+
+
+class InvalidRequest(ToolrankError):
+    """The request is malformed or over a limit; the message names the field."""
+
+
+class RequestTooLarge(InvalidRequest):
+    """The request exceeds a size limit (HTTP 413; gRPC INVALID_ARGUMENT)."""
+
+
+class UnknownModel(InvalidRequest):
+    """The request names a model this server does not serve."""
+
+
+class NormalizeError(ToolrankError):
+    """A normalizer could not read its input (position says where)."""
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class Overloaded(ToolrankError):
+    """Too much work in flight: refused at once rather than queued without bound."""
+
+
+class ModelUnavailable(ToolrankError):
+    """The model failed to load, is not ready, or failed while running."""
+
+
+class ModelLoadError(ModelUnavailable):
+    """A model directory is missing files or cannot be opened."""

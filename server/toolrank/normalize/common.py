@@ -1,0 +1,45 @@
+"""Small text helpers shared by every normalizer."""
+
+from __future__ import annotations
+
+import re
+
+_WORD_BOUNDARY = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_SPACES = re.compile(r"\s+")
+
+
+def split_identifier(name: str) -> list[str]:
+    """Split an identifier into lower-case words.
+
+    ``getHTTPResponse_code.v2`` -> ``["get", "http", "response", "code", "v", "2"]``.
+    camelCase, PascalCase, snake_case, kebab-case, dots and namespaces all split.
+    """
+    return [w.lower() for w in _WORD_BOUNDARY.findall(name)]
+
+
+def words_of(name: str) -> str:
+    """The identifier as space-separated words, or "" when splitting adds nothing."""
+    words = " ".join(split_identifier(name))
+    return "" if words == name.lower() else words
+
+
+def name_with_words(name: str) -> str:
+    """``name (words)`` when splitting the name tells more, else the name alone."""
+    words = words_of(name)
+    return f"{name} ({words})" if words else name
+
+
+def collapse_spaces(text: str) -> str:
+    """Every run of whitespace as one space, trimmed."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def clip(text: str, max_chars: int) -> str:
+    """Cut ``text`` to at most ``max_chars`` characters, at a word boundary if one is near."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    space = cut.rfind(" ")
+    if space >= max_chars * 0.8:
+        cut = cut[:space]
+    return cut.rstrip()

@@ -1,0 +1,91 @@
+"""Typed, frozen values that cross module boundaries.
+
+Protobuf messages never get past ``toolrank.api``: the transports convert them
+into these dataclasses, and the engine and normalizers only see these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Union
+
+
+@dataclass(frozen=True, slots=True)
+class TextInput:
+    """A plain passage of text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInput:
+    """A code snippet; ``language`` or the ``path`` extension says what it is."""
+
+    source: str
+    language: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SqlInput:
+    """SQL text (DDL or queries) in ``dialect`` (empty: detect)."""
+
+    text: str
+    dialect: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolInput:
+    """A tool/function schema as JSON text; its format is detected."""
+
+    json: str
+
+
+CandidateInput = Union[TextInput, CodeInput, SqlInput, ToolInput]
+
+KIND_OF: dict[type, str] = {TextInput: "text", CodeInput: "code", SqlInput: "sql", ToolInput: "tool"}
+
+
+def kind_of(item: CandidateInput) -> str:
+    """The candidate kind name ("text", "code", "sql" or "tool") of an input."""
+    return KIND_OF[type(item)]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One candidate of a request: its content, the caller's id and metadata."""
+
+    content: CandidateInput
+    id: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizeOptions:
+    """Bounds every normalizer respects.
+
+    ``max_chars`` is the output budget (a cheap proxy for tokens: roughly four
+    characters a token for English-like text); normalizers put the most
+    informative parts first and cut at the budget.
+    """
+
+    max_chars: int = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalizer's output: the text the model sees, and whether it fell back.
+
+    ``fallback`` is True when the normalizer could not read the input as its
+    kind (bad JSON, unparsable SQL, unknown language...) and used a generic
+    rendering instead; ``detail`` names the detected format or the fallback
+    reason, for ``toolrank normalize`` and for counting.
+    """
+
+    text: str
+    fallback: bool = False
+    detail: str = ""
