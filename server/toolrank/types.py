@@ -89,3 +89,64 @@ class Normalized:
     text: str
     fallback: bool = False
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RerankQuery:
+    """A rerank request as the engine sees it."""
+
+    query: str
+    candidates: tuple[Candidate, ...]
+    top_n: int = 0
+    return_text: bool = False
+    raw_scores: bool = False
+    model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One ranked candidate: its index in the request, id, score and maybe its text."""
+
+    index: int
+    id: str
+    score: float
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    query_tokens: int = 0
+    candidate_tokens: int = 0
+    truncated: int = 0
+    windows: int = 0
+    fallbacks: int = 0
+    cache_hits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    normalize_ns: int = 0
+    tokenize_ns: int = 0
+    queue_ns: int = 0
+    inference_ns: int = 0
+    total_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RerankOutcome:
+    results: tuple[Scored, ...]
+    usage: Usage
+    timing: Timing
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedCandidate:
+    """What ``Normalize`` returns per candidate."""
+
+    index: int
+    id: str
+    kind: str
+    normalized: Normalized
+    tokens: int
+    raw_tokens: int

@@ -1,0 +1,1 @@
+"""Transports: convert wire messages to engine dataclasses and back; no model code here."""

@@ -1,0 +1,121 @@
+"""The gRPC transport: toolrank.v1.Reranker, grpc.health.v1.Health and reflection.
+
+``create_server`` builds a server bound to a port (0 = any free port) and
+returns it with the port, so tests run on loopback; ``serve`` runs it until
+SIGTERM/SIGINT, turning health to NOT_SERVING first and letting in-flight
+requests finish within the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+import toolrank
+from toolrank.api.convert import (
+    candidate_from_pb,
+    model_info_to_pb,
+    normalized_to_pb,
+    rerank_query_from_pb,
+    rerank_response_to_pb,
+)
+from toolrank.api.errors import ErrorInterceptor
+from toolrank.engine.engine import Engine
+from toolrank.settings import Settings
+from toolrank.v1 import reranker_pb2 as pb
+from toolrank.v1 import reranker_pb2_grpc as pb_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Reranker"].full_name
+
+
+class RerankerService(pb_grpc.RerankerServicer):
+    """Converts messages and calls the engine; nothing else."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def Rerank(self, request: pb.RerankRequest, context: grpc.aio.ServicerContext) -> pb.RerankResponse:
+        outcome = await self.engine.rerank(rerank_query_from_pb(request))
+        return rerank_response_to_pb(outcome)
+
+    async def Normalize(self, request: pb.NormalizeRequest, context: grpc.aio.ServicerContext) -> pb.NormalizeResponse:
+        candidates = tuple(candidate_from_pb(c) for c in request.candidates)
+        return normalized_to_pb(await self.engine.normalize_candidates(candidates, request.model))
+
+    async def Info(self, request: pb.InfoRequest, context: grpc.aio.ServicerContext) -> pb.InfoResponse:
+        default = self.engine.default_model
+        return pb.InfoResponse(
+            version=toolrank.__version__,
+            models=[model_info_to_pb(s, default) for s in self.engine.model_specs()],
+            default_model=default,
+        )
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+
+    async def set_serving(self, serving: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, status)
+
+
+def grpc_options(settings: Settings) -> list[tuple[str, int]]:
+    """Message size limits (the request limits are checked again, per field, by the engine)."""
+    size = settings.limits.max_message_bytes
+    return [
+        ("grpc.max_receive_message_length", size),
+        ("grpc.max_send_message_length", size),
+        ("grpc.max_metadata_size", 16 * 1024),
+    ]
+
+
+async def create_server(settings: Settings, engine: Engine) -> RunningServer:
+    """Build and bind (not start) the gRPC server; health starts NOT_SERVING."""
+    server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=grpc_options(settings))
+    pb_grpc.add_RerankerServicer_to_server(RerankerService(engine), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    if port == 0:
+        raise OSError(f"cannot bind {settings.host}:{settings.port}")
+    running = RunningServer(server, port, health_servicer)
+    await running.set_serving(False)
+    return running
+
+
+async def serve(settings: Settings, engine: Engine | None = None) -> None:
+    """Load, warm up, serve until a signal, then shut down gracefully."""
+    engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
+    running = await create_server(settings, engine)
+    await running.server.start()
+    await engine.start()
+    await running.set_serving(True)
+    log.info("toolrank %s serving %s on %s:%d", toolrank.__version__,
+             ", ".join(s.name for s in engine.model_specs()), settings.host, running.port)
+    print(f"toolrank serving on {settings.host}:{running.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_s)
+    await running.health.enter_graceful_shutdown()
+    await running.server.stop(settings.grace_s)
+    await engine.stop()

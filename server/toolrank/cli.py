@@ -1,0 +1,200 @@
+"""The ``toolrank`` command: serve, rerank, normalize, eval, info.
+
+Flags win over ``TOOLRANK_*`` environment variables, which win over defaults;
+settings are built once here and passed down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any, Sequence
+
+from toolrank.settings import Settings, parse_model_arg, settings_from
+
+
+def _add_engine_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", dest="models", action="append", metavar="[NAME=]DIR",
+                   help="serve this model directory (repeatable; default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--default-model", help="name of the model used when a request names none")
+    p.add_argument("--threads", type=int, help="onnxruntime intra-op threads (0 = all cores)")
+    p.add_argument("--token-budget", type=int, help="padded tokens per inference batch (default 8192)")
+    p.add_argument("--max-batch-size", type=int, help="sequences per inference batch (default 64)")
+    p.add_argument("--cache-size", type=int, help="entries per cache: normalized text, token ids, embeddings")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if k not in ("command", "func")}
+    if overrides.get("models"):
+        overrides["models"] = [parse_model_arg(m) for m in overrides["models"]]
+    return settings_from(overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from toolrank.api.grpc_server import serve
+
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve(_settings(args)))
+    return 0
+
+
+def _read_json(path: str) -> Any:
+    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    return json.loads(text)
+
+
+def cmd_rerank(args: argparse.Namespace) -> int:
+    import grpc
+
+    from toolrank.api.convert import candidate_to_pb
+    from toolrank.candidates import candidate_from_json
+    from toolrank.v1 import reranker_pb2 as pb
+    from toolrank.v1 import reranker_pb2_grpc as pb_grpc
+
+    doc = _read_json(args.file)
+    if not isinstance(doc, dict) or "query" not in doc:
+        print("error: expected a JSON object with 'query' and 'candidates'", file=sys.stderr)
+        return 2
+    cands = [candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(doc.get("candidates", []))]
+    request = pb.RerankRequest(query=doc["query"], candidates=[candidate_to_pb(c) for c in cands],
+                               top_n=args.top_n if args.top_n is not None else int(doc.get("top_n", 0)),
+                               return_text=args.text, model=args.use_model or doc.get("model", ""))
+    with grpc.insecure_channel(args.address) as channel:
+        try:
+            resp = pb_grpc.RerankerStub(channel).Rerank(request, timeout=args.timeout)
+        except grpc.RpcError as exc:
+            print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    if args.json:
+        from google.protobuf.json_format import MessageToDict
+        print(json.dumps(MessageToDict(resp), indent=2))
+        return 0
+    for rank, r in enumerate(resp.results, 1):
+        line = f"{rank:>3}. {r.score:8.4f}  [{r.index}] {r.id}"
+        print(line + (f"\n       {r.text[:160]}" if r.text else ""))
+    u, t = resp.usage, resp.timing
+    print(f"model {resp.model}: {u.query_tokens} query + {u.candidate_tokens} candidate tokens, "
+          f"{u.windows} windows, {u.fallbacks} fallbacks; {t.total_ns / 1e6:.1f} ms "
+          f"(normalize {t.normalize_ns / 1e6:.1f}, tokenize {t.tokenize_ns / 1e6:.1f}, "
+          f"queue {t.queue_ns / 1e6:.1f}, inference {t.inference_ns / 1e6:.1f})", file=sys.stderr)
+    return 0
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    from toolrank.candidates import candidate_from_json
+    from toolrank.normalize import normalize
+    from toolrank.types import NormalizeOptions
+
+    doc = _read_json(args.file)
+    items = doc if isinstance(doc, list) else doc.get("candidates", [doc]) if isinstance(doc, dict) else [doc]
+    options = NormalizeOptions(max_chars=args.max_chars)
+    out = []
+    for i, item in enumerate(items):
+        cand = candidate_from_json(item, f"[{i}]")
+        n = normalize(cand.content, options)
+        out.append({"index": i, "id": cand.id, "kind": cand.kind, "text": n.text,
+                    "fallback": n.fallback, "detail": n.detail})
+    if args.json:
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        for o in out:
+            flag = " FALLBACK" if o["fallback"] else ""
+            print(f"[{o['index']}] {o['kind']} {o['id']} ({o['detail']}{flag})\n{o['text']}\n")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from toolrank.engine.engine import Engine
+    from toolrank.eval import evaluate, format_table, load_dataset
+
+    settings = _settings(args)
+
+    async def run() -> list:
+        engine = Engine.from_settings(settings)
+        reports = []
+        async with engine:
+            for path in args.datasets:
+                ds = load_dataset(path, args.limit)
+                modes = [False, True] if args.both else [args.raw]
+                for raw in modes:
+                    report = await evaluate(engine, ds, model=args.use_model or "", raw=raw)
+                    reports.append(report)
+                    if args.json:
+                        print(json.dumps(report.as_dict()), flush=True)
+        return reports
+
+    reports = asyncio.run(run())
+    if not args.json:
+        print(format_table(reports))
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import grpc
+    from google.protobuf.json_format import MessageToDict
+
+    from toolrank.v1 import reranker_pb2 as pb
+    from toolrank.v1 import reranker_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(args.address) as channel:
+        resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=args.timeout)
+    print(json.dumps(MessageToDict(resp), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolrank", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the gRPC server")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)")
+    p.add_argument("--port", type=int, help="gRPC port (default 50051; 0 = any free port)")
+    p.add_argument("--grace-s", type=float, help="seconds in-flight requests get on SIGTERM (default 10)")
+    p.add_argument("--max-inflight-requests", type=int, help="requests in flight before RESOURCE_EXHAUSTED")
+    p.add_argument("--log-level", default="info")
+    _add_engine_flags(p)
+    p.set_defaults(func=cmd_serve)
+
+    client_flags = argparse.ArgumentParser(add_help=False)
+    client_flags.add_argument("--address", default="127.0.0.1:50051", help="server address (host:port)")
+    client_flags.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds")
+
+    p = sub.add_parser("rerank", parents=[client_flags], help="send one rerank request from a JSON file (or - for stdin)")
+    p.add_argument("file", help='JSON: {"query": ..., "candidates": [...], "top_n": N}')
+    p.add_argument("--top-n", type=int)
+    p.add_argument("--text", action="store_true", help="show each result's normalized text")
+    p.add_argument("--json", action="store_true", help="print the whole response as JSON")
+    p.add_argument("--use-model", help="a served model's name")
+    p.set_defaults(func=cmd_rerank)
+
+    p = sub.add_parser("normalize", help="show what candidates become (runs locally, no server)")
+    p.add_argument("file", help="JSON: one candidate, a list, or {\"candidates\": [...]} (- for stdin)")
+    p.add_argument("--max-chars", type=int, default=2048)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_normalize)
+
+    p = sub.add_parser("eval", help="ranking quality on datasets (corpus.jsonl + queries.jsonl)")
+    p.add_argument("datasets", nargs="+", metavar="DATASET_DIR")
+    p.add_argument("--raw", action="store_true", help="rank the unnormalized text")
+    p.add_argument("--both", action="store_true", help="normalized and raw, side by side")
+    p.add_argument("--json", action="store_true", help="one JSON object per set")
+    p.add_argument("--limit", type=int, default=0, help="first N queries of each set")
+    p.add_argument("--use-model", help="a served model's name (with several --model)")
+    _add_engine_flags(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("info", parents=[client_flags], help="ask a running server what it serves")
+    p.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The engine: tokenization, pair building, batching and inference (no transport code)."""

@@ -1,0 +1,312 @@
+"""The Engine: owns the models, caches and schedulers; turns a RerankQuery into a RerankOutcome.
+
+Data path, one direction: validate -> normalize (per kind, cached) -> tokenize
+(query once, candidates cached) -> build pairs/windows -> shared batch
+scheduler -> onnxruntime -> scores (best window, activation) -> rank.
+Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolrank.engine.cache import LruCache, content_key
+from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
+from toolrank.engine.scheduler import BatchScheduler
+from toolrank.engine.validate import validate_candidates, validate_rerank
+from toolrank.errors import ModelUnavailable, Overloaded, UnknownModel
+from toolrank.models.loader import BI_ENCODER, LoadedModel, ModelSpec
+from toolrank.normalize import normalize, raw_text
+from toolrank.settings import Settings
+from toolrank.types import (
+    Candidate,
+    CandidateInput,
+    Normalized,
+    NormalizedCandidate,
+    NormalizeOptions,
+    RerankOutcome,
+    RerankQuery,
+    Scored,
+    Timing,
+    Usage,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServedModel:
+    """A loaded model with its scheduler and per-model caches."""
+
+    model: LoadedModel
+    scheduler: BatchScheduler
+    token_cache: LruCache[tuple[int, ...]]
+    embedding_cache: LruCache[np.ndarray]
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.model.spec
+
+
+@dataclass
+class EngineCounters:
+    """Running totals, read by metrics and benchmarks."""
+
+    requests: int = 0
+    candidates: int = 0
+    fallbacks: int = 0
+    normalize_hits: int = 0
+    normalize_misses: int = 0
+
+
+class Engine:
+    """Serve one or more models; ``start()`` before use, ``stop()`` after."""
+
+    def __init__(self, settings: Settings, models: list[LoadedModel]) -> None:
+        if not models:
+            raise ModelUnavailable("no model to serve")
+        self.settings = settings
+        self._models = models
+        self._served: dict[str, ServedModel] = {}
+        self._normalized: LruCache[Normalized] = LruCache(settings.cache_size)
+        self._options = NormalizeOptions(max_chars=settings.normalize_max_chars)
+        self.default_model = settings.default_model or models[0].spec.name
+        self.counters = EngineCounters()
+        self._inflight = 0
+        self.ready = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Engine":
+        """Load every configured model directory (raises ModelLoadError with the reason)."""
+        models = [LoadedModel(path, name or None, threads=settings.threads) for name, path in settings.models]
+        return cls(settings, models)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start one scheduler per model, then warm each model up with a real request."""
+        for m in self._models:
+            if m.spec.name in self._served:
+                raise ModelUnavailable(f"two models are named {m.spec.name!r}")
+            self._served[m.spec.name] = ServedModel(
+                m,
+                BatchScheduler(m, self.settings.token_budget, self.settings.max_batch_size),
+                LruCache(self.settings.cache_size),
+                LruCache(self.settings.cache_size),
+            )
+        if self.default_model not in self._served:
+            raise UnknownModel(f"default model {self.default_model!r} is not among the served models")
+        for served in self._served.values():
+            served.scheduler.start()
+            template = served.model.template
+            warm = [build_single([template.pad_id] * 4, template, served.spec.max_length)[0]]
+            await served.scheduler.run(warm)
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        for served in self._served.values():
+            await served.scheduler.stop()
+
+    async def __aenter__(self) -> "Engine":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- queries -----------------------------------------------------------------
+
+    def model_specs(self) -> list[ModelSpec]:
+        return [s.spec for s in self._served.values()]
+
+    def served(self, name: str) -> ServedModel:
+        served = self._served.get(name or self.default_model)
+        if served is None:
+            known = ", ".join(sorted(self._served))
+            raise UnknownModel(f"model: {name!r} is not served (served: {known})")
+        return served
+
+    def scheduler_of(self, name: str = "") -> BatchScheduler:
+        return self.served(name).scheduler
+
+    @property
+    def inflight(self) -> int:
+        return self._inflight
+
+    def normalize_one(self, item: CandidateInput) -> tuple[Normalized, bool]:
+        """The normalized text of one candidate, from the cache when seen before."""
+        key = content_key(repr(item), str(self._options.max_chars))
+        cached = self._normalized.get(key)
+        if cached is not None:
+            return cached, True
+        result = normalize(item, self._options)
+        self._normalized.put(key, result)
+        return result, False
+
+    def _normalize_all(self, candidates: tuple[Candidate, ...], raw: bool) -> tuple[list[Normalized], int]:
+        if raw:
+            return [Normalized(raw_text(c.content)) for c in candidates], 0
+        out: list[Normalized] = []
+        hits = 0
+        for c in candidates:
+            result, hit = self.normalize_one(c.content)
+            out.append(result)
+            hits += hit
+        self.counters.normalize_hits += hits
+        self.counters.normalize_misses += len(candidates) - hits
+        return out, hits
+
+    def _token_ids(self, served: ServedModel, texts: list[str]) -> list[tuple[int, ...]]:
+        """Token ids (no special tokens) per text; unseen texts are tokenized in one batch."""
+        keys = [content_key(t) for t in texts]
+        found: dict[bytes, tuple[int, ...]] = {}
+        todo: dict[bytes, str] = {}
+        for key, text in zip(keys, texts):
+            if key in found or key in todo:
+                continue
+            cached = served.token_cache.get(key)
+            if cached is None:
+                todo[key] = text
+            else:
+                found[key] = cached
+        if todo:
+            for key, ids in zip(todo, served.model.tokenize(list(todo.values()))):
+                found[key] = tuple(ids)
+                served.token_cache.put(key, found[key])
+        return [found[k] for k in keys]
+
+    async def rerank(self, query: RerankQuery, *, raw: bool = False) -> RerankOutcome:
+        """Rank the candidates of ``query``; ``raw`` skips normalization (for comparisons)."""
+        t0 = time.perf_counter_ns()
+        validate_rerank(query, self.settings.limits)
+        served = self.served(query.model)
+        if not self.ready:
+            raise ModelUnavailable("the engine is not ready")
+        if self._inflight >= self.settings.max_inflight_requests:
+            raise Overloaded(f"{self._inflight} requests in flight, the limit is "
+                             f"{self.settings.max_inflight_requests}: retry later")
+        self._inflight += 1
+        try:
+            return await self._rerank(query, served, raw, t0)
+        finally:
+            self._inflight -= 1
+
+    async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
+        normalized, hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw)
+        t1 = time.perf_counter_ns()
+        texts = [n.text for n in normalized]
+        q_ids, doc_ids = await asyncio.to_thread(self._tokenize_request, served, query.query, texts)
+        t2 = time.perf_counter_ns()
+        spec = served.spec
+        if spec.kind == BI_ENCODER:
+            scores, windows, truncated, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts)
+        else:
+            scores, windows, truncated, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, query.raw_scores)
+        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        if query.top_n:
+            order = order[: query.top_n]
+        results = tuple(
+            Scored(i, query.candidates[i].id, float(scores[i]), texts[i] if query.return_text else None)
+            for i in order
+        )
+        fallbacks = sum(1 for n in normalized if n.fallback)
+        self.counters.requests += 1
+        self.counters.candidates += len(texts)
+        self.counters.fallbacks += fallbacks
+        usage = Usage(
+            query_tokens=len(q_ids),
+            candidate_tokens=sum(len(d) for d in doc_ids),
+            truncated=truncated,
+            windows=windows,
+            fallbacks=fallbacks,
+            cache_hits=hits,
+        )
+        timing = Timing(t1 - t0, t2 - t1, queue_ns, infer_ns, time.perf_counter_ns() - t0)
+        return RerankOutcome(results, usage, timing, spec.name)
+
+    def _tokenize_request(self, served: ServedModel, query: str, texts: list[str]) -> tuple[list[int], list[tuple[int, ...]]]:
+        q_ids = list(served.model.tokenize([query])[0])
+        if served.spec.kind != BI_ENCODER:
+            q_ids = cap_query(q_ids, served.model.template, served.spec.max_query_length)
+        return q_ids, self._token_ids(served, texts)
+
+    async def _score_cross(self, served: ServedModel, q_ids: list[int], doc_ids: list[tuple[int, ...]],
+                           raw_scores: bool) -> tuple[np.ndarray, int, int, int, int]:
+        template, max_length = served.model.template, served.spec.max_length
+        sequences: list[Sequence] = []
+        owner: list[int] = []
+        truncated = 0
+        for i, ids in enumerate(doc_ids):
+            windows = pair_windows(q_ids, list(ids), template, max_length)
+            truncated += len(windows) > 1
+            sequences.extend(windows)
+            owner.extend([i] * len(windows))
+        self._admit(served, sequences)
+        outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
+        logits = _logit_of(outputs)
+        scores = np.full(len(doc_ids), -np.inf, dtype=np.float64)
+        np.maximum.at(scores, np.asarray(owner), logits)
+        if served.spec.activation == "sigmoid" and not raw_scores:
+            scores = 1.0 / (1.0 + np.exp(-scores))
+        return scores, len(sequences), truncated, queue_ns, infer_ns
+
+    async def _score_bi(self, served: ServedModel, q_ids: list[int], doc_ids: list[tuple[int, ...]],
+                        texts: list[str]) -> tuple[np.ndarray, int, int, int, int]:
+        template, max_length = served.model.template, served.spec.max_length
+        q_seq, _ = build_single(q_ids, template, max_length)
+        keys = [content_key(t) for t in texts]
+        embeddings: list[np.ndarray | None] = [served.embedding_cache.get(k) for k in keys]
+        todo: dict[bytes, int] = {}
+        truncated = 0
+        for i, emb in enumerate(embeddings):
+            if emb is None and keys[i] not in todo:
+                todo[keys[i]] = i
+        sequences = [q_seq]
+        for i in todo.values():
+            seq, cut = build_single(list(doc_ids[i]), template, max_length)
+            truncated += cut
+            sequences.append(seq)
+        self._admit(served, sequences)
+        outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
+        for row, (key, i) in enumerate(todo.items(), start=1):
+            served.embedding_cache.put(key, outputs[row])
+        fresh = {key: outputs[row] for row, key in enumerate(todo, start=1)}
+        matrix = np.stack([e if e is not None else fresh[k] for e, k in zip(embeddings, keys)])
+        scores = matrix @ outputs[0]
+        return scores.astype(np.float64), len(sequences), truncated, queue_ns, infer_ns
+
+    def _admit(self, served: ServedModel, sequences: list[Sequence]) -> None:
+        tokens = sum(len(s) for s in sequences)
+        if served.scheduler.queued_tokens + tokens > self.settings.max_queued_tokens:
+            raise Overloaded(f"{served.scheduler.queued_tokens} tokens queued, this request adds {tokens}: "
+                             f"over the limit of {self.settings.max_queued_tokens}, retry later")
+
+    async def normalize_candidates(self, candidates: tuple[Candidate, ...], model: str = "") -> list[NormalizedCandidate]:
+        """What each candidate becomes, with token counts under the model's tokenizer."""
+        validate_candidates(candidates, self.settings.limits)
+        served = self.served(model)
+
+        def work() -> list[NormalizedCandidate]:
+            normalized = [self.normalize_one(c.content)[0] for c in candidates]
+            raws = [raw_text(c.content) for c in candidates]
+            counts = served.model.tokenize([n.text for n in normalized] + raws)
+            n = len(candidates)
+            return [
+                NormalizedCandidate(i, c.id, c.kind, normalized[i], len(counts[i]), len(counts[n + i]))
+                for i, c in enumerate(candidates)
+            ]
+
+        return await asyncio.to_thread(work)
+
+
+def _logit_of(outputs: np.ndarray) -> np.ndarray:
+    """One relevance logit per row: the logit itself, or log-odds of label 1 for two labels."""
+    if outputs.shape[1] == 2:
+        return (outputs[:, 1] - outputs[:, 0]).astype(np.float64)
+    return outputs[:, 0].astype(np.float64)

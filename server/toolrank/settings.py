@@ -1,0 +1,82 @@
+"""Configuration, built once (in ``toolrank.cli``) and passed down; never read at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Request limits: over any of them a request is refused with INVALID_ARGUMENT."""
+
+    max_candidates: int = 1000
+    max_candidate_bytes: int = 256 * 1024
+    max_query_bytes: int = 16 * 1024
+    max_request_bytes: int = 16 * 1024 * 1024
+    max_message_bytes: int = 32 * 1024 * 1024  # gRPC receive limit (transport level)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the server needs; see ``toolrank serve --help`` for each field."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    models: tuple[tuple[str, str], ...] = ((DEFAULT_MODEL_NAME, str(DEFAULT_MODEL_DIR)),)
+    default_model: str = ""
+    threads: int = 0  # onnxruntime intra-op threads; 0 = all cores
+    token_budget: int = 8192  # padded tokens per batch
+    max_batch_size: int = 64
+    cache_size: int = 50_000  # entries per cache (normalized text, token ids, embeddings)
+    normalize_max_chars: int = 2048
+    max_inflight_requests: int = 256
+    max_queued_tokens: int = 4_000_000
+    request_timeout_s: float = 60.0
+    grace_s: float = 10.0
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def default_model_name(self) -> str:
+        return self.default_model or self.models[0][0]
+
+
+_ENV_PREFIX = "TOOLRANK_"
+
+
+def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from flags (``overrides``, None = unset), then ``TOOLRANK_*`` variables, then defaults."""
+    env = os.environ if env is None else env
+    base = Settings()
+    limit_values: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    for group, target, names in (
+        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits")]),
+        (Limits, limit_values, [f.name for f in fields(Limits)]),
+    ):
+        for name in names:
+            default = getattr(base if group is Settings else base.limits, name)
+            flag = overrides.get(name)
+            if flag is not None:
+                target[name] = flag
+            elif _ENV_PREFIX + name.upper() in env:
+                target[name] = type(default)(env[_ENV_PREFIX + name.upper()])
+    models = overrides.get("models")
+    if models:
+        values["models"] = tuple(models)
+    elif env.get(_ENV_PREFIX + "MODEL"):
+        values["models"] = tuple(parse_model_arg(m) for m in env[_ENV_PREFIX + "MODEL"].split(","))
+    return replace(base, limits=replace(base.limits, **limit_values), **values)
+
+
+def parse_model_arg(arg: str) -> tuple[str, str]:
+    """``NAME=DIR`` or ``DIR`` (the name is then the manifest's or the folder's)."""
+    if "=" in arg:
+        name, path = arg.split("=", 1)
+        return name.strip(), path.strip()
+    return "", arg.strip()

@@ -1,0 +1,71 @@
+"""Shared fixtures: paths, and a real toolrank gRPC server on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import grpc
+import pytest
+
+from toolrank.api.grpc_server import RunningServer, create_server
+from toolrank.engine.engine import Engine
+from toolrank.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+TINY = ROOT / "tests" / "models"
+
+
+class ServerThread:
+    """A real server (engine + gRPC) on its own event loop in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = replace(settings, host="127.0.0.1", port=0)
+        self.loop = asyncio.new_event_loop()
+        self.engine: Engine | None = None
+        self.running: RunningServer | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> "ServerThread":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=120)
+        return self
+
+    async def _start(self) -> None:
+        self.engine = Engine.from_settings(self.settings)
+        self.running = await create_server(self.settings, self.engine)
+        await self.running.server.start()
+        await self.engine.start()
+        await self.running.set_serving(True)
+
+    @property
+    def address(self) -> str:
+        assert self.running is not None
+        return f"127.0.0.1:{self.running.port}"
+
+    def stop(self) -> None:
+        async def _stop() -> None:
+            assert self.running is not None and self.engine is not None
+            await self.running.server.stop(1)
+            await self.engine.stop()
+
+        asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def default_server() -> Iterator[ServerThread]:
+    server = ServerThread(Settings()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def channel(default_server: ServerThread) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(default_server.address) as ch:
+        yield ch
