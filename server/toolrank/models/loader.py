@@ -116,6 +116,17 @@ def _template_from_tokenizer(tok: Tokenizer, config: dict[str, Any]) -> PairTemp
     )
 
 
+def model_family(config: dict[str, Any]) -> str:
+    """``model_type``, else read off ``architectures`` (jina-reranker-v2's config has no model_type)."""
+    if config.get("model_type"):
+        return str(config["model_type"])
+    arch = " ".join(str(a) for a in config.get("architectures") or []).lower()
+    for marker, family in (("xlmroberta", "xlm-roberta"), ("roberta", "roberta"), ("bert", "bert")):
+        if marker in arch:
+            return family
+    return "unknown"
+
+
 def _find(haystack: list[int], needle: list[int], start: int) -> int:
     for k in range(start, len(haystack) - len(needle) + 1):
         if haystack[k : k + len(needle)] == needle:
@@ -173,7 +184,7 @@ class LoadedModel:
         if kind not in (CROSS_ENCODER, BI_ENCODER):
             raise ModelLoadError(f"{root}/toolrank.json: unknown kind {kind!r}")
         max_positions = int(config.get("max_position_embeddings", 512))
-        family = str(config.get("model_type", "unknown"))
+        family = model_family(config)
         if family in ("roberta", "xlm-roberta", "camembert"):
             max_positions -= 2  # RoBERTa-style position ids start after the pad id
         max_length = int(manifest.get("max_length") or min(max_positions, 8192))
