@@ -1,4 +1,4 @@
-"""Shared fixtures: paths, and a real toolrank gRPC server on a free loopback port."""
+"""Shared fixtures: paths, and a real toolrank server (gRPC, optionally HTTP) on free loopback ports."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from toolrank.api.grpc_server import RunningServer, create_server
+from toolrank.api.http_server import HttpServer, create_http_server
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 
@@ -21,13 +22,15 @@ TINY = ROOT / "tests" / "models"
 
 
 class ServerThread:
-    """A real server (engine + gRPC) on its own event loop in a background thread."""
+    """A real server (engine + gRPC, + HTTP when ``http``) on its own event loop in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = replace(settings, host="127.0.0.1", port=0)
+    def __init__(self, settings: Settings, http: bool = False) -> None:
+        self.settings = replace(settings, host="127.0.0.1", port=0, http_port=0)
         self.loop = asyncio.new_event_loop()
         self.engine: Engine | None = None
         self.running: RunningServer | None = None
+        self.want_http = http
+        self.http: HttpServer | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def start(self) -> "ServerThread":
@@ -39,6 +42,9 @@ class ServerThread:
         self.engine = Engine.from_settings(self.settings)
         self.running = await create_server(self.settings, self.engine)
         await self.running.server.start()
+        if self.want_http:
+            self.http = await create_http_server(self.settings, self.engine)
+            await self.http.start()
         await self.engine.start()
         await self.running.set_serving(True)
 
@@ -47,10 +53,17 @@ class ServerThread:
         assert self.running is not None
         return f"127.0.0.1:{self.running.port}"
 
+    @property
+    def http_url(self) -> str:
+        assert self.http is not None, "start the ServerThread with http=True"
+        return f"http://127.0.0.1:{self.http.port}"
+
     def stop(self) -> None:
         async def _stop() -> None:
             assert self.running is not None and self.engine is not None
             await self.running.server.stop(1)
+            if self.http is not None:
+                await self.http.stop(1)
             await self.engine.stop()
 
         asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(timeout=60)
@@ -60,7 +73,7 @@ class ServerThread:
 
 @pytest.fixture(scope="session")
 def default_server() -> Iterator[ServerThread]:
-    server = ServerThread(Settings()).start()
+    server = ServerThread(Settings(), http=True).start()
     yield server
     server.stop()
 

@@ -1,3 +1,34 @@
 """toolrank: rank tool schemas, code, SQL and text for agents with an ONNX model."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# Client names load on first use, so that ``import toolrank`` (and the server) stay cheap.
+_LAZY = {name: "toolrank.client" for name in (
+    "Client", "AsyncClient", "Code", "Sql", "Text", "Tool", "Hit", "Ranking",
+    "candidates_from_folder", "candidates_from_sql_file",
+)}
+
+__all__ = ["__version__", *_LAZY]
+
+if TYPE_CHECKING:
+    from toolrank.client import (AsyncClient, Client, Code, Hit, Ranking, Sql, Text, Tool,
+                                 candidates_from_folder, candidates_from_sql_file)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolrank' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

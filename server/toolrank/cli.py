@@ -21,7 +21,7 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
                    help="serve this model directory (repeatable; default: the embedded all-MiniLM-L6-v2)")
     p.add_argument("--default-model", help="name of the model used when a request names none")
     p.add_argument("--threads", type=int, help="onnxruntime intra-op threads (0 = all cores)")
-    p.add_argument("--token-budget", type=int, help="padded tokens per inference batch (default 8192)")
+    p.add_argument("--token-budget", type=int, help="padded tokens per inference batch (default 1024; at least the model's max length)")
     p.add_argument("--max-batch-size", type=int, help="sequences per inference batch (default 64)")
     p.add_argument("--cache-size", type=int, help="entries per cache: normalized text, token ids, embeddings")
 
@@ -30,14 +30,25 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if k not in ("command", "func")}
     if overrides.get("models"):
         overrides["models"] = [parse_model_arg(m) for m in overrides["models"]]
-    return settings_from(overrides)
+    settings = settings_from(overrides)
+    from dataclasses import replace
+
+    from toolrank.models.catalog import resolve_models  # --model NAME: a pulled catalog model
+
+    return replace(settings, models=resolve_models(settings.models, settings.cache_dir))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from toolrank.api.grpc_server import serve
 
+    from toolrank.errors import ToolrankError
+
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(_settings(args)))
+    try:
+        asyncio.run(serve(_settings(args)))
+    except (ToolrankError, OSError) as exc:  # a model that will not load, a busy port, a missing TLS file
+        print(f"toolrank serve: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -145,6 +156,53 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from toolrank.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    from toolrank.models.catalog import CATALOG, is_pulled, pulled_dir
+
+    cache_dir = _settings(args).cache_dir
+    rows = []
+    for e in CATALOG:
+        pulled = is_pulled(e, cache_dir)
+        where = "embedded" if e.embedded and not pulled else "pulled" if pulled else "-"
+        rows.append({"name": e.name, "repo": e.repo, "kind": e.kind, "license": e.license, "status": where,
+                     "path": str(pulled_dir(e, cache_dir)) if pulled else "", "variants": list(e.variants)})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'NAME':<36} {'KIND':<14} {'LICENCE':<13} {'STATUS':<9} REPO")
+    for r in rows:
+        print(f"{r['name']:<36} {r['kind']:<14} {r['license']:<13} {r['status']:<9} {r['repo']}")
+    return 0
+
+
+def cmd_models_pull(args: argparse.Namespace) -> int:
+    import os
+
+    from toolrank.errors import ToolrankError
+    from toolrank.models.catalog import DEFAULT_ENDPOINT, find_entry
+    from toolrank.models.pull import pull
+
+    endpoint = args.endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
+    try:
+        entry = find_entry(args.name)
+        if entry.embedded and not args.variant:
+            print(f"{entry.name} is embedded in toolrank: nothing to pull (use --variant fp32 for the fp32 graph)")
+            return 0
+        path = pull(entry, variant=args.variant or "", cache_dir=_settings(args).cache_dir, endpoint=endpoint,
+                    revision=args.revision or "", repo=args.repo or "")
+    except ToolrankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{entry.name} ({entry.license}) is in {path}\nserve it: toolrank serve --model {entry.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolrank", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,8 +210,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the gRPC server")
     p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)")
     p.add_argument("--port", type=int, help="gRPC port (default 50051; 0 = any free port)")
+    p.add_argument("--http-port", type=int,
+                   help="also serve the Cohere/Jina HTTP rerank API and /metrics on this port "
+                        "(default off; 0 = any free port; negative = off)")
     p.add_argument("--grace-s", type=float, help="seconds in-flight requests get on SIGTERM (default 10)")
     p.add_argument("--max-inflight-requests", type=int, help="requests in flight before RESOURCE_EXHAUSTED")
+    p.add_argument("--max-queued-tokens", type=int, help="tokens waiting for inference before RESOURCE_EXHAUSTED")
+    p.add_argument("--request-timeout-s", type=float,
+                   help="the server's limit per request, past it DEADLINE_EXCEEDED (default 60; 0 = none)")
+    p.add_argument("--tls-cert", dest="tls_cert_file", metavar="PEM", help="server certificate: TLS on every port")
+    p.add_argument("--tls-key", dest="tls_key_file", metavar="PEM", help="the certificate's private key")
+    p.add_argument("--tls-client-ca", dest="tls_client_ca_file", metavar="PEM",
+                   help="require client certificates signed by this CA (mutual TLS)")
+    p.add_argument("--auth-tokens-file", metavar="FILE",
+                   help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health")
     p.add_argument("--log-level", default="info")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_serve)
@@ -188,6 +258,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", parents=[client_flags], help="ask a running server what it serves")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("models", help="list the known models, pull one from a Hugging Face hub")
+    msub = p.add_subparsers(dest="models_command", required=True)
+    cache_flags = argparse.ArgumentParser(add_help=False)
+    cache_flags.add_argument("--cache-dir", help="where pulled models live (TOOLRANK_CACHE_DIR; "
+                                                  "default ~/.cache/toolrank/models)")
+    m = msub.add_parser("list", parents=[cache_flags], help="name, kind, licence, embedded or pulled")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models_list)
+    m = msub.add_parser("pull", parents=[cache_flags], help="download a catalog model (resumable, verified)")
+    m.add_argument("name", help="a catalog name or repository id (see `toolrank models list`)")
+    m.add_argument("--variant", help="which ONNX graph: int8 or fp32 (default: the catalog's)")
+    m.add_argument("--endpoint", help="hub URL (default: HF_ENDPOINT, else https://huggingface.co)")
+    m.add_argument("--revision", help="a commit or branch (default: the catalog's)")
+    m.add_argument("--repo", help="fetch from this repository instead (an ONNX mirror)")
+    m.set_defaults(func=cmd_models_pull)
+
+    from toolrank.bench import add_arguments as add_bench_arguments  # stdlib-only at import
+
+    p = sub.add_parser("bench", help="W1-W4 against the naive onnxruntime loop and sentence-transformers")
+    add_bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -31,6 +31,18 @@ class Overloaded(ToolrankError):
     """Too much work in flight: refused at once rather than queued without bound."""
 
 
+class DeadlineExceeded(ToolrankError):
+    """The request ran past the server's per-request limit (``request_timeout_s``); its work was stopped."""
+
+
+class Unauthenticated(ToolrankError):
+    """No bearer token, or not one this server accepts (gRPC UNAUTHENTICATED, HTTP 401)."""
+
+
+class ConfigError(ToolrankError):
+    """The server's configuration cannot be used (unreadable file, half a TLS key pair); it refuses to start."""
+
+
 class ModelUnavailable(ToolrankError):
     """The model failed to load, is not ready, or failed while running."""
 

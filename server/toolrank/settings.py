@@ -31,7 +31,11 @@ class Settings:
     models: tuple[tuple[str, str], ...] = ((DEFAULT_MODEL_NAME, str(DEFAULT_MODEL_DIR)),)
     default_model: str = ""
     threads: int = 0  # onnxruntime intra-op threads; 0 = all cores
-    token_budget: int = 8192  # padded tokens per batch
+    # Padded tokens per batch (at least the model's max_length). Measured (bench/tune.py, W1: 50
+    # tool schemas, all-MiniLM-L6-v2 int8, 2 cores): 8192 -> one batch padded +91%, 2974 ms median;
+    # 2048 -> +23%, 2563 ms; 1024 -> +14%, 2379 ms; 512 -> +7%, 2098 ms. On CPU a batch of ~1k
+    # tokens already fills the matmuls, so smaller batches lose nothing and pad far less.
+    token_budget: int = 1024
     max_batch_size: int = 64
     cache_size: int = 50_000  # entries per cache (normalized text, token ids, embeddings)
     normalize_max_chars: int = 2048
@@ -39,6 +43,14 @@ class Settings:
     max_queued_tokens: int = 4_000_000
     request_timeout_s: float = 60.0
     grace_s: float = 10.0
+    http_port: int = -1  # Cohere/Jina-style HTTP API + /metrics: negative = off, 0 = any free port
+    http_read_timeout_s: float = 30.0  # HTTP: a client must send each request (and go idle) within this
+    cache_dir: str = ""  # where `toolrank models pull` puts models (TOOLRANK_CACHE_DIR); empty: ~/.cache/toolrank/models
+    tls_cert_file: str = ""  # PEM server certificate: TLS on every port when set (with tls_key_file)
+    tls_key_file: str = ""
+    tls_client_ca_file: str = ""  # PEM CA: clients must present a certificate it signed (mutual TLS)
+    auth_tokens_file: str = ""  # bearer tokens, one a line: every RPC and route but health needs one
+    auth_tokens: str = field(default="", repr=False)  # comma-separated bearer tokens (TOOLRANK_AUTH_TOKENS)
     limits: Limits = field(default_factory=Limits)
 
     @property

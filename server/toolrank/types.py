@@ -101,6 +101,7 @@ class RerankQuery:
     return_text: bool = False
     raw_scores: bool = False
     model: str = ""
+    max_tokens_per_doc: int = 0  # cap each candidate's tokens before scoring (0 = the model's own limits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any, Awaitable, Callable
 
 import grpc
 import grpc.aio
 
-from toolrank.errors import InvalidRequest, ModelUnavailable, Overloaded, ToolrankError
+from toolrank.errors import (
+    DeadlineExceeded,
+    InvalidRequest,
+    ModelUnavailable,
+    Overloaded,
+    ToolrankError,
+    Unauthenticated,
+)
+from toolrank.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +26,8 @@ STATUS_OF: tuple[tuple[type[ToolrankError], grpc.StatusCode], ...] = (
     (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
     (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (ModelUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (ToolrankError, grpc.StatusCode.INTERNAL),
 )
 
@@ -28,7 +40,13 @@ def grpc_status(exc: ToolrankError) -> grpc.StatusCode:
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Turn ToolrankError into its status; anything unexpected into INTERNAL, logged once."""
+    """Turn ToolrankError into its status; anything unexpected into INTERNAL, logged once.
+
+    With ``metrics``, every unary call is also counted by method and final status, with its latency.
+    """
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
 
     async def intercept_service(
         self,
@@ -41,7 +59,10 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         inner = handler.unary_unary
         method = handler_call_details.method
 
-        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def handle(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if isinstance(request, _Unreadable):
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                    f"request: not a valid protobuf message for {method} ({request.reason})")
             try:
                 return await inner(request, context)
             except ToolrankError as exc:
@@ -52,8 +73,46 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 log.exception("unexpected error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged on the server)")
 
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if self.metrics is None:
+                return await handle(request, context)
+            started = time.perf_counter()
+            status = "OK"
+            try:
+                return await handle(request, context)
+            except grpc.aio.AbortError:
+                code = context.code()
+                status = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+                raise
+            except asyncio.CancelledError:
+                status = "CANCELLED"
+                raise
+            finally:
+                self.metrics.observe_request("grpc", method, status, time.perf_counter() - started)
+
         return grpc.unary_unary_rpc_method_handler(
             guarded,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=_lenient(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
+
+
+class _Unreadable:
+    """Stands for a request whose bytes did not parse (binary garbage, bad UTF-8 in a string field)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _lenient(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """A deserializer that hands on a parse failure, so it becomes INVALID_ARGUMENT rather than UNKNOWN."""
+    if deserialize is None:
+        return None
+
+    def read(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError, and others on odd input
+            return _Unreadable(str(exc).split(":")[-1].strip() or type(exc).__name__)
+
+    return read

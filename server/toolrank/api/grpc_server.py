@@ -26,7 +26,10 @@ from toolrank.api.convert import (
     rerank_query_from_pb,
     rerank_response_to_pb,
 )
+from toolrank.api.auth import AuthInterceptor, TokenChecker
 from toolrank.api.errors import ErrorInterceptor
+from toolrank.api.http_server import HttpServer, create_http_server
+from toolrank.api.tls import grpc_credentials
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 from toolrank.v1 import reranker_pb2 as pb
@@ -84,7 +87,13 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
 
 async def create_server(settings: Settings, engine: Engine) -> RunningServer:
     """Build and bind (not start) the gRPC server; health starts NOT_SERVING."""
-    server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=grpc_options(settings))
+    tokens = TokenChecker.from_settings(settings)
+    interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(tokens)] if tokens.enabled else []
+    # A hard cap on calls in the server (beyond it: RESOURCE_EXHAUSTED), above the engine's own admission
+    # limit, so that even calls not yet admitted (being read, validated) cannot pile up without bound.
+    server = grpc.aio.server(interceptors=[*interceptors, ErrorInterceptor(engine.metrics)],
+                             options=grpc_options(settings),
+                             maximum_concurrent_rpcs=2 * settings.max_inflight_requests + 64)
     pb_grpc.add_RerankerServicer_to_server(RerankerService(engine), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -92,7 +101,9 @@ async def create_server(settings: Settings, engine: Engine) -> RunningServer:
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    credentials = grpc_credentials(settings)
+    address = f"{settings.host}:{settings.port}"
+    port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot bind {settings.host}:{settings.port}")
     running = RunningServer(server, port, health_servicer)
@@ -104,18 +115,31 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
     """Load, warm up, serve until a signal, then shut down gracefully."""
     engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
     running = await create_server(settings, engine)
+    http: HttpServer | None = await create_http_server(settings, engine) if settings.http_port >= 0 else None
     await running.server.start()
+    if http is not None:
+        await http.start()  # /health says 503 until the engine is warm
     await engine.start()
     await running.set_serving(True)
     log.info("toolrank %s serving %s on %s:%d", toolrank.__version__,
              ", ".join(s.name for s in engine.model_specs()), settings.host, running.port)
     print(f"toolrank serving on {settings.host}:{running.port}", flush=True)
+    if http is not None:
+        log.info("HTTP API (Cohere/Jina rerank, /health, /info, /metrics) on %s:%d", settings.host, http.port)
+        print(f"toolrank HTTP on {settings.host}:{http.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_s)
-    await running.health.enter_graceful_shutdown()
-    await running.server.stop(settings.grace_s)
+    started = loop.time()
+    await running.health.enter_graceful_shutdown()  # first: health says NOT_SERVING (while still answering)
+    # Then new requests are refused with UNAVAILABLE while those in flight finish, within the grace period.
+    if not await engine.drain(settings.grace_s):
+        log.warning("grace period over: %d requests still in flight are cancelled", engine.inflight)
+    await running.server.stop(max(0.5, settings.grace_s - (loop.time() - started)))
+    if http is not None:
+        await http.stop(max(0.5, settings.grace_s - (loop.time() - started)))
     await engine.stop()
+    log.info("stopped")

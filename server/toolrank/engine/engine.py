@@ -9,9 +9,13 @@ Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
+import threading
 import time
 from dataclasses import dataclass
+from typing import AsyncIterator
 
 import numpy as np
 
@@ -19,7 +23,8 @@ from toolrank.engine.cache import LruCache, content_key
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.validate import validate_candidates, validate_rerank
-from toolrank.errors import ModelUnavailable, Overloaded, UnknownModel
+from toolrank.errors import DeadlineExceeded, ModelUnavailable, Overloaded, UnknownModel
+from toolrank.metrics import Metrics
 from toolrank.models.loader import BI_ENCODER, LoadedModel, ModelSpec
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
@@ -78,7 +83,10 @@ class Engine:
         self.default_model = settings.default_model or models[0].spec.name
         self.counters = EngineCounters()
         self._inflight = 0
+        self._closing = False
         self.ready = False
+        self.metrics = Metrics()  # one registry per engine, shared by every transport
+        self.metrics.bind_engine(self)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Engine":
@@ -95,7 +103,8 @@ class Engine:
                 raise ModelUnavailable(f"two models are named {m.spec.name!r}")
             self._served[m.spec.name] = ServedModel(
                 m,
-                BatchScheduler(m, self.settings.token_budget, self.settings.max_batch_size),
+                BatchScheduler(m, self.settings.token_budget, self.settings.max_batch_size,
+                               on_batch=functools.partial(self.metrics.observe_batch, m.spec.name)),
                 LruCache(self.settings.cache_size),
                 LruCache(self.settings.cache_size),
             )
@@ -139,6 +148,17 @@ class Engine:
     def inflight(self) -> int:
         return self._inflight
 
+    def schedulers(self) -> dict[str, BatchScheduler]:
+        return {name: s.scheduler for name, s in self._served.items()}
+
+    def cache_stats(self) -> dict[tuple[str, str], tuple[int, int, int]]:
+        """(hits, misses, entries) per (cache, model); the normalized-text cache is shared (model "")."""
+        out = {("normalized", ""): (self._normalized.hits, self._normalized.misses, len(self._normalized))}
+        for name, s in self._served.items():
+            out[("tokens", name)] = (s.token_cache.hits, s.token_cache.misses, len(s.token_cache))
+            out[("embeddings", name)] = (s.embedding_cache.hits, s.embedding_cache.misses, len(s.embedding_cache))
+        return out
+
     def normalize_one(self, item: CandidateInput) -> tuple[Normalized, bool]:
         """The normalized text of one candidate, from the cache when seen before."""
         key = content_key(repr(item), str(self._options.max_chars))
@@ -149,12 +169,15 @@ class Engine:
         self._normalized.put(key, result)
         return result, False
 
-    def _normalize_all(self, candidates: tuple[Candidate, ...], raw: bool) -> tuple[list[Normalized], int]:
+    def _normalize_all(self, candidates: tuple[Candidate, ...], raw: bool,
+                       stop: threading.Event | None = None) -> tuple[list[Normalized], int]:
         if raw:
             return [Normalized(raw_text(c.content)) for c in candidates], 0
         out: list[Normalized] = []
         hits = 0
         for c in candidates:
+            if stop is not None and stop.is_set():
+                return out, hits  # nobody waits for this request any more
             result, hit = self.normalize_one(c.content)
             out.append(result)
             hits += hit
@@ -186,22 +209,55 @@ class Engine:
         t0 = time.perf_counter_ns()
         validate_rerank(query, self.settings.limits)
         served = self.served(query.model)
-        if not self.ready:
-            raise ModelUnavailable("the engine is not ready")
-        if self._inflight >= self.settings.max_inflight_requests:
-            raise Overloaded(f"{self._inflight} requests in flight, the limit is "
-                             f"{self.settings.max_inflight_requests}: retry later")
+        self._check_admission()
         self._inflight += 1
         try:
-            return await self._rerank(query, served, raw, t0)
+            async with self._time_limit():
+                return await self._rerank(query, served, raw, t0)
         finally:
             self._inflight -= 1
 
+    def _check_admission(self) -> None:
+        """Refuse at once, never queue without bound: not ready, shutting down, or too much in flight."""
+        if not self.ready:
+            raise ModelUnavailable("the server is shutting down" if self._closing else "the engine is not ready")
+        if self._inflight >= self.settings.max_inflight_requests:
+            raise Overloaded(f"{self._inflight} requests in flight, the limit is "
+                             f"{self.settings.max_inflight_requests}: retry later")
+
+    @contextlib.asynccontextmanager
+    async def _time_limit(self) -> AsyncIterator[None]:
+        """The server's own limit per request: past it the work is cancelled (the scheduler drops its sequences)."""
+        limit = self.settings.request_timeout_s
+        try:
+            async with asyncio.timeout(limit if limit > 0 else None):
+                yield
+        except TimeoutError:
+            raise DeadlineExceeded(f"the request took over {limit:g} s, the server's limit per request") from None
+
+    async def drain(self, grace_s: float) -> bool:
+        """Refuse new requests, then wait up to ``grace_s`` for those in flight; True when none is left."""
+        self.ready = False
+        self._closing = True
+        deadline = time.monotonic() + grace_s
+        while self._inflight and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return self._inflight == 0
+
     async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
-        normalized, hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw)
+        stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
+        try:
+            normalized, hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw, stop)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
         t1 = time.perf_counter_ns()
         texts = [n.text for n in normalized]
         q_ids, doc_ids = await asyncio.to_thread(self._tokenize_request, served, query.query, texts)
+        capped = 0
+        if query.max_tokens_per_doc > 0:
+            capped = sum(len(d) > query.max_tokens_per_doc for d in doc_ids)
+            doc_ids = [d[: query.max_tokens_per_doc] for d in doc_ids]
         t2 = time.perf_counter_ns()
         spec = served.spec
         if spec.kind == BI_ENCODER:
@@ -222,13 +278,15 @@ class Engine:
         usage = Usage(
             query_tokens=len(q_ids),
             candidate_tokens=sum(len(d) for d in doc_ids),
-            truncated=truncated,
+            truncated=truncated + capped,
             windows=windows,
             fallbacks=fallbacks,
             cache_hits=hits,
         )
         timing = Timing(t1 - t0, t2 - t1, queue_ns, infer_ns, time.perf_counter_ns() - t0)
-        return RerankOutcome(results, usage, timing, spec.name)
+        outcome = RerankOutcome(results, usage, timing, spec.name)
+        self.metrics.observe_rerank(outcome, len(texts))
+        return outcome
 
     def _tokenize_request(self, served: ServedModel, query: str, texts: list[str]) -> tuple[list[int], list[tuple[int, ...]]]:
         q_ids = list(served.model.tokenize([query])[0])
@@ -260,7 +318,8 @@ class Engine:
                         texts: list[str]) -> tuple[np.ndarray, int, int, int, int]:
         template, max_length = served.model.template, served.spec.max_length
         q_seq, _ = build_single(q_ids, template, max_length)
-        keys = [content_key(t) for t in texts]
+        # the token count is in the key: a document capped by max_tokens_per_doc is another sequence
+        keys = [content_key(t, str(len(d))) for t, d in zip(texts, doc_ids)]
         embeddings: list[np.ndarray | None] = [served.embedding_cache.get(k) for k in keys]
         todo: dict[bytes, int] = {}
         truncated = 0
@@ -302,7 +361,13 @@ class Engine:
                 for i, c in enumerate(candidates)
             ]
 
-        return await asyncio.to_thread(work)
+        self._check_admission()
+        self._inflight += 1
+        try:
+            async with self._time_limit():
+                return await asyncio.to_thread(work)
+        finally:
+            self._inflight -= 1
 
 
 def _logit_of(outputs: np.ndarray) -> np.ndarray:

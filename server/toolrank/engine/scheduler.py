@@ -17,6 +17,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -59,8 +60,10 @@ class BatchStats:
 class BatchScheduler:
     """Owns the pool of waiting sequences and the inference thread of one model."""
 
-    def __init__(self, model: LoadedModel, token_budget: int, max_batch_size: int) -> None:
+    def __init__(self, model: LoadedModel, token_budget: int, max_batch_size: int,
+                 on_batch: Callable[[int, int, int], None] | None = None) -> None:
         self.model = model
+        self.on_batch = on_batch  # (sequences, real tokens, padded tokens) after each batch, for metrics
         self.token_budget = max(token_budget, model.spec.max_length)
         self.max_batch_size = max(1, max_batch_size)
         self._pool: list[_Entry] = []
@@ -142,6 +145,8 @@ class BatchScheduler:
                     self._drop(job)
                 continue
             elapsed = time.perf_counter_ns() - now
+            if self.on_batch is not None:
+                self.on_batch(len(batch), sum(e.length for e in batch), len(batch) * max(e.length for e in batch))
             for job in {e.job for e in batch}:
                 job.inference_ns += elapsed
             for e, row in zip(batch, outputs):

@@ -44,9 +44,24 @@ def raw_text(item: CandidateInput) -> str:
     return item.text
 
 
+MAX_PARSE_CHARS = 256 * 1024
+"""No parser sees more than this: a larger candidate becomes its clipped raw text, in linear time.
+
+The server's per-candidate limit (``Limits.max_candidate_bytes``) is the same by
+default; this bound holds for the CLI and library callers too, and when an operator
+raises that limit, so one huge candidate cannot stall the others.
+"""
+
+
 def normalize(item: CandidateInput, options: NormalizeOptions | None = None) -> Normalized:
     """Normalize one candidate with its kind's normalizer; never raises."""
     options = options or NormalizeOptions()
+    raw = raw_text(item)
+    if len(raw) > MAX_PARSE_CHARS:
+        limit = max(options.max_chars, 0) if not isinstance(item, TextInput) else MAX_PARSE_CHARS
+        # Only a bounded prefix is read, so the cost follows the limit, not the input.
+        text = clip(collapse_spaces(raw[: 2 * limit + 1024]), limit)
+        return Normalized(text, True, f"too large to parse: {len(raw)} characters, over {MAX_PARSE_CHARS}")
     try:
         return NORMALIZERS[type(item)](item, options)
     except Exception as exc:  # noqa: BLE001 - the safety net must catch everything

@@ -1,0 +1,59 @@
+"""``toolrank bench --quick`` on a tiny model: the table and the JSON have their shape (no timings checked)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from toolrank.bench import Shape, format_table, percentile
+
+TINY = Path(__file__).resolve().parent / "models" / "tiny-bert-cross"
+
+
+def test_percentile_and_flops_by_hand() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 99) == 5.0
+    shape = Shape(layers=1, hidden=2, intermediate=4)
+    # one sequence of 3 tokens: 3 * 2 * (4*4 + 2*2*4) + 4 * 1 * 2 * 9
+    assert shape.flops([3]) == 3 * 2 * 32 + 72
+
+
+@pytest.mark.skipif(not (TINY / "model.onnx").is_file(), reason="tiny models not generated")
+def test_bench_quick_runs_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    args = [sys.executable, "-m", "toolrank.cli", "bench", "--quick", "--model", str(TINY),
+            "--workloads", "W1,W2,W3,W4", "--repeats", "2", "--clients", "3", "--json-out", str(out)]
+    if importlib.util.find_spec("sentence_transformers") is None:
+        args.append("--no-baseline-b")
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| model" in proc.stdout and "sgemm peak" in proc.stdout
+
+    result = json.loads(out.read_text())
+    assert result["peak_gflops"] > 0
+    methods = {(r["workload"], r["method"]) for r in result["rows"]}
+    for expected in [
+        ("W1", "(a) onnxruntime loop, raw JSON"),
+        ("W1", "(a) onnxruntime loop, normalized"),
+        ("W1", "toolrank engine, normalized"),
+        ("W1", "toolrank e2e gRPC, raw JSON in"),
+        ("W1", "toolrank e2e gRPC, repeated request (cache warm)"),
+        ("W2", "toolrank engine, normalized"),
+        ("W3", "toolrank e2e gRPC, 3 clients"),
+        ("W4", "toolrank engine, normalized"),
+    ]:
+        assert expected in methods
+    for row in result["rows"]:
+        assert row["samples_ms"] and row["median_ms"] > 0 and row["p99_ms"] >= row["median_ms"] * 0.999
+        assert row["real_tokens"] > 0 and row["flops"] > 0
+    engine_w1 = next(r for r in result["rows"] if r["method"] == "toolrank engine, normalized" and r["workload"] == "W1")
+    assert engine_w1["ratio_vs_a"] > 0
+    w3 = next(r for r in result["rows"] if r["workload"] == "W3")
+    assert w3["extra"]["speedup_vs_sequential"] > 0 and len(w3["samples_ms"]) >= 3
+    # the printed table is the JSON's table
+    assert format_table(result).splitlines()[0] == proc.stdout.splitlines()[0]
