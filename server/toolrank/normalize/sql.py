@@ -180,7 +180,9 @@ def _parse(text: str, dialect: str | None) -> tuple[str, list[exp.Expression]] |
 
 
 def _words(name: str) -> str:
-    """``breed_code`` -> ``breed code``; names with no ASCII words stay as they are (lower-cased)."""
+    """``breed_code`` -> ``breed code``; non-ASCII names only lose their underscores (``größe_kg``)."""
+    if not name.isascii():
+        return collapse_spaces(name.replace("_", " ")).lower()
     words = split_identifier(name)
     return " ".join(words) if words else name.lower()
 
