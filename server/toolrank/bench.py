@@ -38,6 +38,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+A_RAW = "(a) onnxruntime loop, raw JSON"
+A_NORM = "(a) onnxruntime loop, normalized"
+B_NORM = "(b) sentence-transformers, normalized"
+ENGINE = "toolrank engine, normalized"
+E2E = "toolrank e2e gRPC, raw JSON in"
 ALL_WORKLOADS = ("W1", "W2", "W3", "W4")
 _BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -252,20 +257,6 @@ class Shape:
 
 
 # --------------------------------------------------------------------------- methods
-
-
-def _timed(fn: Callable[[], Any], repeats: int, budget_s: float, warmup: Callable[[], Any] | None = None) -> list[float]:
-    """Run ``warmup`` (default ``fn``) once, then ``fn`` up to ``repeats`` times within ``budget_s``."""
-    (warmup or fn)()
-    samples: list[float] = []
-    start = time.perf_counter()
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1e3)
-        if time.perf_counter() - start > budget_s:
-            break
-    return samples
 
 
 class NaiveOnnx:
@@ -488,133 +479,156 @@ class ModelBench:
         self.log(f"  {workload} {method}: median {row.median_ms:.1f} ms over {len(samples)} runs")
         return row
 
-    def _baselines(self, workload: str, reqs: list[Request], repeats: int, raw_too: bool) -> None:
-        small = (reqs[0].query, [it.text for it in reqs[0].items[:4]])  # a cheap warmup
-        cycle = _Cycle(reqs)
-        if raw_too:
-            s = _timed(lambda: self.naive.rank(*cycle.next_raw()), repeats, self.opts.budget_s,
-                       lambda: self.naive.rank(*small))
-            self._row(workload, "(a) onnxruntime loop, raw JSON", s, self.naive.last_lengths, len(reqs[0].items))
-        cycle = _Cycle(reqs)
-        s = _timed(lambda: self.naive.rank(*cycle.next_text()), repeats, self.opts.budget_s,
-                   lambda: self.naive.rank(*small))
-        self._row(workload, "(a) onnxruntime loop, normalized", s, self.naive.last_lengths, len(reqs[0].items))
-        if self.st is not None:
-            cycle = _Cycle(reqs)
-            st = self.st
-            s = _timed(lambda: st.rank(*cycle.next_text()), max(1, repeats // 2), self.opts.budget_s,
-                       lambda: st.rank(*small))
-            self._row(workload, "(b) sentence-transformers, normalized", s,
-                      self._lengths(reqs[0].query, [it.text for it in reqs[0].items]), len(reqs[0].items))
+    async def _interleaved(self, workload: str, reqs: list[Request], methods: dict[str, Callable[[Request], Any]],
+                           repeats: int) -> dict[str, list[float]]:
+        """Time every method on request k before any runs request k+1, so load drift hits all alike.
 
-    async def _engine_rows(self, workload: str, reqs: list[Request], repeats: int, vs_a: str) -> None:
+        Methods whose name starts with "(b)" run every other round (they are the slowest)."""
+        import inspect
+
+        small = Request(reqs[0].query, reqs[0].items[:4])
+        for fn in methods.values():  # cheap warmups
+            out = fn(small)
+            if inspect.isawaitable(out):
+                await out
+        samples: dict[str, list[float]] = {m: [] for m in methods}
+        start = time.perf_counter()
+        for k in range(repeats):
+            req = reqs[k % len(reqs)]
+            for name, fn in methods.items():
+                if name.startswith("(b)") and k % 2:
+                    continue
+                t = time.perf_counter()
+                out = fn(req)
+                if inspect.isawaitable(out):
+                    await out
+                samples[name].append((time.perf_counter() - t) * 1e3)
+            self.log(f"  {workload} round {k + 1}: " + ", ".join(f"{n[:14]} {v[-1]:.0f}" for n, v in samples.items() if v))
+            if time.perf_counter() - start > self.opts.budget_s * len(methods):
+                break
+        return samples
+
+    def _baseline_methods(self, raw_too: bool, naive_lengths: dict[str, list[int]]) -> dict[str, Callable[[Request], Any]]:
+        methods: dict[str, Callable[[Request], Any]] = {}
+
+        def naive(kind: str) -> Callable[[Request], Any]:
+            def fn(r: Request) -> Any:
+                out = self.naive.rank(r.query, [it.raw if kind == "raw" else it.text for it in r.items])
+                naive_lengths.setdefault(kind, self.naive.last_lengths)
+                return out
+            return fn
+
+        if raw_too:
+            methods[A_RAW] = naive("raw")
+        methods[A_NORM] = naive("text")
+        if self.st is not None:
+            st = self.st
+            methods[B_NORM] = lambda r: st.rank(r.query, [it.text for it in r.items])
+        return methods
+
+    async def _workload(self, workload: str, reqs: list[Request], repeats: int, stub: Any = None) -> None:
+        """One interleaved run of the baselines, the engine and (with ``stub``) the gRPC server."""
         from toolrank.engine.engine import Engine
         from toolrank.types import Candidate, RerankQuery, TextInput
 
-        queries = [RerankQuery(r.query, tuple(Candidate(TextInput(it.text), str(i)) for i, it in enumerate(r.items)))
-                   for r in reqs]
+        lengths_by: dict[str, list[int]] = {}
+        methods = self._baseline_methods(raw_too=stub is not None, naive_lengths=lengths_by)
+        infer: list[float] = []
         async with Engine(self.settings, [self.model]) as engine:
-            scheduler = engine.scheduler_of()
-            samples: list[float] = []
-            infer: list[float] = []
-            await engine.rerank(RerankQuery(queries[0].query, queries[0].candidates[:4]), raw=True)
-            start = time.perf_counter()
-            for k in range(repeats):
-                t = time.perf_counter()
-                out = await engine.rerank(queries[k % len(queries)], raw=True)
-                samples.append((time.perf_counter() - t) * 1e3)
+            async def eng(r: Request) -> None:
+                q = RerankQuery(r.query, tuple(Candidate(TextInput(it.text), str(i)) for i, it in enumerate(r.items)))
+                out = await engine.rerank(q, raw=True)
                 infer.append(out.timing.inference_ns / 1e6)
-                if time.perf_counter() - start > self.opts.budget_s:
-                    break
-            stats = scheduler.stats()
-            lengths = self._lengths(reqs[0].query, [it.text for it in reqs[0].items])
-            self._row(workload, "toolrank engine, normalized", samples, lengths, len(reqs[0].items),
-                      vs_a=vs_a, vs_b="(b) sentence-transformers, normalized",
-                      inference_median_ms=statistics.median(infer),
-                      padding_overhead=round(stats.padded_tokens / max(1, stats.real_tokens) - 1, 3))
-            if workload == "W1" and "W3" in self.opts.workloads:
-                await self._merge_check(engine, queries)
 
-    async def _merge_check(self, engine: Any, queries: list[Any]) -> None:
+            methods[ENGINE] = eng
+            if stub is not None:
+                msgs = {id(r): _pb_request(r, raw_candidates=True) for r in reqs}
+                methods[E2E] = lambda r: stub.Rerank(msgs.get(id(r)) or _pb_request(r, True), timeout=900)
+            before = engine.scheduler_of().stats()
+            samples = await self._interleaved(workload, reqs, methods, repeats)
+            stats = engine.scheduler_of().stats()
+            if workload == "W1" and "W3" in self.opts.workloads:
+                await self._merge_check(engine, reqs)
+        first = reqs[0]
+        ours = self._lengths(first.query, [it.text for it in first.items])
+        n = len(first.items)
+        long_note = "truncates each candidate to one window" if workload == "W4" else ""
+        for name in methods:
+            if name in (ENGINE, E2E):
+                continue
+            lengths = ours if name == B_NORM else lengths_by.get("raw" if name == A_RAW else "text", ours)
+            self._row(workload, name, samples[name], lengths, n, note=long_note)
+        padding = (stats.padded_tokens - before.padded_tokens) / max(1, stats.real_tokens - before.real_tokens) - 1
+        self._row(workload, ENGINE, samples[ENGINE], ours, n, vs_a=A_NORM, vs_b=B_NORM,
+                  note="scores every window (more work than (a))" if workload == "W4" else "",
+                  inference_median_ms=statistics.median(infer), padding_overhead=round(padding, 3))
+        if stub is not None:
+            self._row(workload, E2E, samples[E2E], ours, n, vs_a=A_RAW, vs_b=B_NORM,
+                      requests_per_s=1e3 / statistics.mean(samples[E2E]))
+
+    async def _merge_check(self, engine: Any, reqs: list[Request]) -> None:
         """In process: do concurrent requests really share batches?"""
         import asyncio
 
+        from toolrank.types import Candidate, RerankQuery, TextInput
+
+        queries = [RerankQuery(r.query, tuple(Candidate(TextInput(it.text), str(i)) for i, it in enumerate(r.items)))
+                   for r in reqs[: min(self.opts.clients, 4)]]
         scheduler = engine.scheduler_of()
-        n = self.opts.clients
         before = scheduler.stats()
-        for q in queries[:n]:
+        for q in queries:
             await engine.rerank(q, raw=True)
         mid = scheduler.stats()
-        await asyncio.gather(*(engine.rerank(q, raw=True) for q in queries[:n]))
+        await asyncio.gather(*(engine.rerank(q, raw=True) for q in queries))
         after = scheduler.stats()
         solo, together = mid.batches - before.batches, after.batches - mid.batches
         seqs = after.sequences - mid.sequences
-        self.notes.append(f"{self.name}: {n} W1 requests one by one took {solo} batches; "
-                          f"sent together {together} batches ({seqs / max(1, together):.1f} sequences a batch)")
+        self.notes.append(f"{self.name}: {len(queries)} W1 requests one by one ran in {solo} batches, "
+                          f"sent together in {together} ({seqs / max(1, together):.1f} sequences a batch)")
 
     # -- workloads
 
     def w1(self, reqs: list[Request]) -> None:
+        """W1 in process and end to end on a cold server (caches off), then W3 on it, then warm cache."""
         import asyncio
 
-        repeats = self.opts.repeats
-        self._baselines("W1", reqs, repeats, raw_too=True)
-        asyncio.run(self._engine_rows("W1", reqs, repeats, vs_a="(a) onnxruntime loop, normalized"))
-
-    def w2(self, reqs: list[Request]) -> None:
-        import asyncio
-
-        repeats = max(1, self.opts.repeats // 2)
-        self._baselines("W2", reqs, repeats, raw_too=False)
-        asyncio.run(self._engine_rows("W2", reqs, repeats, vs_a="(a) onnxruntime loop, normalized"))
-
-    def w4(self, reqs: list[Request]) -> None:
-        import asyncio
-
-        repeats = max(1, self.opts.repeats // 2)
-        cycle = _Cycle(reqs)
-        s = _timed(lambda: self.naive.rank(*cycle.next_text()), repeats, self.opts.budget_s,
-                   lambda: self.naive.rank(reqs[0].query, [reqs[0].items[0].text]))
-        self._row("W4", "(a) onnxruntime loop, normalized", s, self.naive.last_lengths, len(reqs[0].items),
-                  note="truncates each candidate to one window")
-        asyncio.run(self._engine_rows("W4", reqs, repeats, vs_a="(a) onnxruntime loop, normalized"))
-        self.rows[-1].note = "scores every window (more work than (a))"
-
-    def grpc(self, w1: list[Request], run_w3: bool, run_warm: bool) -> None:
-        """W1 end to end and W3 on a cold server (caches off); the warm-cache check on a cached one."""
         import grpc
 
         from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
-        raw = [_pb_request(r, raw_candidates=True) for r in w1]
-        lengths = self._lengths(w1[0].query, [it.text for it in w1[0].items])
         extra = ["--cache-size", "0"] + (["--threads", str(self.opts.threads)] if self.opts.threads else [])
         with ServerProcess(self.dir, extra) as server, grpc.insecure_channel(server.address) as channel:
             stub = pb_grpc.RerankerStub(channel)
-            stub.Rerank(_pb_request(Request(w1[0].query, w1[0].items[:4]), raw_candidates=True), timeout=600)
-            samples: list[float] = []
-            start = time.perf_counter()
-            for k in range(self.opts.repeats):
-                t = time.perf_counter()
-                stub.Rerank(raw[k % len(raw)], timeout=600)
-                samples.append((time.perf_counter() - t) * 1e3)
-                if time.perf_counter() - start > self.opts.budget_s:
-                    break
-            seq_rps = len(samples) / (time.perf_counter() - start)
-            self._row("W1", "toolrank e2e gRPC, raw JSON in", samples, lengths, len(w1[0].items),
-                      vs_a="(a) onnxruntime loop, raw JSON", vs_b="(b) sentence-transformers, normalized",
-                      requests_per_s=seq_rps)
-            if run_w3:
-                self._w3(stub, raw, seq_rps, lengths, len(w1[0].items))
-        if run_warm:
-            self._warm(w1, lengths)
+            if "W1" in self.opts.workloads:
+                asyncio.run(self._workload("W1", reqs, self.opts.repeats, stub))
+            if "W3" in self.opts.workloads:
+                self._w3(stub, [_pb_request(r, raw_candidates=True) for r in reqs],
+                         self._lengths(reqs[0].query, [it.text for it in reqs[0].items]), len(reqs[0].items))
+        if "W1" in self.opts.workloads:
+            self._warm(reqs, self._lengths(reqs[0].query, [it.text for it in reqs[0].items]))
 
-    def _w3(self, stub: Any, raw: list[Any], seq_rps: float, lengths: list[int], items: int) -> None:
+    def w2(self, reqs: list[Request]) -> None:
+        import asyncio
+
+        asyncio.run(self._workload("W2", reqs, max(1, self.opts.repeats // 2)))
+
+    def w4(self, reqs: list[Request]) -> None:
+        import asyncio
+
+        asyncio.run(self._workload("W4", reqs, max(1, self.opts.repeats // 2)))
+
+    def _w3(self, stub: Any, raw: list[Any], lengths: list[int], items: int) -> None:
+        """W3: ``clients`` closed-loop clients, against a sequential run on the same server just before."""
         from concurrent.futures import ThreadPoolExecutor
 
         n = self.opts.clients
         total = max(n, self.opts.w3_requests)
         per_client = -(-total // n)
+        seq_n = max(2, min(total, self.opts.repeats))
+        start = time.perf_counter()
+        for k in range(seq_n):
+            stub.Rerank(raw[k % len(raw)], timeout=900)
+        seq_rps = seq_n / (time.perf_counter() - start)
         latencies: list[float] = []
 
         def client(c: int) -> list[float]:
@@ -629,8 +643,7 @@ class ModelBench:
         with ThreadPoolExecutor(n) as pool:
             for part in pool.map(client, range(n)):
                 latencies.extend(part)
-        wall = time.perf_counter() - start
-        rps = len(latencies) / wall
+        rps = len(latencies) / (time.perf_counter() - start)
         self._row("W3", f"toolrank e2e gRPC, {n} clients", latencies, lengths, items,
                   requests_per_s=rps, sequential_requests_per_s=seq_rps, speedup_vs_sequential=rps / seq_rps,
                   p99_over_median=percentile(latencies, 99) / statistics.median(latencies))
@@ -663,24 +676,6 @@ class ModelBench:
                   speedup_vs_first=statistics.median(firsts) / statistics.median(repeats))
 
 
-class _Cycle:
-    def __init__(self, reqs: list[Request]) -> None:
-        self.reqs, self.k = reqs, 0
-
-    def _next(self) -> Request:
-        r = self.reqs[self.k % len(self.reqs)]
-        self.k += 1
-        return r
-
-    def next_raw(self) -> tuple[str, list[str]]:
-        r = self._next()
-        return r.query, [it.raw for it in r.items]
-
-    def next_text(self) -> tuple[str, list[str]]:
-        r = self._next()
-        return r.query, [it.text for it in r.items]
-
-
 def _disjoint(reqs: list[Request]) -> list[Request]:
     """Requests that share no candidate with an earlier one, so a first request is truly cold."""
     seen: set[str] = set()
@@ -705,10 +700,13 @@ def run(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     _normalize_items(w2, max_chars)
     rows: list[Row] = []
     notes: list[str] = [] if opts.data else ["../shared/data not found: synthetic candidates"]
-    for model_dir in opts.models:
-        log(f"model {model_dir}")
+    all_workloads = opts.workloads
+    for model_arg in opts.models:
+        model_dir, _, only = model_arg.partition("@")
+        opts.workloads = tuple(w.strip().upper() for w in only.split(",")) if only else all_workloads
+        log(f"model {model_dir} {','.join(opts.workloads)}")
         mb = ModelBench(model_dir, opts, peak["gflops"], log)
-        if "W1" in opts.workloads:
+        if "W1" in opts.workloads or "W3" in opts.workloads:
             mb.w1(w1)
         if "W2" in opts.workloads:
             mb.w2(w2)
@@ -717,8 +715,6 @@ def run(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
             w4 = long_requests(w2, mb.model.tokenize, int(mb.spec.max_length * 2.5), per, 2)
             _normalize_items(w4, 1 << 30)
             mb.w4(w4)
-        if "W1" in opts.workloads or "W3" in opts.workloads:
-            mb.grpc(w1, run_w3="W3" in opts.workloads, run_warm="W1" in opts.workloads)
         rows.extend(mb.rows)
         notes.extend(mb.notes)
     result = {
@@ -776,8 +772,9 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", dest="bench_models", action="append", metavar="DIR",
-                   help="model directory to benchmark (repeatable; default: the embedded default model)")
+    p.add_argument("--model", dest="bench_models", action="append", metavar="DIR[@W1,W2]",
+                   help="model directory to benchmark, optionally with its own workloads "
+                        "(repeatable; default: the embedded default model)")
     p.add_argument("--workloads", default=",".join(ALL_WORKLOADS), help="comma-separated subset of W1,W2,W3,W4")
     p.add_argument("--repeats", type=int, help="timed requests per method (default 30; --quick 3)")
     p.add_argument("--quick", action="store_true", help="few repeats, small peak measurement (a smoke run)")

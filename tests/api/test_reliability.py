@@ -191,12 +191,12 @@ def test_a_failing_batch_fails_only_its_requests(make_server):
         assert health.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_a_model_that_fails_to_load_refuses_to_start(tmp_path: Path):
+def test_a_model_or_tls_file_that_fails_to_load_refuses_to_start(tmp_path: Path):
     bad = tmp_path / "not-a-model"
     bad.mkdir()
     (bad / "model.onnx").write_bytes(b"not an onnx graph")
-    for model in ("/bad/dir", str(bad)):
-        done = subprocess.run([sys.executable, "-m", "toolrank.cli", "serve", "--port", "0", "--model", model],
+    for flags in (["--model", "/bad/dir"], ["--model", str(bad)], ["--tls-cert", "/bad/cert.pem", "--tls-key", "k"]):
+        done = subprocess.run([sys.executable, "-m", "toolrank.cli", "serve", "--port", "0", *flags],
                               capture_output=True, text=True, timeout=120)
         assert done.returncode != 0
         lines = done.stderr.strip().splitlines()

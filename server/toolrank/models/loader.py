@@ -202,7 +202,7 @@ class LoadedModel:
             kind=kind,
             activation=str(manifest.get("activation") or default_activation),
             max_length=max_length,
-            max_query_length=min(max_query, max_length - 8),
+            max_query_length=min(max_query, max_length - 8 if kind == CROSS_ENCODER else max_length),
             family=family,
         )
         self.onnx_path = str(onnx_path)

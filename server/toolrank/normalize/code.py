@@ -61,6 +61,9 @@ MAX_CALLEE_CHARS = 48  # longer callee expressions keep their last name only
 MAX_IMPORT_CHARS = 100
 MAX_WRAPPER_DEPTH = 4
 MAX_DECLARATOR_DEPTH = 8
+REST_STYLE = os.environ.get("TR_REST", "code")
+HEADER_STYLE = os.environ.get("TR_HDR", "kind")
+CALLS_LINE = os.environ.get("TR_CALLS", "1") == "1"
 
 _OWNER_KINDS = frozenset({CLASS, INTERFACE, STRUCT, TRAIT, IMPL})
 _FILENAMES = {"rakefile": "ruby", "gemfile": "ruby", "podfile": "ruby", "vagrantfile": "ruby"}
@@ -406,6 +409,7 @@ class _Renderer:
         self.rules = facts.rules
         self.elided_starts = [start for start, _ in facts.elided]
         self.used_comments: set[int] = set()
+        self.header_ranges: list[tuple[int, int]] = []
         self.comment_by_end_row: dict[int, Any] = {}
         for comment in facts.comments:
             self.comment_by_end_row.setdefault(_end_row(comment), comment)
@@ -413,14 +417,17 @@ class _Renderer:
         for decorator in facts.decorators:
             self.decorator_by_end_row.setdefault(_end_row(decorator), decorator)
 
-    def slice(self, start: int, end: int) -> str:
+    def slice(self, start: int, end: int, elided: Optional[list[tuple[int, int]]] = None) -> str:
         """Source bytes ``start:end`` without comments and long strings, collapsed."""
         if end <= start:
             return ""
+        if elided is None:
+            elided, starts = self.facts.elided, self.elided_starts
+        else:
+            starts = [lo for lo, _ in elided]
         pieces: list[bytes] = []
         position = start
-        index = max(0, bisect.bisect_right(self.elided_starts, start) - 1)
-        elided = self.facts.elided
+        index = max(0, bisect.bisect_right(starts, start) - 1)
         while index < len(elided) and elided[index][0] < end:
             lo, hi = elided[index]
             index += 1
@@ -450,6 +457,7 @@ class _Renderer:
             body = _field(value, rules.body_fields) if value is not None else None
         end = body.start_byte if body is not None else node.end_byte
         end = min(end, outer.start_byte + 4 * MAX_HEADER_CHARS)
+        self.header_ranges.append((outer.start_byte, end))
         name_node = _name_node(node, rules)
         if name_node is not None and outer.start_byte <= name_node.start_byte and name_node.end_byte <= end:
             name = collapse_spaces(self.text(name_node))[:80]
@@ -457,7 +465,11 @@ class _Renderer:
             suffix = self.slice(name_node.end_byte, end)
         else:
             name, prefix, suffix = "", self.slice(outer.start_byte, end), ""
-        prefix = " ".join(word for word in prefix.split(" ") if word not in rules.keywords)
+        kind_label = definition.kind
+        if HEADER_STYLE == "keyword" and any(word in rules.keywords for word in prefix.split(" ")):
+            kind_label = ""
+        else:
+            prefix = " ".join(word for word in prefix.split(" ") if word not in rules.keywords)
         if node.type in rules.assigned_functions:
             suffix = suffix.lstrip("= ")
         suffix = _TRAILING_OPENER.sub("", suffix)
@@ -466,7 +478,7 @@ class _Renderer:
         named = f"{name} ({words})" if words else name
         if suffix[:1] not in ("", "(") and name_node is not None and self.data[name_node.end_byte : name_node.end_byte + 1].isspace():
             suffix = " " + suffix
-        header = collapse_spaces(f"{decorators} {prefix} {definition.kind} {named}{suffix}")
+        header = collapse_spaces(f"{decorators} {prefix} {kind_label} {named}{suffix}")
         header = clip(header, MAX_HEADER_CHARS)
         doc = self.docstring(node, outer)
         return f"{header}: {doc}" if doc else header
@@ -569,7 +581,7 @@ def _render(facts: _Facts) -> str:
     for callee in facts.calls:
         if callee and callee not in calls:
             calls[callee] = None
-    if calls:
+    if calls and CALLS_LINE:
         rendered = []
         for callee in calls:
             last = _LAST_NAME.findall(callee)
@@ -591,8 +603,17 @@ def _render(facts: _Facts) -> str:
         text = _clean_comment(raw)
         if text and not _LICENSE.search(text) and not text.startswith("!"):
             rest.append(clip(text, MAX_DOC_CHARS))
-    rest.extend(f'"{text}"' for text in _dedupe(facts.strings))
+    if REST_STYLE != "words":
+        body = renderer.slice(0, len(facts.data), sorted(facts.elided + renderer.header_ranges))
+        rest.append(body)
+    if REST_STYLE == "code":
+        lines.append(" ".join(_dedupe(rest)))
+        return "\n".join(collapse_spaces(line) for line in lines if line.strip())
+    if REST_STYLE == "words":
+        rest.extend(f'"{text}"' for text in _dedupe(facts.strings))
     for name in _dedupe(facts.identifiers):
+        if REST_STYLE == "codewords" and not words_of(name):
+            continue
         key = name.lower()
         if key in seen or len(name) < 2 or name in facts.rules.self_names:
             continue

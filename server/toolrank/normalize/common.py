@@ -43,3 +43,49 @@ def clip(text: str, max_chars: int) -> str:
     if space >= max_chars * 0.8:
         cut = cut[:space]
     return cut.rstrip()
+
+
+STOPWORDS = frozenset(
+    "a an the of to for in on at by with into is are be been being was were this that these those it its as "
+    "which will can should would may".split()
+)
+"""Function words a bi-encoder barely uses; negations (no, not, never, without) are deliberately absent."""
+
+_TAIL_PUNCT = ".,;:!?)]}\"'`"
+
+
+def drop_stopwords(text: str, stopwords: frozenset[str] = STOPWORDS) -> str:
+    """``text`` without its :data:`STOPWORDS`; a dropped word's trailing punctuation moves to the word before.
+
+    Kept: all-caps words longer than one letter (``IT``, ``AS`` are names, not function words)
+    and words opening with punctuation (``(the``, ``'a'``). Text made only of stopwords comes
+    back unchanged.
+    """
+    kept: list[str] = []
+    for word in text.split():
+        core = word.rstrip(_TAIL_PUNCT)
+        if core.lower() not in stopwords or (len(core) > 1 and core.isupper()):
+            kept.append(word)
+            continue
+        tail = word[len(core):]
+        if tail and kept and not kept[-1].endswith(tuple(_TAIL_PUNCT)):
+            kept[-1] += tail
+    return " ".join(kept) if kept else text
+
+
+def name_with_hidden_words(name: str) -> str:
+    """``name (words)`` only where the words are hidden in the name as written, else the name alone.
+
+    A name that breaks into words only at punctuation (``triangle_properties.get``) already
+    shows its words to BERT-style and SentencePiece pre-tokenizers, which split on
+    punctuation: writing ``(triangle properties get)`` after it costs tokens and adds nothing.
+    camelCase, PascalCase and letter/digit joins (``getWeather``, ``AI2sql``) hide their words
+    from a sub-word tokenizer (``get ##weather``), so those names get the words too.
+    """
+    words = words_of(name)
+    if not words or _NON_ALNUM.sub(" ", name.lower()).strip() == words:
+        return name
+    return f"{name} ({words})"
+
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")

@@ -5,12 +5,14 @@ sqlglot's dialect names) or, when that is empty, unknown or fails, in the first
 of a few likely dialects that reads it without errors. Each statement becomes
 a compact line:
 
-* ``CREATE TABLE``: ``table breeds: breed code text, breed name text; primary
-  key breed code; foreign key size code -> sizes.size code; index breed name``.
-  Names are split into words, comments (``COMMENT`` clauses, ``--`` comments
-  after a column, ``COMMENT ON``) follow in parentheses, and ``CREATE INDEX``,
-  ``ALTER TABLE`` and ``COMMENT ON`` fold into the table they name when the
-  same candidate defines it.
+* ``CREATE TABLE``: ``table Dogs: dog id, abandoned yes or no, is active
+  boolean; primary key dog id; foreign key owner id -> owners.owner id; index
+  breed code``. The table keeps its name, columns are split into words, plain
+  text/number/date types are left out (see ``PLAIN_TYPES``), comments
+  (``COMMENT`` clauses, ``--`` after a column, ``COMMENT ON``) replace a name
+  they spell out or follow it in parentheses, and ``CREATE INDEX``, ``ALTER
+  TABLE`` and ``COMMENT ON`` fold into the table they name when the same
+  candidate defines it.
 * Queries: ``query: tables orders, customers; joins orders.customer_id =
   customers.id; filters status = 'open'; aggregates count(*); group by region``.
 * Views: ``view open orders: tables orders; filters ...``.
