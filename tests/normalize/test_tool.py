@@ -72,7 +72,12 @@ BFCL = {
         "type": "dict",
         "properties": {
             "side1": {"type": "integer", "description": "The length of first side."},
-            "get_area": {"type": "boolean", "description": "Whether to compute the area.", "default": True, "optional": True},
+            "get_area": {
+                "type": "boolean",
+                "description": "Whether to compute the area. Default is true.",
+                "default": True,
+                "optional": True,
+            },
         },
         "required": ["side1"],
     },
@@ -209,8 +214,9 @@ def test_gemini_declarations_and_wrappers() -> None:
 def test_bfcl_dict_dialect() -> None:
     out = norm(BFCL)
     assert out.detail == "bfcl"
-    assert_contains(out.text, "triangle properties get", "side1 integer: The length of first side", "Optional:")
-    assert_contains(out.text, "get_area boolean, default true")
+    assert_contains(out.text, "triangle_properties.get (triangle properties get)", "Optional:")
+    assert_contains(out.text, "side1 integer: length first side", "get_area boolean, default true: Whether compute area")
+    assert "Default is" not in out.text  # the sentence only restated the rendered default
     assert "object" not in out.text  # "dict" is the dialect's object, not a parameter
 
 
@@ -222,7 +228,7 @@ def test_bare_json_schema_function() -> None:
 def test_nested_paths_refs_and_cycle() -> None:
     out = norm(NESTED)
     text = out.text
-    assert_contains(text, "filter object", "filter.owner object", "filter.owner.address.city string", "City of the address")
+    assert_contains(text, "filter object", "filter.owner object", "filter.owner.address.city string", "City address")
     assert_contains(text, "items array of object", "items[].sku string", "tree.label string", "tree.child Node")
     assert_contains(text, "when string date-time")
     assert text.index("items") < text.index("filter")  # required first
@@ -280,6 +286,42 @@ def test_array_of_mixed_formats() -> None:
     out = norm([OPENAI_CHAT, ANTHROPIC, MCP, 3, {"x": 1}])
     assert out.detail == "3 tools: anthropic+mcp+openai-chat"
     assert len(out.text.split("\n")) == 5
+
+
+# --------------------------------------------------------------------------- compact parameter descriptions
+
+
+def _one_param(description: str, **schema: Any) -> str:
+    props = {"user_name": {"type": "string", "description": description, **schema}}
+    return norm({"name": "f", "parameters": {"type": "object", "properties": props}}).text
+
+
+def test_parameter_descriptions_drop_stopwords_but_keep_negations() -> None:
+    text = _one_param("The name of the user that is NOT an admin, or no one; IT staff can't be used.")
+    assert text == "f. Optional: user_name string: name user NOT admin, or no one; IT staff can't used"
+    assert _one_param("The") == "f. Optional: user_name string: The"  # only stopwords: kept as written
+    assert norm(OPENAI_CHAT).text.endswith("Get the current weather. Required: location string: City name. "
+                                           "Optional: unit string, one of celsius|fahrenheit, default celsius")
+
+
+def test_descriptions_restating_the_default_or_the_name_are_dropped() -> None:
+    restated = ("Default is 10.", "The default value is 10 if not specified", "(default: 10)", "Defaults to '10'.")
+    for description in restated:
+        assert _one_param(f"Page size. {description}", default=10).endswith("user_name string, default 10: Page size")
+    assert _one_param("Page size. Default is 20.", default=10).endswith("default 10: Page size. Default 20")
+    assert _one_param("Page size (default 20)", default=10).endswith("default 10: Page size (default 20)")
+    assert _one_param("Page size. Default is 20.").endswith("user_name string: Page size. Default 20")
+    assert _one_param("The user name.") == "f. Optional: user_name string"
+    assert _one_param("Default: x", default="x") == "f. Optional: user_name string, default x"
+
+
+def test_long_parameter_descriptions_keep_their_first_sentences() -> None:
+    text = _one_param("Plain first sentence here. " + "Another long sentence follows here. " * 20)
+    description = text.split("user_name string: ", 1)[1]
+    assert description.startswith("Plain first sentence here. Another long sentence follows here.")
+    assert len(description) <= 200 and not description.endswith(".")
+    one = _one_param("word " * 100).split("user_name string: ", 1)[1]
+    assert 150 < len(one) <= 200
 
 
 # --------------------------------------------------------------------------- fallbacks

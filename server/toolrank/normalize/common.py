@@ -72,20 +72,3 @@ def drop_stopwords(text: str, stopwords: frozenset[str] = STOPWORDS) -> str:
             kept[-1] += tail
     return " ".join(kept) if kept else text
 
-
-def name_with_hidden_words(name: str) -> str:
-    """``name (words)`` only where the words are hidden in the name as written, else the name alone.
-
-    A name that breaks into words only at punctuation (``triangle_properties.get``) already
-    shows its words to BERT-style and SentencePiece pre-tokenizers, which split on
-    punctuation: writing ``(triangle properties get)`` after it costs tokens and adds nothing.
-    camelCase, PascalCase and letter/digit joins (``getWeather``, ``AI2sql``) hide their words
-    from a sub-word tokenizer (``get ##weather``), so those names get the words too.
-    """
-    words = words_of(name)
-    if not words or _NON_ALNUM.sub(" ", name.lower()).strip() == words:
-        return name
-    return f"{name} ({words})"
-
-
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
