@@ -172,70 +172,70 @@ backup_dir() {
 # names' words, parameters and types, docstrings/comments, calls, imports.
 EXPECTED: dict[str, list[str]] = {
     "python": [
-        "@cache", "function file_exists (file exists)", "path: str", "-> bool",
-        "Check whether a file exists on disk.", "class FileStore (file store)", "Stores files.",
-        "method readAll (read all)", "limit=10", "os.path.isfile", "check_link (check link)",
+        "@cache", "@cache def file_exists(path: str", "file exists", "path: str", "-> bool",
+        "Check whether a file exists on disk.", "class FileStore(Base)", "file store", "Stores files.",
+        "def readAll(self, limit=10)", "read all", "limit=10", "os.path.isfile", "check_link (check link)",
         "backend.fetch_items (fetch items)", "imports:", "pathlib", "read them all",
     ],
     "javascript": [
-        "function readConfig (read config)", "fileName", "Read a JSON config file.",
-        "class UserStore (user store) extends Store", "method findUser (find user)(userId)",
-        "find a user by id", "function addNumbers (add numbers)(a, b)",
+        "export function readConfig(fileName", "read config", "fileName", "Read a JSON config file.",
+        "class UserStore extends Store", "user store", "method findUser(userId)", "find user",
+        "find a user by id", "function addNumbers(a, b)", "add numbers",
         "fs.readFileSync (read file sync)", "JSON.parse", "db.lookupUser (lookup user)", "sumAll",
     ],
     "typescript": [
-        "@Injectable()", "class UserService (user service) implements Loader", "Service that loads users.",
-        "method getUserById (get user by id)", "id: string", "force?: boolean", "Promise<User>",
+        "@Injectable()", "export class UserService implements Loader", "user service", "Service that loads users.",
+        "async method getUserById(", "get user by id", "id: string", "force?: boolean", "Promise<User>",
         "Fetch one user by id.", "interface User", "http.fetchJson (fetch json)", "@angular/core",
     ],
     "tsx": [
-        "function GreetButton (greet button)", "A greeting button", "name: string",
-        "function onClick (on click)", "alert", "formatGreeting (format greeting)",
+        "export function GreetButton(", "greet button", "A greeting button", "name: string",
+        "function onClick()", "on click", "alert", "formatGreeting (format greeting)",
     ],
     "java": [
-        "@Service", "class CsvParser (csv parser) extends BaseParser", "Parses CSV rows.", "@Override",
-        "method splitLine (split line)", "String line", "char sep", "throws IOException",
+        "@Service", "public class CsvParser extends BaseParser", "csv parser", "Parses CSV rows.", "@Override",
+        "public List<String> method splitLine(", "split line", "String line", "char sep", "throws IOException",
         "Split a line into fields.", "Arrays.asList (as list)", "String.valueOf (value of)", "java.util.List",
     ],
     "go": [
-        "function ReverseWords (reverse words)", "s string, sep string", "(string, error)",
-        "reverses the words in a sentence", "type Server struct", "method StartServer (start server)",
+        "func ReverseWords(", "reverse words", "s string, sep string", "(string, error)",
+        "reverses the words in a sentence", "type Server struct", "func (srv *Server) StartServer(", "start server",
         "port int", "Start runs the server.", "strings.Split", "fmt.Println",
         "listenAndServe (listen and serve)", '"strings"',
     ],
     "rust": [
-        "#[inline]", "pub function count_words (count words)", "text: &str", "HashMap<String, usize>",
+        "#[inline]", "pub fn count_words(", "count words", "text: &str", "HashMap<String, usize>",
         "Count word frequencies in a text.", "#[derive(Debug)] struct Point", "impl Point",
-        "method norm_length (norm length)", "Distance to the origin.", "split_whitespace",
+        "fn norm_length(&self) -> f64", "norm length", "Distance to the origin.", "split_whitespace",
         "HashMap::new", "std::collections::HashMap",
     ],
     "c": [
-        "function compute_checksum (compute checksum)", "const unsigned char *buf", "size_t len",
-        "Compute the checksum of a buffer.", "struct list_node (list node)",
+        "static unsigned int function compute_checksum(", "compute checksum", "const unsigned char *buf", "size_t len",
+        "Compute the checksum of a buffer.", "struct list_node", "list node",
         "hash_finalize (hash finalize)", "stdio.h",
     ],
     "cpp": [
-        "module geo", "class Vec2 (vec 2)", "A 2D vector class.", "method dotProduct (dot product)",
+        "namespace geo", "class Vec2 : public Base", "vec 2", "A 2D vector class.", "double method dotProduct(", "dot product",
         "const Vec2& other", "Dot product with another vector.", "template <typename T>",
-        "function clampValue (clamp value)", "std::max", "std::min",
+        "T function clampValue(T v", "clamp value", "std::max", "std::min",
     ],
     "csharp": [
-        "[Serializable]", "class OrderRepository (order repository)", "Repository of orders.",
-        "method FindByCustomer (find by customer)", "int customerId", "bool includeClosed = false",
+        "[Serializable]", "public class OrderRepository : IRepository", "order repository", "Repository of orders.",
+        "public List<Order> method FindByCustomer(", "find by customer", "int customerId", "bool includeClosed = false",
         "Find orders by customer.", "ToList", "Where", "System.Linq",
     ],
     "ruby": [
-        "class HeaderParser (header parser) < BaseParser", "Parses HTTP headers.",
-        "method parse_line (parse line)(line, strict = false)", "Parse one header line.",
+        "class HeaderParser < BaseParser", "header parser", "Parses HTTP headers.",
+        "def parse_line(line, strict = false)", "parse line", "Parse one header line.",
         "line.split", "normalize_key (normalize key)", "key.strip",
     ],
     "php": [
-        "class LoginController (login controller) extends Controller", "Handles user login.",
-        "method validateLogin (validate login)", "Request $request", "bool $remember = false",
+        "class LoginController extends Controller", "login controller", "Handles user login.",
+        "public function validateLogin(", "validate login", "Request $request", "bool $remember = false",
         "Validate credentials.", "Auth.attempt", "checkThrottle (check throttle)", "Illuminate",
     ],
     "bash": [
-        "function backup_dir (backup dir)", "Back up a directory to a tarball.", "tar",
+        "function backup_dir()", "backup dir", "backup_dir(): Back up a directory to a tarball.", "tar",
         "compress_logs (compress logs)",
     ],
 }
@@ -263,7 +263,8 @@ def test_language_keeps_what_the_code_does(language: str) -> None:
 def test_definitions_come_first(language: str) -> None:
     text = norm(SNIPPETS[language], language).text
     first = text.split("\n", 1)[0]
-    assert any(kind in first for kind in ("function", "class", "module", "method")), first
+    kinds = ("function", "class", "module", "method", "namespace", "def", "func", "fn", "struct")
+    assert any(kind in first.split() or f"{kind} " in first for kind in kinds), first
     if "calls:" in text:
         assert text.index("calls:") > text.index(first)
 
@@ -287,7 +288,7 @@ def test_license_header_is_dropped() -> None:
     source = "// Copyright 2020 Example Corp. Licensed under MIT.\n\nfunction run() { go(); }\n"
     text = norm(source, "javascript").text
     assert "Copyright" not in text
-    assert "function run" in text
+    assert "function run()" in text
 
 
 def test_budget_is_respected_most_informative_first() -> None:
@@ -297,7 +298,7 @@ def test_budget_is_respected_most_informative_first() -> None:
         text = norm(source, "python", max_chars=budget).text
         assert len(text) <= budget
     short = norm(source, "python", max_chars=80).text
-    assert short.startswith("function pipeline")
+    assert short.startswith("def pipeline(seed)")
     assert "Run the whole pipeline." in short
 
 
@@ -341,7 +342,7 @@ def test_detected_language_is_reported() -> None:
     result = norm(SNIPPETS["go"])
     assert not result.fallback
     assert result.detail == "go (detected)"
-    assert "function ReverseWords" in result.text
+    assert "func ReverseWords(" in result.text
 
 
 def test_unknown_language_falls_back_to_words() -> None:
