@@ -9,13 +9,12 @@ Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import Awaitable, TypeVar
 
 import numpy as np
 
@@ -42,6 +41,7 @@ from toolrank.types import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -212,8 +212,7 @@ class Engine:
         self._check_admission()
         self._inflight += 1
         try:
-            async with self._time_limit():
-                return await self._rerank(query, served, raw, t0)
+            return await self._within_time_limit(self._rerank(query, served, raw, t0))
         finally:
             self._inflight -= 1
 
@@ -225,14 +224,14 @@ class Engine:
             raise Overloaded(f"{self._inflight} requests in flight, the limit is "
                              f"{self.settings.max_inflight_requests}: retry later")
 
-    @contextlib.asynccontextmanager
-    async def _time_limit(self) -> AsyncIterator[None]:
+    async def _within_time_limit(self, work: Awaitable[T]) -> T:
         """The server's own limit per request: past it the work is cancelled (the scheduler drops its sequences)."""
         limit = self.settings.request_timeout_s
+        if limit <= 0:
+            return await work
         try:
-            async with asyncio.timeout(limit if limit > 0 else None):
-                yield
-        except TimeoutError:
+            return await asyncio.wait_for(work, limit)
+        except asyncio.TimeoutError:
             raise DeadlineExceeded(f"the request took over {limit:g} s, the server's limit per request") from None
 
     async def drain(self, grace_s: float) -> bool:
@@ -364,8 +363,7 @@ class Engine:
         self._check_admission()
         self._inflight += 1
         try:
-            async with self._time_limit():
-                return await asyncio.to_thread(work)
+            return await self._within_time_limit(asyncio.to_thread(work))
         finally:
             self._inflight -= 1
 
