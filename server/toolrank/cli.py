@@ -53,8 +53,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _read_json(path: str) -> Any:
+    """One JSON document, or JSON lines (a corpus.jsonl) read as a list."""
     text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-    return json.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            raise
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def cmd_rerank(args: argparse.Namespace) -> int:
