@@ -4,7 +4,10 @@ Workloads (same model files, same candidate texts for every method):
 
 * W1 an agent's tool choice: 1 query x 50 tool schemas (tools-bfcl), one request at a time.
 * W2 code-search rerank: 1 query x 100 snippets (code-cosqa-dev), throughput.
-* W3 W1 from 16 concurrent gRPC clients: throughput and p99 against W1's sequential run.
+* W3 W1-shaped requests from 16 concurrent gRPC clients against the same requests sent one by
+  one, in two cases side by side: "distinct catalogs, caches off" (each client its own 50 tools,
+  disjoint from the others': pure compute, nothing to share) and "shared catalog, caches on" (every
+  client the same 50 tools with its own queries, default server config: the many-agents case).
 * W4 long candidates that need windows (cosqa snippets joined to ~2.5x the model's length).
 
 Methods: ``toolrank e2e`` (a real ``toolrank serve`` subprocess on a free loopback port,
@@ -593,7 +596,8 @@ class ModelBench:
         solo, together = mid.batches - before.batches, after.batches - mid.batches
         seqs = after.sequences - mid.sequences
         self.notes.append(f"{self.name}: {len(queries)} W1 requests one by one ran in {solo} batches, "
-                          f"sent together in {together} ({seqs / max(1, together):.1f} sequences a batch)")
+                          f"sent together in {together} ({seqs / max(1, together):.1f} sequences a batch; "
+                          f"{after.shared - mid.shared} sequences shared with another request, not computed again)")
 
     # -- workloads
 
@@ -611,8 +615,9 @@ class ModelBench:
             if "W1" in self.opts.workloads:
                 asyncio.run(self._workload("W1", reqs, self.opts.repeats, stub))
             if "W3" in self.opts.workloads:
-                self._w3(stub, [_pb_request(r, raw_candidates=True) for r in reqs],
-                         self._lengths(reqs[0].query, [it.text for it in reqs[0].items]), len(reqs[0].items))
+                self._w3_distinct(stub, reqs)
+        if "W3" in self.opts.workloads:
+            self._w3_shared(reqs)
         if "W1" in self.opts.workloads:
             self._warm(reqs, self._lengths(reqs[0].query, [it.text for it in reqs[0].items]))
 
@@ -626,36 +631,55 @@ class ModelBench:
 
         asyncio.run(self._workload("W4", reqs, max(1, self.opts.repeats // 2)))
 
-    def _w3(self, stub: Any, raw: list[Any], lengths: list[int], items: int) -> None:
-        """W3: ``clients`` closed-loop clients, against a sequential run on the same server just before."""
-        from concurrent.futures import ThreadPoolExecutor
+    def _w3_distinct(self, stub: Any, w1: list[Request]) -> None:
+        """W3 pure compute: client c sends its own catalog (disjoint from the others') with W1's queries."""
+        n, per = self.opts.clients, -(-max(self.opts.clients, self.opts.w3_requests) // self.opts.clients)
+        catalogs = _disjoint_catalogs(w1, n, len(w1[0].items))
+        if len(catalogs[-1]) < len(w1[0].items):
+            self.notes.append(f"W3 distinct catalogs: only {sum(map(len, catalogs))} distinct candidates, "
+                              f"so catalogs hold {len(catalogs[-1])}-{len(catalogs[0])} tools")
+        clients = [[Request(w1[(c * per + k) % len(w1)].query, catalogs[c]) for k in range(per)] for c in range(n)]
+        first = clients[0][0]
+        self._w3(stub, clients, "distinct catalogs, caches off", self._lengths(first.query, [it.text for it in first.items]),
+                 sequential=max(2, min(n * per, self.opts.repeats)))
 
-        n = self.opts.clients
-        total = max(n, self.opts.w3_requests)
-        per_client = -(-total // n)
-        seq_n = max(2, min(total, self.opts.repeats))
-        start = time.perf_counter()
-        for k in range(seq_n):
-            stub.Rerank(raw[k % len(raw)], timeout=900)
-        seq_rps = seq_n / (time.perf_counter() - start)
-        latencies: list[float] = []
+    def _w3_shared(self, w1: list[Request]) -> None:
+        """W3 agents: every client the same catalog, its own queries, on a server with the default config.
 
-        def client(c: int) -> list[float]:
-            out = []
-            for k in range(per_client):
-                t = time.perf_counter()
-                stub.Rerank(raw[(c * per_client + k) % len(raw)], timeout=900)
-                out.append((time.perf_counter() - t) * 1e3)
-            return out
+        The fresh server first takes one request from every client at once (cold caches: the
+        catalog is computed once for all of them); the timed runs after that find it cached."""
+        import grpc
 
-        start = time.perf_counter()
-        with ThreadPoolExecutor(n) as pool:
-            for part in pool.map(client, range(n)):
-                latencies.extend(part)
-        rps = len(latencies) / (time.perf_counter() - start)
-        self._row("W3", f"toolrank e2e gRPC, {n} clients", latencies, lengths, items,
-                  requests_per_s=rps, sequential_requests_per_s=seq_rps, speedup_vs_sequential=rps / seq_rps,
-                  p99_over_median=percentile(latencies, 99) / statistics.median(latencies))
+        from toolrank.v1 import reranker_pb2_grpc as pb_grpc
+
+        n, per = self.opts.clients, -(-max(self.opts.clients, self.opts.w3_requests) // self.opts.clients)
+        catalog = w1[0].items
+        clients = [[Request(w1[(c * per + k) % len(w1)].query, catalog) for k in range(per)] for c in range(n)]
+        lengths = self._lengths(w1[0].query, [it.text for it in catalog])
+        if self.spec.kind == "bi-encoder":
+            lengths = lengths[:1]  # warm: only the query is computed
+        extra = ["--threads", str(self.opts.threads)] if self.opts.threads else []
+        with ServerProcess(self.dir, extra) as server, grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.RerankerStub(channel)
+            burst = _closed_loop(stub, [[_pb_request(Request(f"warm up {c}", catalog), True)] for c in range(n)])
+            self.notes.append(f"{self.name} W3 shared catalog: {n} first requests sent at once to a fresh server "
+                              f"(cold caches) all done in {burst.wall_s * 1e3:.0f} ms (untimed warmup)")
+            self._w3(stub, clients, "shared catalog, caches on", lengths, sequential=n * per)
+
+    def _w3(self, stub: Any, clients: list[list[Request]], case: str, lengths: list[int], sequential: int) -> None:
+        """``clients`` closed-loop clients at once, against their requests sent one by one just before."""
+        msgs = [[_pb_request(r, raw_candidates=True) for r in reqs] for reqs in clients]
+        in_turn = [m for k in range(len(msgs[0])) for m in (reqs[k] for reqs in msgs)][:sequential]
+        seq = _closed_loop(stub, [in_turn])
+        together = _closed_loop(stub, msgs)
+        n, items = len(clients), len(clients[0][0].items)
+        seq_ratio = percentile(seq.latencies, 99) / statistics.median(seq.latencies)
+        self._row("W3", f"toolrank e2e gRPC, sequential, {case}", seq.latencies, lengths, items,
+                  requests_per_s=seq.rps, p99_over_median=seq_ratio)
+        self._row("W3", f"toolrank e2e gRPC, {n} clients, {case}", together.latencies, lengths, items,
+                  requests_per_s=together.rps, sequential_requests_per_s=seq.rps,
+                  speedup_vs_sequential=together.rps / seq.rps, sequential_p99_over_median=seq_ratio,
+                  p99_over_median=percentile(together.latencies, 99) / statistics.median(together.latencies))
 
     def _warm(self, w1: list[Request], lengths: list[int]) -> None:
         """First request (nothing cached) against the same request repeated, on a server with caches on."""
@@ -685,6 +709,40 @@ class ModelBench:
                   speedup_vs_first=statistics.median(firsts) / statistics.median(repeats))
 
 
+@dataclass
+class _Loop:
+    latencies: list[float]
+    wall_s: float
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.wall_s
+
+
+def _closed_loop(stub: Any, clients: list[list[Any]]) -> _Loop:
+    """One thread per client sends its requests one after another; all clients at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def client(msgs: list[Any]) -> list[float]:
+        out = []
+        for msg in msgs:
+            t = time.perf_counter()
+            stub.Rerank(msg, timeout=900)
+            out.append((time.perf_counter() - t) * 1e3)
+        return out
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(len(clients)) as pool:
+        latencies = [ms for part in pool.map(client, clients) for ms in part]
+    return _Loop(latencies, time.perf_counter() - start)
+
+
+def _disjoint_catalogs(reqs: list[Request], n: int, size: int) -> list[list[Item]]:
+    """``n`` catalogs of up to ``size`` candidates, no candidate in two: the distinct items dealt in turn."""
+    items = list({it.raw: it for r in reqs for it in r.items}.values())[: n * size]
+    return [items[c::n] for c in range(n)]
+
+
 def _disjoint(reqs: list[Request]) -> list[Request]:
     """Requests that share no candidate with an earlier one, so a first request is truly cold."""
     seen: set[str] = set()
@@ -702,7 +760,7 @@ def run(opts: Options, log: Callable[[str], None]) -> dict[str, Any]:
     peak = measure_peak(opts.quick)
     log(f"  peak {peak['gflops']:.1f} GFLOP/s ({peak['blas']})")
     n_req = max(2, min(opts.repeats, 20) + 2)
-    w1 = load_requests(opts.data, "tools-bfcl", 50, max(n_req, 40) if "W3" in opts.workloads else n_req)
+    w1 = load_requests(opts.data, "tools-bfcl", 50, max(n_req, 64) if "W3" in opts.workloads else n_req)
     w2 = load_requests(opts.data, "code-cosqa-dev", 100, max(2, min(opts.repeats, 6)))
     max_chars = 2048
     _normalize_items(w1, max_chars)
@@ -775,9 +833,10 @@ def format_table(result: dict[str, Any]) -> str:
     for d in result["rows"]:
         e = d["extra"]
         if "speedup_vs_sequential" in e:
-            footer.append(f"{d['model']} W3: {e['requests_per_s']:.2f} req/s with {d['method'].split(', ')[-1]} vs "
+            clients, case = d["method"].split(", ", 2)[1:]
+            footer.append(f"{d['model']} W3 {case}: {e['requests_per_s']:.2f} req/s with {clients} vs "
                           f"{e['sequential_requests_per_s']:.2f} sequential = {e['speedup_vs_sequential']:.2f}x; "
-                          f"p99/median {e['p99_over_median']:.2f}")
+                          f"p99/median {e['p99_over_median']:.2f} ({e['sequential_p99_over_median']:.2f} sequential)")
         if "speedup_vs_first" in e:
             footer.append(f"{d['model']} W1 cache warm: repeated request {e['speedup_vs_first']:.1f}x faster than the first")
     footer.extend(result["notes"])

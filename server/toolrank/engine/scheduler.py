@@ -1,12 +1,19 @@
 """One batching task per model: merges the sequences of concurrent requests.
 
-Requests submit their sequences to a shared pool. The loop sorts the pool by
-length, cuts it into batches by a padded-token budget, and runs the batch that
-holds the oldest request's shortest waiting sequence, so every request makes
-progress while requests that arrive meanwhile share batches with it. Only one
-batch runs at a time (onnxruntime already uses every core); it runs in a
-worker thread so the event loop keeps answering. Sequences of a request that
-was cancelled are dropped before they are computed.
+Requests submit their sequences to a shared pool. Identical sequences (same
+token ids) are computed once: a sequence already waiting or already running
+for another request, or twice in one request, gets a second waiter instead of
+a second row, and its output is fanned out to every waiter. For bi-encoders a
+candidate's sequence does not depend on the query, so concurrent requests over
+the same tool catalog share all candidate work even with the caches cold.
+
+The loop sorts the pool by length, cuts it into batches by a padded-token
+budget, and runs the batch that holds the oldest request's shortest waiting
+sequence, so every request makes progress while requests that arrive
+meanwhile share batches with it. Only one batch runs at a time (onnxruntime
+already uses every core); it runs in a worker thread so the event loop keeps
+answering. A cancelled request stops waiting; a sequence is dropped before it
+is computed only when no other request still waits for it.
 """
 
 from __future__ import annotations
@@ -39,12 +46,17 @@ class _Job:
     inference_ns: int = 0
 
 
-@dataclass(order=True)
+@dataclass(eq=False)
 class _Entry:
-    length: int
+    """One distinct sequence to compute, and every (request, position) waiting for its output."""
+
+    sequence: Sequence
     order: int
-    job: _Job = field(compare=False)
-    position: int = field(compare=False)
+    waiters: list[tuple[_Job, int]] = field(default_factory=list)
+
+    @property
+    def length(self) -> int:
+        return len(self.sequence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +64,10 @@ class BatchStats:
     """Counters the scheduler keeps (for metrics and benchmarks)."""
 
     batches: int
-    sequences: int
+    sequences: int  # rows computed
     real_tokens: int
     padded_tokens: int
+    shared: int = 0  # sequences submitted that were served by an identical one (not computed again)
 
 
 class BatchScheduler:
@@ -66,7 +79,8 @@ class BatchScheduler:
         self.on_batch = on_batch  # (sequences, real tokens, padded tokens) after each batch, for metrics
         self.token_budget = max(token_budget, model.spec.max_length)
         self.max_batch_size = max(1, max_batch_size)
-        self._pool: list[_Entry] = []
+        self._pool: dict[Sequence, _Entry] = {}  # waiting to be computed
+        self._running: dict[Sequence, _Entry] = {}  # in the batch being computed now
         self._order = itertools.count()
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{model.spec.name}")
@@ -76,10 +90,10 @@ class BatchScheduler:
         self._sequences = 0
         self._real_tokens = 0
         self._padded_tokens = 0
-        self.last_batch_sizes: list[int] = []
+        self._shared = 0
 
     def stats(self) -> BatchStats:
-        return BatchStats(self._batches, self._sequences, self._real_tokens, self._padded_tokens)
+        return BatchStats(self._batches, self._sequences, self._real_tokens, self._padded_tokens, self._shared)
 
     def start(self) -> None:
         if self._task is None:
@@ -93,10 +107,12 @@ class BatchScheduler:
             except asyncio.CancelledError:
                 pass
             self._task = None
-        for entry in self._pool:
-            if not entry.job.future.done():
-                entry.job.future.set_exception(ModelUnavailable("server is shutting down"))
+        for entry in [*self._pool.values(), *self._running.values()]:
+            for job, _ in entry.waiters:
+                if not job.future.done():
+                    job.future.set_exception(ModelUnavailable("server is shutting down"))
         self._pool.clear()
+        self._running.clear()
         self._executor.shutdown(wait=True)
 
     async def run(self, sequences: list[Sequence]) -> tuple[np.ndarray, int, int]:
@@ -106,8 +122,17 @@ class BatchScheduler:
         if not sequences:
             return np.zeros((0, 1), np.float32), 0, 0
         for i, seq in enumerate(sequences):
-            self._pool.append(_Entry(len(seq), next(self._order), job, i))
-            self.queued_tokens += len(seq)
+            entry = self._running.get(seq)
+            if entry is not None:  # being computed right now: its output will come to this request too
+                job.started_ns = job.started_ns or job.submitted_ns
+            else:
+                entry = self._pool.get(seq)
+            if entry is None:
+                entry = self._pool[seq] = _Entry(seq, next(self._order))
+                self.queued_tokens += len(seq)
+            else:
+                self._shared += 1
+            entry.waiters.append((job, i))
         self._wakeup.set()
         try:
             outputs = await job.future
@@ -118,61 +143,79 @@ class BatchScheduler:
         return outputs, queue_ns, job.inference_ns
 
     def _drop(self, job: _Job) -> None:
-        kept = [e for e in self._pool if e.job is not job]
-        self.queued_tokens -= sum(e.length for e in self._pool if e.job is job)
-        self._pool = kept
+        """Stop waiting for ``job``; its sequences that nobody else waits for leave the pool."""
+        for seq in set(job.sequences):
+            entry = self._pool.get(seq)
+            if entry is None:  # running (it finishes for the others) or already done
+                continue
+            entry.waiters = [w for w in entry.waiters if w[0] is not job]
+            if not entry.waiters:
+                del self._pool[seq]
+                self.queued_tokens -= entry.length
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            if not self._pool:
+            batch = self._next_batch()
+            if not batch:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = self._next_batch()
             now = time.perf_counter_ns()
             for e in batch:
-                if not e.job.started_ns:
-                    e.job.started_ns = now
+                for job, _ in e.waiters:
+                    job.started_ns = job.started_ns or now
+            self._running = {e.sequence: e for e in batch}
             try:
                 outputs = await loop.run_in_executor(self._executor, self._infer, batch)
             except Exception as exc:  # noqa: BLE001 - fail this batch's requests only
                 log.exception("inference failed for a batch of %d sequences", len(batch))
                 err = ModelUnavailable(f"inference failed: {type(exc).__name__}: {exc}")
-                for job in {e.job for e in batch}:
+                self._running = {}
+                for job in {job for e in batch for job, _ in e.waiters}:
                     if not job.future.done():
                         job.future.set_exception(err)
                     self._drop(job)
                 continue
+            self._running = {}
             elapsed = time.perf_counter_ns() - now
             if self.on_batch is not None:
                 self.on_batch(len(batch), sum(e.length for e in batch), len(batch) * max(e.length for e in batch))
-            for job in {e.job for e in batch}:
+            for job in {job for e in batch for job, _ in e.waiters}:  # with those that joined meanwhile
                 job.inference_ns += elapsed
             for e, row in zip(batch, outputs):
-                job = e.job
-                if job.outputs is None:
-                    job.outputs = np.zeros((len(job.sequences), row.shape[0]), np.float32)
-                job.outputs[e.position] = row
-                job.remaining -= 1
-                if job.remaining == 0 and not job.future.done():
-                    job.future.set_result(job.outputs)
+                for job, position in e.waiters:
+                    if job.future.done():  # cancelled meanwhile
+                        continue
+                    if job.outputs is None:
+                        job.outputs = np.zeros((len(job.sequences), row.shape[0]), np.float32)
+                    job.outputs[position] = row
+                    job.remaining -= 1
+                    if job.remaining == 0:
+                        job.future.set_result(job.outputs)
 
     def _next_batch(self) -> list[_Entry]:
         """Take one batch out of the pool: contiguous in length order, under the budget."""
-        self._pool = [e for e in self._pool if not e.job.future.done()]
-        self._pool.sort()
-        oldest = min(self._pool, key=lambda e: (e.job.submitted_ns, e.order)).job
-        start = next(i for i, e in enumerate(self._pool) if e.job is oldest)
+        for seq, entry in list(self._pool.items()):
+            entry.waiters = [w for w in entry.waiters if not w[0].future.done()]
+            if not entry.waiters:  # every request waiting for it is gone
+                del self._pool[seq]
+                self.queued_tokens -= entry.length
+        if not self._pool:
+            return []
+        pool = sorted(self._pool.values(), key=lambda e: (e.length, e.order))
+        oldest = min((job for e in pool for job, _ in e.waiters), key=lambda j: j.submitted_ns)
+        start = next(i for i, e in enumerate(pool) if any(job is oldest for job, _ in e.waiters))
         end = start
-        while end < len(self._pool):
+        while end < len(pool):
             count = end - start + 1
-            if count > self.max_batch_size or self._pool[end].length * count > self.token_budget:
+            if count > self.max_batch_size or pool[end].length * count > self.token_budget:
                 break
             end += 1
         end = max(end, start + 1)
-        batch = self._pool[start:end]
-        del self._pool[start:end]
+        batch = pool[start:end]
+        for e in batch:
+            del self._pool[e.sequence]
         self.queued_tokens -= sum(e.length for e in batch)
         return batch
 
@@ -184,7 +227,7 @@ class BatchScheduler:
         mask = np.zeros((len(batch), width), dtype=np.int64)
         types = np.zeros((len(batch), width), dtype=np.int64)
         for row, e in enumerate(batch):
-            seq = e.job.sequences[e.position]
+            seq = e.sequence
             n = len(seq.ids)
             ids[row, :n] = seq.ids
             mask[row, :n] = 1
