@@ -168,75 +168,111 @@ backup_dir() {
 ''',
 }
 
-# language -> substrings the normalized text must contain: kinds, names, the
-# names' words, parameters and types, docstrings/comments, calls, imports.
+# language -> substrings the normalized text must contain when the source fits
+# the budget (the source itself, noise removed): kinds (keywords), names,
+# camelCase names' words (last line), parameters and types, docstrings and
+# comments, decorators, calls, imports.
 EXPECTED: dict[str, list[str]] = {
     "python": [
-        "@cache", "@cache def file_exists(path: str", "file exists", "path: str", "-> bool",
-        "Check whether a file exists on disk.", "class FileStore(Base)", "file store", "Stores files.",
-        "def readAll(self, limit=10)", "read all", "limit=10", "os.path.isfile", "check_link (check link)",
-        "backend.fetch_items (fetch items)", "imports:", "pathlib", "read them all",
+        "@cache\ndef file_exists(path: str, follow=True) -> bool:", '"""Check whether a file exists on disk."""',
+        "class FileStore(Base):", '"""Stores files."""', "def readAll(self, limit=10):", "# read them all",
+        "os.path.isfile(path)", "check_link(path)", "self.backend.fetch_items(limit)",
+        "import os", "from pathlib import Path as P", "\nfile store, read all",
     ],
     "javascript": [
-        "export function readConfig(fileName", "read config", "fileName", "Read a JSON config file.",
-        "class UserStore extends Store", "user store", "method findUser(userId)", "find user",
-        "find a user by id", "function addNumbers(a, b)", "add numbers",
-        "fs.readFileSync (read file sync)", "JSON.parse", "db.lookupUser (lookup user)", "sumAll",
+        "export function readConfig(fileName, opts = {}) {", "/** Read a JSON config file. */",
+        "class UserStore extends Store {", "// find a user by id", "findUser(userId) {",
+        "const addNumbers = (a, b) =>", "fs.readFileSync(fileName", "JSON.parse(raw)",
+        "this.db.lookupUser(userId)", "sumAll(a, b)", 'import fs from "fs";',
+        "\nread config, user store, find user, add numbers",
     ],
     "typescript": [
-        "@Injectable()", "export class UserService implements Loader", "user service", "Service that loads users.",
-        "async method getUserById(", "get user by id", "id: string", "force?: boolean", "Promise<User>",
-        "Fetch one user by id.", "interface User", "http.fetchJson (fetch json)", "@angular/core",
+        "@Injectable()\nexport class UserService implements Loader {", "/** Service that loads users. */",
+        "async getUserById(id: string, force?: boolean): Promise<User> {", "/** Fetch one user by id. */",
+        "export interface User { id: string; name: string }", "this.http.fetchJson<User>(", "@angular/core",
+        "\nuser service, get user by id",
     ],
     "tsx": [
-        "export function GreetButton(", "greet button", "A greeting button", "name: string",
-        "function onClick()", "on click", "alert", "formatGreeting (format greeting)",
+        "export function GreetButton({ name }: { name: string }) {", "// A greeting button",
+        "const onClick = () => alert(formatGreeting(name));", "\ngreet button, on click",
     ],
     "java": [
-        "@Service", "public class CsvParser extends BaseParser", "csv parser", "Parses CSV rows.", "@Override",
-        "public List<String> method splitLine(", "split line", "String line", "char sep", "throws IOException",
-        "Split a line into fields.", "Arrays.asList (as list)", "String.valueOf (value of)", "java.util.List",
+        "@Service\npublic class CsvParser extends BaseParser {", "/** Parses CSV rows. */", "@Override",
+        "public List<String> splitLine(String line, char sep) throws IOException {",
+        "/** Split a line into fields. */", "Arrays.asList(", "String.valueOf(sep)", "import java.util.List;",
+        "\ncsv parser, split line",
     ],
     "go": [
-        "func ReverseWords(", "reverse words", "s string, sep string", "(string, error)",
-        "reverses the words in a sentence", "type Server struct", "func (srv *Server) StartServer(", "start server",
-        "port int", "Start runs the server.", "strings.Split", "fmt.Println",
-        "listenAndServe (listen and serve)", '"strings"',
+        "func ReverseWords(s string, sep string) (string, error) {", "// ReverseWords reverses the words in a sentence.",
+        "type Server struct { Addr string }", "func (srv *Server) StartServer(port int) error {",
+        "// Start runs the server.", "strings.Split(s, sep)", "fmt.Println(", "listenAndServe(srv.Addr, port)",
+        '"strings"', "\nreverse words, start server",
     ],
     "rust": [
-        "#[inline]", "pub fn count_words(", "count words", "text: &str", "HashMap<String, usize>",
-        "Count word frequencies in a text.", "#[derive(Debug)] struct Point", "impl Point",
-        "fn norm_length(&self) -> f64", "norm length", "Distance to the origin.", "split_whitespace",
-        "HashMap::new", "std::collections::HashMap",
+        "/// Count word frequencies in a text.\n#[inline]\npub fn count_words(text: &str) -> HashMap<String, usize> {",
+        "#[derive(Debug)]\nstruct Point { x: f64, y: f64 }", "impl Point {", "/// Distance to the origin.\n",
+        "fn norm_length(&self) -> f64", "text.split_whitespace()", "HashMap::new()", "use std::collections::HashMap;",
     ],
     "c": [
-        "static unsigned int function compute_checksum(", "compute checksum", "const unsigned char *buf", "size_t len",
-        "Compute the checksum of a buffer.", "struct list_node", "list node",
-        "hash_finalize (hash finalize)", "stdio.h",
+        "/* Compute the checksum of a buffer. */",
+        "static unsigned int compute_checksum(const unsigned char *buf, size_t len) {",
+        "struct list_node { int value; struct list_node *next; };", "hash_finalize(sum)", "#include <stdio.h>",
     ],
     "cpp": [
-        "namespace geo", "class Vec2 : public Base", "vec 2", "A 2D vector class.", "double method dotProduct(", "dot product",
-        "const Vec2& other", "Dot product with another vector.", "template <typename T>",
-        "T function clampValue(T v", "clamp value", "std::max", "std::min",
+        "namespace geo {", "// A 2D vector class.\nclass Vec2 : public Base {", "/// Dot product with another vector.",
+        "double dotProduct(const Vec2& other) const", "template <typename T>\nT clampValue(T v, T lo, T hi)",
+        "std::max(lo, std::min(v, hi))", "#include <vector>", "\nvec 2, dot product, clamp value",
     ],
     "csharp": [
-        "[Serializable]", "public class OrderRepository : IRepository", "order repository", "Repository of orders.",
-        "public List<Order> method FindByCustomer(", "find by customer", "int customerId", "bool includeClosed = false",
-        "Find orders by customer.", "ToList", "Where", "System.Linq",
+        "/// <summary>Repository of orders.</summary>\n[Serializable]\npublic class OrderRepository : IRepository {",
+        "public List<Order> FindByCustomer(int customerId, bool includeClosed = false) {",
+        "/// <summary>Find orders by customer.</summary>", ".Where(o => o.CustomerId == customerId).ToList()",
+        "using System.Linq;", "\norder repository, find by customer",
     ],
     "ruby": [
-        "class HeaderParser < BaseParser", "header parser", "Parses HTTP headers.",
-        "def parse_line(line, strict = false)", "parse line", "Parse one header line.",
-        "line.split", "normalize_key (normalize key)", "key.strip",
+        "# Parses HTTP headers.\nclass HeaderParser < BaseParser", "# Parse one header line.\ndef parse_line(line, strict = false)",
+        'line.split(":", 2)', "normalize_key(key.strip)", 'require "json"', "\nheader parser",
     ],
     "php": [
-        "class LoginController extends Controller", "login controller", "Handles user login.",
-        "public function validateLogin(", "validate login", "Request $request", "bool $remember = false",
-        "Validate credentials.", "Auth.attempt", "checkThrottle (check throttle)", "Illuminate",
+        "/** Handles user login. */\nclass LoginController extends Controller {",
+        "public function validateLogin(Request $request, bool $remember = false): bool {", "/** Validate credentials. */",
+        "Auth::attempt($request->only('email'), $remember)", "checkThrottle($request)", "use Illuminate\\Support\\Str;",
+        "\nlogin controller, validate login",
     ],
     "bash": [
-        "function backup_dir()", "backup dir", "backup_dir(): Back up a directory to a tarball.", "tar",
-        "compress_logs (compress logs)",
+        "# Back up a directory to a tarball.\nbackup_dir() {", 'local src="$1"', 'tar -czf "backup.tgz" "$src"',
+        'compress_logs "$src"',
+    ],
+}
+
+# language -> substrings of the structured summary (sources over the budget):
+# definition lines with kind labels and docstrings, names' words, calls, imports.
+SUMMARY: dict[str, list[str]] = {
+    "python": [
+        "@cache def file_exists(path: str, follow=True) -> bool: Check whether a file exists on disk.",
+        "class FileStore(Base): Stores files.", "def readAll(self, limit=10)\n", "read them all",
+        "names: file exists, file store, read all", "check_link (check link)", "backend.fetch_items (fetch items)",
+        "os.path.isfile", "imports: import os; from pathlib import Path as P",
+    ],
+    "javascript": [
+        "export function readConfig(fileName, opts = {}): Read a JSON config file.", "method findUser(userId)",
+        "function addNumbers(a, b)", "names: read config, user store, find user, add numbers",
+        "fs.readFileSync (read file sync)", "db.lookupUser (lookup user)", "imports:",
+    ],
+    "java": [
+        "public List<String> method splitLine(String line, char sep) throws IOException: Split a line into fields.",
+        "names: csv parser, split line", "Arrays.asList (as list)", "imports: import java.util.List;",
+    ],
+    "go": [
+        "func ReverseWords(s string, sep string) (string, error): ReverseWords reverses the words in a sentence.",
+        "names: reverse words, start server", "listenAndServe (listen and serve)", "strings.Split",
+    ],
+    "c": [
+        "static unsigned int function compute_checksum(const unsigned char *buf, size_t len): Compute the checksum",
+        "names: compute checksum, list node", "hash_finalize (hash finalize)", "imports: #include <stdio.h>",
+    ],
+    "bash": [
+        "function backup_dir(): Back up a directory to a tarball.", "names: backup dir", "compress_logs (compress logs)",
     ],
 }
 
@@ -245,8 +281,19 @@ def norm(source: str, language: str = "", path: str = "", max_chars: int = 2048)
     return normalize_code(CodeInput(source, language, path), NormalizeOptions(max_chars=max_chars))
 
 
+def summary(language: str, source: str = "") -> Normalized:
+    """The structured summary of a snippet made too long for the budget by trailing comments."""
+    mark = "#" if language in ("python", "ruby", "bash") else "//"
+    filler = "".join(f"\n{mark} filler note number {i} about nothing in particular" for i in range(60))
+    result = norm((source or SNIPPETS[language]) + filler, language)
+    text = result.text
+    assert "filler" not in text.split("\n", 1)[0]
+    return result
+
+
 def test_every_language_has_a_snippet() -> None:
     assert set(SNIPPETS) == set(BY_NAME) == set(EXPECTED)
+    assert set(SUMMARY) <= set(SNIPPETS)
     assert len(RULES) >= 13
 
 
@@ -260,8 +307,30 @@ def test_language_keeps_what_the_code_does(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", sorted(SNIPPETS))
-def test_definitions_come_first(language: str) -> None:
+def test_source_that_fits_is_the_code_in_order(language: str) -> None:
+    """Every kept source line, indentation and blank lines gone, in the source's order."""
     text = norm(SNIPPETS[language], language).text
+    lines = text.split("\n")
+    source = [" ".join(line.split()) for line in SNIPPETS[language].split("\n") if line.strip()]
+    position = 0
+    for line in lines:
+        if line in source[position:]:
+            position = source.index(line, position) + 1
+    assert position >= len(source) - 1, text
+    for marker in ("names:", "calls:", "imports:"):
+        assert marker not in text
+
+
+@pytest.mark.parametrize("language", sorted(SUMMARY))
+def test_summary_keeps_what_the_code_does(language: str) -> None:
+    text = summary(language).text
+    for expected in SUMMARY[language]:
+        assert expected in text, f"{expected!r} missing from:\n{text}"
+
+
+@pytest.mark.parametrize("language", sorted(SNIPPETS))
+def test_summary_puts_definitions_first(language: str) -> None:
+    text = summary(language).text
     first = text.split("\n", 1)[0]
     kinds = ("function", "class", "module", "method", "namespace", "def", "func", "fn", "struct")
     assert any(kind in first.split() or f"{kind} " in first for kind in kinds), first
@@ -270,25 +339,50 @@ def test_definitions_come_first(language: str) -> None:
 
 
 def test_calls_are_deduplicated_and_self_dropped() -> None:
-    text = norm(SNIPPETS["python"], "python").text
+    text = summary("python").text
     calls = next(line for line in text.split("\n") if line.startswith("calls:"))
     assert calls.count("check_link") == 1
     assert "self." not in calls
 
 
-def test_long_strings_are_dropped() -> None:
-    long = "x" * 300
-    text = norm(f'def f(a):\n    log("{long}")\n    return g(a, "ok now")\n', "python").text
-    assert long not in text
-    assert "ok now" in text
-    assert "log" in text
+def test_split_words_only_where_the_tokenizer_would_not_split() -> None:
+    text = norm("def get_user(a):\n    return a\n\ndef getUserById(a):\n    return a\n", "python").text
+    assert text.endswith("\nget user by id")
+    assert "get user\n" not in text and "get user," not in text
+
+
+def test_long_strings_are_shortened() -> None:
+    blob = "x" * 300
+    prose = "word " * 80
+    text = norm(f'def f(a):\n    log("{blob}")\n    warn("{prose}")\n    return g(a, "ok now")\n', "python").text
+    assert blob not in text and 'log("xxxx' in text
+    assert prose.strip() not in text and 'warn("word word word' in text and '..."' in text
+    assert 'g(a, "ok now")' in text
+    message = "Expected one of: (Y)es/(T)rue/(N)o/(F)alse; see https://example.com/docs/answers"
+    assert message in norm(f'def f():\n    raise ValueError("{message}")\n', "python").text
+    summary_text = norm(f'def f(a):\n    log("{blob}")\n    return g(a, "ok now")\n', "python", max_chars=60).text
+    assert "xxxx" not in summary_text
 
 
 def test_license_header_is_dropped() -> None:
     source = "// Copyright 2020 Example Corp. Licensed under MIT.\n\nfunction run() { go(); }\n"
     text = norm(source, "javascript").text
     assert "Copyright" not in text
-    assert "function run()" in text
+    assert text == "function run() { go(); }"
+
+
+def test_boilerplate_is_dropped() -> None:
+    source = (
+        "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\nimport os\nimport os\n\n\n"
+        "def run():  # pylint: disable=invalid-name\n    # keep this note\n    return os.getcwd()  # noqa: E501\n"
+    )
+    text = norm(source, "python").text
+    assert text == "import os\ndef run():\n# keep this note\nreturn os.getcwd()"
+
+
+def test_block_comments_lose_their_margin() -> None:
+    source = "/**\n * Add two numbers.\n * @param a first\n */\nfunction add(a, b) { return a + b; }\n"
+    assert norm(source, "javascript").text.startswith("/** Add two numbers. @param a first */\nfunction add(a, b)")
 
 
 def test_budget_is_respected_most_informative_first() -> None:
@@ -300,6 +394,55 @@ def test_budget_is_respected_most_informative_first() -> None:
     short = norm(source, "python", max_chars=80).text
     assert short.startswith("def pipeline(seed)")
     assert "Run the whole pipeline." in short
+
+
+BIG_FILE = "\n".join(
+    [
+        "import json",
+        "from collections import OrderedDict",
+        "",
+        *(
+            line
+            for index, name in enumerate(("Invoice", "Customer", "Payment", "Ledger"))
+            for line in (
+                f"class {name}Store(BaseStore):",
+                f'    """Keeps {name.lower()} records in memory."""',
+                "",
+                f"    def load{name}(self, path: str) -> dict:",
+                f'        """Load one {name.lower()} from a JSON file."""',
+                "        with open(path) as handle:",
+                f"            data = json.load(handle)",
+                *(f"        data['field_{i}'] = normalize_field_{index}(data.get('field_{i}'), {i})" for i in range(12)),
+                "        return OrderedDict(data)",
+                "",
+                f"    def save_{name.lower()}(self, record, *, indent: int = 2):",
+                f"        # write the {name.lower()} back",
+                "        return json.dumps(record, indent=indent)",
+                "",
+            )
+        ),
+    ]
+)
+
+
+def test_big_file_becomes_a_structured_summary_within_budget() -> None:
+    assert len(BIG_FILE) > 4000
+    text = norm(BIG_FILE, "python", max_chars=1200).text
+    assert len(text) <= 1200
+    lines = text.split("\n")
+    assert lines[0] == "class InvoiceStore(BaseStore): Keeps invoice records in memory."
+    assert lines[1] == "def loadInvoice(self, path: str) -> dict: Load one invoice from a JSON file."
+    assert lines[2] == "def save_invoice(self, record, *, indent: int = 2)"
+    for name in ("Customer", "Payment", "Ledger"):
+        assert f"class {name}Store(BaseStore): Keeps {name.lower()} records in memory." in text
+        assert f"def load{name}(self, path: str) -> dict:" in text
+        assert f"def save_{name.lower()}(self, record, *, indent: int = 2)" in text
+    assert "names: invoice store, load invoice, save invoice, customer store" in text
+    assert "json.load, normalize_field_0 (normalize field 0)" in text
+    assert "imports: import json; from collections import OrderedDict" in text
+    assert text.index("imports:") < text.index("calls:")
+    assert len(norm(BIG_FILE, "python", max_chars=300).text) <= 300
+    assert norm(BIG_FILE, "python", max_chars=300).text.startswith("class InvoiceStore(BaseStore)")
 
 
 @pytest.mark.parametrize(
@@ -358,21 +501,32 @@ def test_empty_source() -> None:
 
 
 @pytest.mark.parametrize(
-    ("language", "source", "expected"),
+    ("language", "source", "expected", "summary_expected"),
     [
-        ("python", "def load_config(path):\n    data = json.loads(read_text(path)\n    return data[\n", ["load_config", "load config", "json.loads"]),
-        ("javascript", "function fetchUser(id) { return http.get('/u/' + id; }\n}}}", ["fetchUser", "fetch user", "http.get"]),
-        ("java", "public class A { void runTask(int n) { doWork(n) } ", ["runTask", "run task", "doWork"]),
-        ("go", "func ParseArgs(argv []string) error {\n  flag.Parse(\n}\n", ["ParseArgs", "parse args", "flag.Parse"]),
-        ("rust", "fn parse_line(s: &str) -> u32 { s.trim().parse::<u32>( }", ["parse_line", "parse line", "trim"]),
+        ("python", "def load_config(path):\n    data = json.loads(read_text(path)\n    return data[\n",
+         ["def load_config(path):", "json.loads("], ["def load_config(path)", "load config", "json.loads"]),
+        ("javascript", "function fetchUser(id) { return http.get('/u/' + id; }\n}}}",
+         ["function fetchUser(id)", "fetch user", "http.get("], ["fetchUser", "fetch user", "http.get"]),
+        ("java", "public class A { void runTask(int n) { doWork(n) } ",
+         ["void runTask(int n)", "run task", "doWork(n)"], ["runTask", "run task", "doWork"]),
+        ("go", "func ParseArgs(argv []string) error {\n  flag.Parse(\n}\n",
+         ["func ParseArgs(argv []string) error", "parse args", "flag.Parse("], ["ParseArgs", "parse args", "flag.Parse"]),
+        ("rust", "fn parse_line(s: &str) -> u32 { s.trim().parse::<u32>( }",
+         ["fn parse_line(s: &str) -> u32", "s.trim()"], ["parse_line", "parse line", "trim"]),
     ],
 )
-def test_syntax_errors_still_yield_recovered_text(language: str, source: str, expected: list[str]) -> None:
+def test_syntax_errors_still_yield_recovered_text(
+    language: str, source: str, expected: list[str], summary_expected: list[str]
+) -> None:
     result = norm(source, language)
     assert not result.fallback
     assert "syntax errors" in result.detail
     for item in expected:
         assert item in result.text, result.text
+    short = summary(language, source)
+    assert "syntax errors" in short.detail
+    for item in summary_expected:
+        assert item in short.text, short.text
 
 
 def test_deterministic_across_calls_and_threads() -> None:

@@ -1,22 +1,36 @@
 """Code snippets: what the code does, most informative first.
 
 The source is parsed with the tree-sitter grammar of its language (from the
-``language`` field, else the ``path`` extension, else cheap detection) and
-rendered as:
+``language`` field, else the ``path`` extension, else cheap detection).
+
+When the cleaned source fits ``options.max_chars`` (typical functions and
+small files), the text is the source itself, in its order, one line per
+source line with whitespace collapsed: definitions keep their keyword,
+signature, decorators, docstrings and comments in place; calls and imports are
+already there. Only noise goes: shebangs, license headers and lint pragmas,
+repeated imports, blank lines; string literals over ``MAX_LITERAL_CHARS`` keep
+their first words and blobs (base64, hex) a stub. A last line gives the words of
+definition names that a tokenizer would not split on its own (``getUserById``
+-> ``get user by id``; snake_case already splits at ``_``).
+
+Measured through the server on CoSQA with all-MiniLM-L6-v2 (int8), this reads
+as well as the raw source (0.759 nDCG@10), where any rewording cost quality:
+the names' words as a first line cost 0.004, all names' words 0.010, a
+structured summary 0.02; string literals shortened to 40 characters 0.004.
+
+When the source does not fit, the text is a structured summary:
 
 1. one line per definition, in source order: decorators and modifiers, its
    keyword (or a kind label where the language has none), its name and
    signature (parameters with types, return type), then its docstring or
    leading comment;
-2. inner comments, then the bodies as compact code (docstrings, comments,
+2. ``names:`` the definition names split into words, ``imports:`` and
+   ``calls:`` the called names (deduplicated, split into words);
+3. inner comments, then the bodies as compact code (docstrings, comments,
    headers, imports and long string literals taken out);
-3. ``names:`` the definition names split into words, ``calls:`` the called
-   names (deduplicated, split into words) and ``imports:``.
 
-Boilerplate (license headers, shebangs, long string literals, repeated
-calls) is dropped and the whole is cut to ``options.max_chars``. Unknown
-languages fall back to a token-level rendering (identifiers split into words)
-with ``fallback=True``.
+cut to ``options.max_chars``. Unknown languages fall back to a token-level
+rendering (identifiers split into words) with ``fallback=True``.
 
 The function is total: tree-sitter recovers from syntax errors and the walk
 visits ERROR nodes too; the walk is iterative, the bytes parsed and the nodes
@@ -57,7 +71,8 @@ MAX_NODES = 20_000  # syntax nodes visited per snippet
 MAX_DETECT_CHARS = 4096  # characters the language detector looks at
 MAX_DOC_CHARS = 300  # docstring / leading comment kept per definition
 MAX_HEADER_CHARS = 240  # one definition's signature
-MAX_STRING_CHARS = 40  # string literals longer than this are dropped
+MAX_STRING_CHARS = 40  # the summary drops string literals longer than this
+MAX_LITERAL_CHARS = 200  # the source keeps string literals up to this long (error messages, SQL, URLs)
 MAX_CALLEE_CHARS = 48  # longer callee expressions keep their last name only
 MAX_IMPORT_CHARS = 100
 MAX_WRAPPER_DEPTH = 4
@@ -76,6 +91,14 @@ _TRAILING_OPENER = re.compile(r"\s*(=>|[:{=;]|\bdo\b|\bthen\b)\s*$")
 _TOKENS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*|\d+")
 _LAST_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*[?!]?")
 _WORDS = re.compile(r"\w+")
+_BLOB = re.compile(r"\S{80,}")
+_CLOSING_QUOTE = re.compile(r"(\"\"\"|\'\'\'|[\"'`])$")
+_PRAGMA = re.compile(  # editor, encoding and linter directives: noise to a reader
+    r"^(-\*-.*-\*-|(vim?|ex):.*|coding[:=].*|@ts-(ignore|nocheck|expect-error).*"
+    r"|(pylint|flake8|mypy|pyright|eslint|jshint|tslint|rubocop|noqa|type: ?ignore|nosec|NOSONAR|istanbul|prettier"
+    r"|clang-format)\b.*)$",
+    re.IGNORECASE,
+)
 _SELF_PREFIX = re.compile(r"^(self|this|\$this|cls|super|@)(\.|->|::)?")
 
 _LANGUAGES: dict[str, Any] = {}
@@ -189,7 +212,9 @@ def _normalize(item: CodeInput, options: NormalizeOptions) -> Normalized:
     if tree is None:
         return Normalized(_token_text(source[:MAX_PARSE_BYTES], max_chars), True, f"{name}: parse failed")
     facts = _Walker(BY_NAME[name], data).walk(tree.root_node)
-    text = clip(_render(facts), max_chars)
+    text = _render_source(facts)
+    if len(text) > max_chars:
+        text = clip(_render_summary(facts), max_chars)
     if not text:
         text = _token_text(source[:MAX_PARSE_BYTES], max_chars)
     detail = name if how == "language" else f"{name} ({how})"
@@ -250,6 +275,7 @@ class _Facts:
     elided: list[tuple[int, int]]
     truncated: bool
     import_ranges: list[tuple[int, int]] = field(default_factory=list)
+    long_strings: list[Any] = field(default_factory=list)  # string nodes longer than MAX_STRING_CHARS
 
 
 class _Walker:
@@ -344,6 +370,7 @@ class _Walker:
         inner = collapse_spaces(_QUOTES.sub("", text.strip()))
         if len(text) > MAX_STRING_CHARS:
             facts.elided.append((node.start_byte, node.end_byte))
+            facts.long_strings.append(node)
         if 1 < len(inner) <= MAX_STRING_CHARS and any(c.isalpha() for c in inner):
             facts.strings.append(inner)
 
@@ -554,10 +581,10 @@ def _name_node(node: Any, rules: LanguageRules) -> Any:
     return declarator
 
 
-def _clean_docstring(text: str) -> str:
+def _clean_docstring(text: str, max_chars: int = MAX_DOC_CHARS) -> str:
     text = _QUOTES.sub("", text.strip())
     text = _QUOTES.sub("", text.strip())
-    return clip(collapse_spaces(text), MAX_DOC_CHARS)
+    return clip(collapse_spaces(text), max_chars)
 
 
 def _clean_comment(text: str) -> str:
@@ -570,13 +597,13 @@ def _clean_comment(text: str) -> str:
     return collapse_spaces(text)
 
 
-def _render(facts: _Facts) -> str:
-    """Definitions with docstrings, then the bodies as compact code, then the names.
+def _render_summary(facts: _Facts) -> str:
+    """Definitions with docstrings, then names, imports and calls, then the bodies to fill.
 
-    Measured on CoSQA with all-MiniLM-L6-v2: the model reads code best when it
-    looks like code, so signatures keep their keyword and shape, and the split
-    words of names and the deduplicated calls come last (still within budget
-    for typical functions), where they add words without breaking the code.
+    For sources over the budget: signatures keep their keyword and shape (the
+    model reads code best when it looks like code). Forced on every CoSQA
+    snippet this scores 0.743 (bodies before or after the names alike), below
+    the source itself, hence only for what does not fit.
     """
     renderer = _Renderer(facts)
     lines: list[str] = []
@@ -597,11 +624,14 @@ def _render(facts: _Facts) -> str:
             rest.append(clip(text, MAX_DOC_CHARS))
     skipped = sorted(facts.elided + renderer.header_ranges + facts.import_ranges)
     rest.append(renderer.slice(0, len(facts.data), skipped))
-    lines.append(" ".join(_dedupe(rest)))
+    body = " ".join(_dedupe(rest))
 
     names = _dedupe(words_of(name) for name in renderer.names)
     if names:
         lines.append("names: " + ", ".join(names))
+    imports = _dedupe(clip(collapse_spaces(text), MAX_IMPORT_CHARS) for text in facts.imports)
+    if imports:
+        lines.append("imports: " + "; ".join(imports))
     calls = _dedupe(facts.calls)
     if calls:
         rendered = []
@@ -610,10 +640,85 @@ def _render(facts: _Facts) -> str:
             words = words_of(last[-1]) if last else ""
             rendered.append(f"{callee} ({words})" if words else callee)
         lines.append("calls: " + ", ".join(rendered))
-    imports = _dedupe(clip(collapse_spaces(text), MAX_IMPORT_CHARS) for text in facts.imports)
-    if imports:
-        lines.append("imports: " + "; ".join(imports))
+    lines.append(body)  # last: the budget cuts bodies before names, imports and calls
     return "\n".join(collapse_spaces(line) for line in lines if line.strip())
+
+
+def _render_source(facts: _Facts) -> str:
+    """The source itself, in order, with only the noise taken out."""
+    data = facts.data
+    edits: list[tuple[int, int, str]] = []
+    for comment in facts.comments:
+        raw = data[comment.start_byte : comment.end_byte].decode("utf-8", "replace")
+        if comment.start_byte == 0 and raw.startswith("#!"):
+            edits.append((comment.start_byte, comment.end_byte, ""))
+            continue
+        cleaned = _clean_comment(raw)
+        if not cleaned or _LICENSE.search(cleaned) or _PRAGMA.search(cleaned):
+            edits.append((comment.start_byte, comment.end_byte, ""))
+        elif "\n" in raw.strip():
+            ending = "\n" if raw.endswith("\n") else ""
+            edits.append((comment.start_byte, comment.end_byte, _block_comment(raw) + ending))
+    for node in facts.long_strings:
+        literal = data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        edits.append((node.start_byte, node.end_byte, _short_string(literal)))
+    seen: set[str] = set()
+    for (start, end), text in zip(facts.import_ranges, facts.imports):
+        key = collapse_spaces(text)
+        if key in seen:
+            edits.append((start, end, ""))
+        seen.add(key)
+    edits.sort()
+    pieces: list[str] = []
+    position = 0
+    for start, end, replacement in edits:
+        if start < position:
+            continue
+        pieces.append(data[position:start].decode("utf-8", "replace"))
+        pieces.append(replacement)
+        position = end
+    pieces.append(data[position:].decode("utf-8", "replace"))
+    lines = [collapse_spaces(line) for line in "".join(pieces).split("\n")]
+    code = "\n".join(line for line in lines if line)
+    words = _name_words(facts)
+    return f"{code}\n{words}" if words and code else code
+
+
+def _name_words(facts: _Facts) -> str:
+    """Definition names whose words a tokenizer would not find on its own (camelCase)."""
+    rules = facts.rules
+    names: list[str] = []
+    for definition in facts.definitions:
+        node = _name_node(definition.node, rules)
+        if node is None:
+            continue
+        name = facts.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        if len(name) > 80 or not _TOKENS.fullmatch(name):
+            continue
+        words = words_of(name)
+        if not words:
+            continue
+        if words == name.strip("_$").lower().replace("_", " "):
+            continue
+        names.append(words)
+    return ", ".join(_dedupe(names))
+
+
+def _block_comment(raw: str) -> str:
+    """A multi-line comment on one line, without the ``*`` margin of doc comments."""
+    lines = [line.strip() for line in raw.split("\n")]
+    body = [re.sub(r"^\*(?!/)\s?", "", line) for line in lines[1:]]
+    return collapse_spaces(" ".join([lines[0], *body]))
+
+
+def _short_string(text: str) -> str:
+    """A long literal cut to its first words; a blob (base64, hex, minified) to a stub."""
+    blob = _BLOB.search(text)
+    if len(text) <= MAX_LITERAL_CHARS and blob is None:
+        return text
+    end = min(MAX_LITERAL_CHARS * 3 // 4, blob.start() + MAX_STRING_CHARS // 2 if blob is not None else len(text))
+    quote = _CLOSING_QUOTE.search(text)
+    return clip(text[:end], end) + " ..." + (quote.group(0) if quote else "")
 
 
 def _dedupe(items: Any) -> list[str]:
