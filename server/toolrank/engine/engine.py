@@ -332,9 +332,9 @@ class Engine:
             sequences.append(seq)
         self._admit(served, sequences)
         outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
-        for row, (key, i) in enumerate(todo.items(), start=1):
-            served.embedding_cache.put(key, outputs[row])
         fresh = {key: outputs[row] for row, key in enumerate(todo, start=1)}
+        for key, embedding in fresh.items():
+            served.embedding_cache.put(key, embedding)
         matrix = np.stack([e if e is not None else fresh[k] for e, k in zip(embeddings, keys)])
         scores = matrix @ outputs[0]
         return scores.astype(np.float64), len(sequences), truncated, queue_ns, infer_ns
