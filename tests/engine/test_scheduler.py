@@ -158,3 +158,43 @@ def test_a_request_joins_the_identical_sequence_already_running():
     out, stats = asyncio.run(run())
     np.testing.assert_allclose(out, np.stack([expected[running]] * 2), atol=1e-5)
     assert stats.sequences == 1 and stats.shared == 2
+
+
+def test_batches_stop_before_a_sequence_whose_padding_costs_more_than_a_run_of_its_own():
+    """Eight short queries and one long document: the long one runs alone, the short ones unpadded."""
+    model, gate, seq, expected = _setup()
+    gate.release.set()
+    short = [seq(*range(5 + i, 13 + i)) for i in range(8)]  # 10 tokens each with [CLS]/[SEP]
+    long = seq(*range(20, 120))  # 102 tokens
+
+    async def run():
+        scheduler = BatchScheduler(model, token_budget=2048, max_batch_size=64)
+        scheduler.start()
+        out, _, _ = await scheduler.run([*short, long])
+        stats = scheduler.stats()
+        await scheduler.stop()
+        return out, stats
+
+    out, stats = asyncio.run(run())
+    assert stats.batches == 2
+    assert stats.padded_tokens == stats.real_tokens == 8 * 10 + 102
+    np.testing.assert_allclose(out[-1], expected[long], atol=1e-5)
+
+
+def test_sequences_of_near_equal_length_share_one_batch_up_to_the_budget():
+    model, gate, seq, expected = _setup()
+    gate.release.set()
+    near = [seq(200 + i, *range(5, 15 + i % 3)) for i in range(12)]  # 13-15 tokens, all distinct
+
+    async def run():
+        scheduler = BatchScheduler(model, token_budget=128, max_batch_size=64)
+        scheduler.start()
+        await scheduler.run(near)
+        stats = scheduler.stats()
+        await scheduler.stop()
+        return stats
+
+    stats = asyncio.run(run())
+    assert stats.sequences == 12
+    assert stats.batches == 2  # 12 rows of 13-15 tokens do not fit 128 padded tokens in one
+    assert stats.padded_tokens < stats.real_tokens * 1.2
