@@ -449,6 +449,7 @@ class ModelBench:
         self.notes: list[str] = []
         self._length_cache: dict[int, list[int]] = {}
         self._costs: dict[str, list[list[int]]] = {}
+        self._round_peaks: list[float] = []  # sgemm GFLOP/s measured at the start of each timed round
         self.naive = NaiveOnnx(self.dir, self.model.onnx_path, self.spec.kind, self.spec.max_length)
         self.st: SentenceTransformersBaseline | None = None
         if opts.baseline_b:
@@ -503,9 +504,12 @@ class ModelBench:
                 await out
         samples: dict[str, list[float]] = {m: [] for m in methods}
         self._costs = {m: [] for m in methods}
+        self._round_peaks = []
         start = time.perf_counter()
         for k in range(repeats):
             req = reqs[k % len(reqs)]
+            # the machine's sgemm peak right now: load from elsewhere slows both alike
+            self._round_peaks.append(measure_peak(quick=True)["gflops"])
             for name, fn in methods.items():
                 if name.startswith("(b)") and k % 2:
                     continue
@@ -571,9 +575,12 @@ class ModelBench:
                 continue
             self._row(workload, name, samples[name], self._costs[name], n, note=long_note)
         padding = (stats.padded_tokens - before.padded_tokens) / max(1, stats.real_tokens - before.real_tokens) - 1
+        same_round = [self.shape.flops(ls) / (ms / 1e3) / 1e9 / peak
+                      for ls, ms, peak in zip(self._costs[ENGINE], samples[ENGINE], self._round_peaks)]
         self._row(workload, ENGINE, samples[ENGINE], self._costs[ENGINE], n, vs_a=A_NORM, vs_b=B_NORM,
                   note="scores every window (more work than (a))" if workload == "W4" else "",
-                  inference_median_ms=statistics.median(infer), padding_overhead=round(padding, 3))
+                  inference_median_ms=statistics.median(infer), padding_overhead=round(padding, 3),
+                  peak_fraction_same_round=statistics.median(same_round), round_peaks_gflops=self._round_peaks)
         if stub is not None:
             self._row(workload, E2E, samples[E2E], self._costs[E2E], n, vs_a=A_RAW, vs_b=B_NORM,
                       requests_per_s=1e3 / statistics.mean(samples[E2E]))
@@ -837,6 +844,11 @@ def format_table(result: dict[str, Any]) -> str:
             footer.append(f"{d['model']} W3 {case}: {e['requests_per_s']:.2f} req/s with {clients} vs "
                           f"{e['sequential_requests_per_s']:.2f} sequential = {e['speedup_vs_sequential']:.2f}x; "
                           f"p99/median {e['p99_over_median']:.2f} ({e['sequential_p99_over_median']:.2f} sequential)")
+        if "peak_fraction_same_round" in e:
+            peaks = e["round_peaks_gflops"]
+            footer.append(f"{d['model']} {d['workload']} engine: {100 * e['peak_fraction_same_round']:.0f}% of the "
+                          f"sgemm peak measured in the same round (median over rounds; peaks "
+                          f"{min(peaks):.0f}-{max(peaks):.0f} GFLOP/s)")
         if "speedup_vs_first" in e:
             footer.append(f"{d['model']} W1 cache warm: repeated request {e['speedup_vs_first']:.1f}x faster than the first")
     footer.extend(result["notes"])
