@@ -62,3 +62,25 @@ def test_bench_quick_runs_and_reports(tmp_path: Path) -> None:
         assert row["extra"]["speedup_vs_sequential"] > 0 and len(row["samples_ms"]) >= 3
     # the printed table is the JSON's table
     assert format_table(result).splitlines()[0] == proc.stdout.splitlines()[0]
+
+
+def test_normalize_speed_reports_every_set_and_kind_with_its_fallbacks(tmp_path):
+    """bench/normalize_speed.py on a tiny data dir: one row per (set, kind), fallbacks counted."""
+    tools = tmp_path / "tools-bfcl"
+    tools.mkdir()
+    (tools / "corpus.jsonl").write_text(
+        json.dumps({"id": "t", "tool": {"name": "get_weather", "description": "Weather of a city."}}) + "\n")
+    (tools / "queries.jsonl").write_text(json.dumps({"id": "q", "query": "weather in Paris",
+                                                      "candidates": ["t"], "relevant": ["t"]}) + "\n")
+    sql = tmp_path / "sql-x"
+    sql.mkdir()
+    (sql / "corpus.jsonl").write_text("\n".join(json.dumps({"id": f"s{i}", "sql": {"text": text}}) for i, text in
+                                                enumerate(["CREATE TABLE a (id INT)", "CREATE TABLE ((( nonsense"])))
+    script = Path(__file__).resolve().parent.parent / "bench" / "normalize_speed.py"
+    out = subprocess.run([sys.executable, str(script), "--data", str(tmp_path), "--rounds", "1", "--json"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    rows = {(r["set"], r["kind"]): r for r in map(json.loads, out.splitlines())}
+    assert set(rows) == {("tools-bfcl", "tool"), ("tools-bfcl", "text"), ("sql-x", "sql")}
+    assert rows[("sql-x", "sql")]["candidates"] == 2 and rows[("sql-x", "sql")]["fallbacks"] == 1
+    assert rows[("tools-bfcl", "tool")]["fallbacks"] == 0
+    assert all(r["median_us"] > 0 for r in rows.values())
