@@ -1,11 +1,13 @@
 """In-process check of concurrent merging: 16 tasks vs one at a time, same catalog, caches on.
 
-    python bench/engine_concurrency.py [--requests 160] [--clients 16] [--model DIR]
+    python bench/engine_concurrency.py [--requests 160] [--clients 16] [--model DIR] [--run-overhead N]
 
 Separates the engine's scheduling from gRPC and client load (which share the
 machine's cores in `toolrank bench` W3). The queries are BFCL's own (their
 lengths vary, as real agents' do), over one catalog of 50 BFCL tools. Prints
 both throughputs, their ratio, and the padded/real token ratio of the batches run.
+``--run-overhead`` overrides the scheduler's per-run cost in tokens for an A/B check
+(a huge value, e.g. 1000000000, restores the cut that only the token budget stops).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from pathlib import Path
 
 from toolrank.candidates import candidate_from_json
+from toolrank.engine import scheduler
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings, parse_model_arg
 from toolrank.types import RerankQuery
@@ -64,7 +67,10 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=160)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--model", help="model directory (default: the embedded model)")
+    ap.add_argument("--run-overhead", type=int, help="scheduler.RUN_OVERHEAD_TOKENS for this run")
     args = ap.parse_args()
+    if args.run_overhead is not None:
+        scheduler.RUN_OVERHEAD_TOKENS = args.run_overhead
     asyncio.run(run(args.requests, args.clients, args.model))
 
 
