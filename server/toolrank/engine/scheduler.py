@@ -214,7 +214,7 @@ class BatchScheduler:
         pool = sorted(self._pool.values(), key=lambda e: (e.length, e.order))
         oldest = min((job for e in pool for job, _ in e.waiters), key=lambda j: j.submitted_ns)
         start = next(i for i, e in enumerate(pool) if any(job is oldest for job, _ in e.waiters))
-        batch = pool[start:start + self._batch_length([e.length for e in pool[start:]])]
+        batch = pool[start:start + self._batch_length([e.length for e in pool[start:start + self.max_batch_size]])]
         for e in batch:
             del self._pool[e.sequence]
         self.queued_tokens -= sum(e.length for e in batch)
