@@ -84,3 +84,25 @@ def test_normalize_speed_reports_every_set_and_kind_with_its_fallbacks(tmp_path)
     assert rows[("sql-x", "sql")]["candidates"] == 2 and rows[("sql-x", "sql")]["fallbacks"] == 1
     assert rows[("tools-bfcl", "tool")]["fallbacks"] == 0
     assert all(r["median_us"] > 0 for r in rows.values())
+
+
+def test_batch_noise_reports_each_cut_and_an_fp32_model_does_not_move(tmp_path):
+    """bench/batch_noise.py: one row per (cut, mode); the fp32 tiny model ranks alike under every cut."""
+    data = tmp_path / "tools-x"
+    data.mkdir()
+    tools = [{"id": f"t{i}", "tool": {"name": f"get_{word}", "description": f"Returns the {word} of a city."}}
+             for i, word in enumerate(["weather", "population", "mayor", "area", "timezone", "airport"])]
+    (data / "corpus.jsonl").write_text("\n".join(json.dumps(t) for t in tools) + "\n")
+    queries = [{"id": f"q{i}", "query": f"what is the {w} of Paris", "candidates": [t["id"] for t in tools],
+                "relevant": [f"t{i}"]} for i, w in enumerate(["weather", "population", "mayor"])]
+    (data / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries) + "\n")
+    script = Path(__file__).resolve().parent.parent / "bench" / "batch_noise.py"
+    model = Path(__file__).resolve().parent / "models" / "tiny-bert-bi"
+    out = subprocess.run([sys.executable, str(script), str(data), "--model", str(model),
+                          "--run-overheads", "1,1000000000", "--json"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["run_overhead"], r["raw"]) for r in rows] == [(1, False), (1, True), (1000000000, False),
+                                                             (1000000000, True)]
+    by_mode = {raw: {r["ndcg_at_10"] for r in rows if r["raw"] == raw} for raw in (False, True)}
+    assert all(len(values) == 1 for values in by_mode.values())  # fp32: the batch cut changes nothing
