@@ -1,0 +1,306 @@
+"""The role reader: a tool read by what its fields mean, wherever they sit and whatever they are called.
+
+Every format that is a "function object" (OpenAI, Anthropic, MCP, Gemini, BFCL, ToolBench,
+API-Bank, Gorilla, LangChain, LlamaIndex, smolagents, plugin manifests...) goes through
+:func:`read_tool`. The key tables below are the whole of its knowledge; keys match
+case-insensitively (ToolAlpaca writes ``Name``/``Description``).
+
+- **name**: the first of :data:`NAME_KEYS`; the others that are present become notes.
+- **description**: every one of :data:`DESCRIPTION_KEYS` present, in table order, a text
+  already contained in an earlier one skipped; a title that differs from the name leads.
+- **parameters**: every one of :data:`PARAMETER_KEYS` present, in any shape: a JSON Schema
+  object, a dict of name -> spec (a schema, a type name or a description), a list of
+  ``{name, type, description, required}`` objects or of bare names. Requiredness comes from
+  the key (``required_parameters``), the schema, a top-level ``required`` list, or is unknown.
+- **returns**: the first of :data:`RETURN_KEYS`, cut to one line.
+- **notes**: :data:`NOTE_KEYS` (domain, framework, tags, examples...), short.
+- **noise**, dropped by rule: :data:`NOISE_KEYS` (example code, environment requirements,
+  performance tables, licences, URLs, authentication, full documentation copies), and any
+  string that is only a URL. Other string fields become short notes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from toolrank.normalize.common import clip, collapse_spaces
+from toolrank.normalize.tool import jsonschema as js
+from toolrank.normalize.tool.model import Budget, Param, Tool, scalar, text_of
+from toolrank.normalize.tool.openapi import parameter_list
+
+NAME_KEYS = ("name", "api_name", "name_for_model", "function_name", "tool_name", "function", "operationid",
+             "id", "title")
+TITLE_KEYS = ("title", "name_for_human", "display_name", "displayname")
+DESCRIPTION_KEYS = ("description", "api_description", "tool_description", "description_for_model", "summary",
+                    "functionality", "purpose", "usage", "doc", "docstring", "desc", "help", "introduction",
+                    "description_for_human")
+PARAMETER_KEYS: tuple[tuple[str, bool | None], ...] = (
+    ("parameters", None), ("input_schema", None), ("inputschema", None), ("parametersjsonschema", None),
+    ("parameters_json_schema", None), ("args_schema", None), ("fn_schema", None), ("args", None),
+    ("arguments", None), ("api_arguments", None), ("input_parameters", None), ("inputs", None), ("params", None),
+    ("required_parameters", True), ("optional_parameters", False),
+)
+"""Parameter containers, with the requiredness the key itself implies (None: from the schema or unknown)."""
+RETURN_KEYS = ("returns", "return", "output_schema", "outputschema", "output_parameters", "output_type", "output",
+               "outputs", "response", "responses", "template_response", "response_schema")
+NOTE_KEYS = ("domain", "framework", "category", "category_name", "tags", "keywords", "examples", "api_call",
+             "provider")
+NOISE_KEYS = frozenset((
+    "example_code", "python_environment_requirements", "performance", "license", "licence", "legal_info_url",
+    "logo_url", "contact_email", "url", "urls", "home_url", "host", "link", "test_endpoint", "code", "servers",
+    "schema_version", "version", "auth", "authentication", "security", "api", "documentation", "nldocumentation",
+    "instances", "instructions", "function_projection", "external_tools", "pricing", "score", "strict", "type",
+    "$schema", "additionalproperties", "method", "required", "capabilities", "defaultinputmodes",
+    "defaultoutputmodes", "inputmodes", "outputmodes", "input_modes", "output_modes", "securityschemes",
+    "supportsauthenticatedextendedcard", "protocolversion", "preferredtransport", "iconurl", "documentationurl",
+    "meta", "_meta", "cache_control", "defer_loading", "is_async", "return_direct", "verbose", "handle_tool_error",
+))
+"""Fields dropped by rule: they cost tokens and say nothing about what the tool is for."""
+
+MAX_NOTES = 4
+MAX_NOTE_CHARS = 120
+MAX_RETURN_CHARS = 100
+MAX_EXAMPLES = 3
+MCP_HINTS = (
+    ("readonlyhint", "read-only"),
+    ("destructivehint", "destructive"),
+    ("idempotenthint", "idempotent"),
+    ("openworldhint", "open-world"),
+)
+_URL = re.compile(r"^(?:https?|ftp)://\S+$|^mailto:\S+$", re.IGNORECASE)
+_EMPTY = frozenset(("", "n/a", "na", "none", "null", "not provided", "-"))
+
+
+def keymap(d: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-cased key -> the key as written (the first spelling wins)."""
+    out: dict[str, str] = {}
+    for key in d:
+        if isinstance(key, str):
+            out.setdefault(key.lower(), key)
+    return out
+
+
+def role_name(d: Mapping[str, Any], keys: dict[str, str] | None = None) -> tuple[str, str]:
+    """``(name, the key it came from)``: the first non-empty string of :data:`NAME_KEYS`."""
+    keys = keys if keys is not None else keymap(d)
+    for role in NAME_KEYS:
+        key = keys.get(role)
+        if key is not None:
+            value = d[key]
+            if isinstance(value, str) and value.strip():
+                return collapse_spaces(value), role
+    return "", ""
+
+
+def has_roles(d: Mapping[str, Any]) -> bool:
+    """Whether ``d`` reads as a tool: a name, and a description or parameters."""
+    keys = keymap(d)
+    name, _ = role_name(d, keys)
+    if not name:
+        return False
+    if any(isinstance(d[keys[k]], str) and d[keys[k]].strip() for k in DESCRIPTION_KEYS if k in keys):
+        return True
+    return any(k in keys for k, _ in PARAMETER_KEYS)
+
+
+def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget) -> Tool:
+    """Read any function-like object into a :class:`Tool` by the roles of its fields."""
+    keys = keymap(d)
+    name, name_key = role_name(d, keys)
+    used = {name_key} if name_key else set()
+    description = _description(d, keys, name, used)
+    extras: list[str] = []
+    annotations = d.get(keys.get("annotations", ""))
+    if isinstance(annotations, Mapping):
+        ann_keys = keymap(annotations)
+        if not any(k in keys for k in TITLE_KEYS):
+            title = text_of(annotations.get(ann_keys.get("title", "")))
+            description = _with_title(title, name, description)
+        extras.extend(word for key, word in MCP_HINTS if annotations.get(ann_keys.get(key, "")) is True)
+    params = _params(d, keys, roots, budget, used)
+    notes = _notes(d, keys, name, used)
+    return Tool(name, description, js.required_first(params), ", ".join(extras), tuple(notes))
+
+
+def _with_title(title: str, name: str, description: str) -> str:
+    if title and title.lower() != name.lower() and title.lower() not in description.lower():
+        return f"{title}. {description}" if description else title
+    return description
+
+
+def _description(d: Mapping[str, Any], keys: dict[str, str], name: str, used: set[str]) -> str:
+    parts: list[str] = []
+    for role in DESCRIPTION_KEYS:
+        key = keys.get(role)
+        if key is None:
+            continue
+        text = text_of(d[key])
+        used.add(role)
+        if not text or text.lower() in _EMPTY:
+            continue
+        if any(text.lower() in p.lower() for p in parts):
+            continue
+        parts = [p for p in parts if p.lower() not in text.lower()]  # a longer text containing an earlier one
+        parts.append(text)
+    description = " ".join(p if p.endswith((".", "!", "?")) else f"{p}." for p in parts[:-1])
+    description = f"{description} {parts[-1]}".strip() if parts else ""
+    for role in TITLE_KEYS:
+        key = keys.get(role)
+        if key is not None and role not in used:
+            used.add(role)
+            description = _with_title(text_of(d[key]), name, description)
+    return description
+
+
+def _params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any, ...], budget: Budget,
+            used: set[str]) -> list[Param]:
+    out: list[Param] = []
+    top_required = d.get(keys.get("required", ""))
+    required_names = {r for r in top_required[:1000] if isinstance(r, str)} if isinstance(top_required, list) else None
+    for role, implied in PARAMETER_KEYS:
+        key = keys.get(role)
+        if key is None:
+            continue
+        used.add(role)
+        value = d[key]
+        value, stack = js.resolve(value, (value, *roots), frozenset(), budget)
+        if is_schema(value):
+            js.flatten(value, "", (value, *roots), budget, out, 0, stack)
+        elif isinstance(value, Mapping):
+            _param_map(value, implied, required_names, (value, *roots), budget, out)
+        elif isinstance(value, list):
+            found: list[Param] = []
+            parameter_list(value, (value, *roots), budget, found)
+            out.extend(_with_required(p, implied, required_names) for p in found)
+        elif isinstance(value, str) and value.strip().lower() not in _EMPTY:
+            for name in _names_in(value):
+                out.append(_with_required(Param(name), implied, required_names))
+    seen: set[str] = set()
+    unique = []
+    for p in out:
+        if p.path not in seen:
+            seen.add(p.path)
+            unique.append(p)
+    return unique
+
+
+def is_schema(value: Any) -> bool:
+    """A JSON Schema object (``properties``, an object ``type``, ``$ref``, ``allOf``...), not a dict of parameters."""
+    if not isinstance(value, Mapping):
+        return False
+    if any(k in value for k in ("properties", "$ref", "allOf", "anyOf", "oneOf")):
+        return not isinstance(value.get("properties"), str)
+    kind = value.get("type")
+    return isinstance(kind, str) and kind.lower() in ("object", "dict")
+
+
+def _param_map(value: Mapping[str, Any], implied: bool | None, required_names: set[str] | None,
+               roots: tuple[Any, ...], budget: Budget, out: list[Param]) -> None:
+    """``{name: spec}``: spec a schema, a type name, a description, or ``{type, description, required}``."""
+    for key, spec in value.items():
+        if not budget.spend():
+            return
+        name = str(key)
+        required: bool | None = implied
+        if required_names is not None and implied is None:
+            required = name in required_names
+        if isinstance(spec, Mapping):
+            if spec.get("nullable") is True or spec.get("required") is False:
+                required = False if required is None else required
+        param = js.param(name, spec, required, roots, frozenset(), budget)  # type: ignore[arg-type]
+        out.append(param)
+        js.descend(spec, name, roots, budget, out, 0, frozenset())
+
+
+def _with_required(p: Param, implied: bool | None, required_names: set[str] | None) -> Param:
+    required: bool | None = p.required
+    if implied is not None:
+        required = implied
+    elif required_names is not None:
+        required = p.required or p.path in required_names
+    elif p.required is False:
+        required = None  # a list that never says: unknown
+    if required is p.required:
+        return p
+    return Param(p.path, p.type, required, p.enum, p.default, p.description, p.level)  # type: ignore[arg-type]
+
+
+def _names_in(text: str) -> list[str]:
+    """``"input_ids, attention_mask"`` -> two names; prose stays one (cut) parameter."""
+    parts = [p.strip() for p in re.split(r"[,;]", text) if p.strip()]
+    if parts and all(re.fullmatch(r"[\w.\-\[\]]{1,60}", p) for p in parts):
+        return parts[:32]
+    return [clip(collapse_spaces(text), MAX_NOTE_CHARS)]
+
+
+def _notes(d: Mapping[str, Any], keys: dict[str, str], name: str, used: set[str]) -> list[str]:
+    notes: list[str] = []
+    for role in RETURN_KEYS:
+        key = keys.get(role)
+        if key is not None and role not in used:
+            used.update(RETURN_KEYS)
+            line = one_line(d[key])
+            if line:
+                notes.append(f"returns: {clip(line, MAX_RETURN_CHARS)}")
+            break
+    for role in NAME_KEYS:  # names beside the one used: the tool a ToolBench API belongs to, an id
+        key = keys.get(role)
+        if key is not None and role not in used:
+            used.add(role)
+            text = text_of(d[key])
+            if text and text.lower() != name.lower() and not _URL.match(text):
+                notes.append(f"{role.replace('_', ' ')}: {clip(text, MAX_NOTE_CHARS)}")
+    for role in NOTE_KEYS:
+        key = keys.get(role)
+        if key is not None:
+            used.add(role)
+            line = _note_value(d[key], role)
+            if line:
+                notes.append(f"{role.replace('_', ' ')}: {line}")
+    extra = 0
+    for lower, key in keys.items():
+        if lower in used or lower in NOISE_KEYS or extra >= MAX_NOTES:
+            continue
+        value = d[key]
+        if isinstance(value, str):
+            text = collapse_spaces(value)
+            if text and text.lower() not in _EMPTY and not _URL.match(text):
+                notes.append(f"{key.replace('_', ' ')}: {clip(text, MAX_NOTE_CHARS)}")
+                extra += 1
+    return notes
+
+
+def _note_value(value: Any, role: str) -> str:
+    if isinstance(value, list):
+        items = [text_of(v) for v in value[: (MAX_EXAMPLES if role == "examples" else 16)]]
+        items = [i for i in items if i and i.lower() not in _EMPTY]
+        return clip(", ".join(items), MAX_NOTE_CHARS)
+    text = text_of(value)
+    if not text or text.lower() in _EMPTY or _URL.match(text):
+        return ""
+    return clip(text, MAX_NOTE_CHARS)
+
+
+def one_line(value: Any) -> str:
+    """A return value or response description in one short line (responses beyond it are cut)."""
+    if isinstance(value, str):
+        first = value.strip().split("\n", 1)[0]
+        text = collapse_spaces(first)
+        return "" if text.lower() in _EMPTY else text
+    if isinstance(value, Mapping):
+        keys = keymap(value)
+        if "description" in keys and isinstance(value[keys["description"]], str):
+            return one_line(value[keys["description"]])
+        props = value.get("properties")
+        if isinstance(props, Mapping):
+            return ", ".join(str(k) for k in list(props)[:12])
+        if value and all(isinstance(k, str) and (k.isdigit() or k == "default") for k in value):
+            return one_line(next(iter(value.values())))  # responses keyed by status: the first one
+        if "type" in keys and isinstance(value[keys["type"]], str) and len(value) <= 3:
+            return value[keys["type"]]
+        return ", ".join(str(k) for k in list(value)[:12] if not str(k).startswith("$"))
+    if isinstance(value, list):
+        return ", ".join(filter(None, (one_line(v) if not isinstance(v, Mapping) else text_of(v.get("name"))
+                                       for v in value[:12])))
+    return scalar(value) if value is not None else ""
