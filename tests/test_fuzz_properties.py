@@ -16,6 +16,7 @@ from toolrank.candidates import candidate_from_json
 from toolrank.engine.validate import validate_candidates, validate_rerank
 from toolrank.errors import InvalidRequest
 from toolrank.normalize import NORMALIZERS, normalize
+from toolrank.normalize.tool import ERROR_PREFIX as TOOL_ERROR
 from toolrank.settings import Limits
 from toolrank.types import Candidate, CodeInput, Normalized, NormalizeOptions, RerankQuery, SqlInput, TextInput, ToolInput
 
@@ -78,6 +79,8 @@ def _check_total(item: object, opts: NormalizeOptions) -> None:
     out = NORMALIZERS[type(item)](item, opts)  # the kind's own function, without the safety net
     assert isinstance(out, Normalized) and isinstance(out.text, str) and isinstance(out.fallback, bool)
     assert isinstance(out.detail, str)
+    # A normalizer that crashed into its own safety net is a bug, whatever the input.
+    assert not out.detail.startswith((TOOL_ERROR, "normalizer error")), out.detail
     if not isinstance(item, TextInput):
         assert len(out.text) <= max(opts.max_chars, 0) or out.fallback, (len(out.text), opts.max_chars)
     assert NORMALIZERS[type(item)](item, opts) == out  # deterministic
@@ -109,6 +112,23 @@ def test_sql_normalizer_is_total(item, opts):
 @given(text_inputs, options)
 def test_text_normalizer_is_total(item, opts):
     _check_total(item, opts)
+
+
+def test_the_totality_check_fails_when_a_normalizer_crashes(monkeypatch):
+    """The property above must not pass on a normalizer that only survives through its safety net."""
+    import toolrank.normalize.tool as tool
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(tool, "find_tools", crash)
+    item = ToolInput('{"name": "get_weather", "description": "Current weather"}')
+    assert tool.normalize_tool(item, NormalizeOptions()).detail == f"{TOOL_ERROR}: RuntimeError"
+    try:
+        _check_total(item, NormalizeOptions())
+    except AssertionError:
+        return
+    raise AssertionError("a crash into the safety net went unnoticed")
 
 
 # -- request validation ---------------------------------------------------------------------------------

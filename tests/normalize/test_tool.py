@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolrank.normalize.tool import normalize_tool
+from toolrank.normalize.tool import ERROR_PREFIX, normalize_tool
 from toolrank.types import Normalized, NormalizeOptions, ToolInput
 
 OPTIONS = NormalizeOptions()
@@ -288,6 +288,39 @@ def test_array_of_mixed_formats() -> None:
     assert len(out.text.split("\n")) == 5
 
 
+@pytest.mark.parametrize("responses", [{"200": {"description": "ok"}}, {"result": {"type": "string"}}])
+@pytest.mark.parametrize("parameters", [
+    {"city": {"type": "string", "description": "City name"}},
+    [{"name": "city", "type": "string", "description": "City name"}],
+])
+def test_flat_api_record_is_not_an_openapi_operation(parameters: Any, responses: Any) -> None:
+    doc = {"api_name": "get_weather", "api_description": "Current weather for a city.", "parameters": parameters,
+           "required": ["city"], "responses": responses}
+    out = norm(doc)
+    assert (out.detail, out.fallback) == ("api-record", False)
+    assert out.text.startswith("get_weather (get weather): Current weather for a city. Required: city string: City name")
+
+
+def test_guard_falls_back_to_the_role_reader_when_a_format_drops_content() -> None:
+    # The chat-format reader reads the inner function only; here the words are on the outside.
+    doc = {"type": "function", "function": {"name": "lookup", "parameters": {}},
+           "description": "Find shipping status and tracking events of a customer order by its number"}
+    out = norm(doc)
+    assert out.fallback and out.detail.startswith("openai-chat: kept ") and out.detail.endswith("role reader")
+    assert_contains(out.text, "Find shipping status and tracking events of a customer order by its number")
+
+
+def test_an_empty_rendering_of_a_document_with_text_becomes_generic() -> None:
+    out = norm({"functionDeclarations": [{}], "note": "weather lookups for travel planning"})
+    assert out.fallback and out.detail == "gemini: empty rendering, generic json"
+    assert "weather lookups for travel planning" in out.text
+
+
+def test_mcp_jsonrpc_response_lists_every_tool() -> None:
+    out = norm({"jsonrpc": "2.0", "id": 1, "result": {"tools": [MCP, ANTHROPIC]}})
+    assert out.detail == "2 tools: anthropic+mcp" and len(out.text.split("\n")) == 2
+
+
 # --------------------------------------------------------------------------- compact parameter descriptions
 
 
@@ -430,6 +463,7 @@ def check_total(value: Any, max_chars: int = 512) -> None:
     raw = json.dumps(value)
     out = normalize_tool(ToolInput(raw), NormalizeOptions(max_chars=max_chars))
     assert isinstance(out, Normalized) and isinstance(out.text, str)
+    assert not out.detail.startswith(ERROR_PREFIX), out.detail  # valid JSON never needs the safety net
     assert len(out.text) <= max_chars
     out.text.encode("utf-8")
     assert normalize_tool(ToolInput(raw), NormalizeOptions(max_chars=max_chars)) == out

@@ -22,6 +22,7 @@ Formats read with no hint (``detail`` names the one found; the fixtures under
 ``smolagents``        ``inputs`` + ``output_type``
 ``a2a``               an A2A agent card and its ``skills``
 ``openai-plugin``     ``ai-plugin.json`` (``name_for_model``, ``description_for_model``)
+``api-record``        a flat ``{api_name, api_description, parameters: {p: {type, description}}, required}``
 ``roles``             anything else with a name and a description or parameters
 ====================  ================================================================
 

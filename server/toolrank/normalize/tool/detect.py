@@ -44,6 +44,7 @@ LABELS: tuple[tuple[str, Predicate], ...] = (
     ("langchain", lambda d, k: "args" in k or "args_schema" in k),
     ("llamaindex", lambda d, k: "fn_schema" in k),
     ("a2a-skill", lambda d, k: "id" in k and ("tags" in k or "examples" in k)),
+    ("api-record", lambda d, k: "api_name" in k),
     ("json-schema", lambda d, k: "parameters" in k),
 )
 """Role-read objects are labelled by the first predicate that holds (else ``roles``); the label is
