@@ -11,12 +11,14 @@ _LAZY = {name: "toolrank.client" for name in (
     "Client", "AsyncClient", "Code", "Sql", "Text", "Tool", "Hit", "Ranking",
     "candidates_from_folder", "candidates_from_sql_file",
 )}
+_LAZY["expand_tools"] = "toolrank.candidates"  # one candidate per tool of a tools list / MCP result / OpenAPI doc
 
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from toolrank.client import (AsyncClient, Client, Code, Hit, Ranking, Sql, Text, Tool,
                                  candidates_from_folder, candidates_from_sql_file)
+    from toolrank.candidates import expand_tools
 
 
 def __getattr__(name: str) -> Any:

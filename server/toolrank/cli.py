@@ -75,7 +75,11 @@ def cmd_rerank(args: argparse.Namespace) -> int:
     if not isinstance(doc, dict) or "query" not in doc:
         print("error: expected a JSON object with 'query' and 'candidates'", file=sys.stderr)
         return 2
-    cands = [candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(doc.get("candidates", []))]
+    values = doc.get("candidates", [])
+    if args.expand_tools:
+        from toolrank.candidates import expand_tools
+        values = expand_tools(values)
+    cands = [candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(values)]
     request = pb.RerankRequest(query=doc["query"], candidates=[candidate_to_pb(c) for c in cands],
                                top_n=args.top_n if args.top_n is not None else int(doc.get("top_n", 0)),
                                return_text=args.text, model=args.use_model or doc.get("model", ""))
@@ -107,6 +111,9 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
     doc = _read_json(args.file)
     items = doc if isinstance(doc, list) else doc.get("candidates", [doc]) if isinstance(doc, dict) else [doc]
+    if args.expand_tools:
+        from toolrank.candidates import expand_tools
+        items = expand_tools(items)
     options = NormalizeOptions(max_chars=args.max_chars)
     out = []
     for i, item in enumerate(items):
@@ -244,11 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", action="store_true", help="show each result's normalized text")
     p.add_argument("--json", action="store_true", help="print the whole response as JSON")
     p.add_argument("--use-model", help="a served model's name")
+    p.add_argument("--expand-tools", action="store_true", help=EXPAND_HELP)
     p.set_defaults(func=cmd_rerank)
 
     p = sub.add_parser("normalize", help="show what candidates become (runs locally, no server)")
     p.add_argument("file", help="JSON: one candidate, a list, or {\"candidates\": [...]} (- for stdin)")
     p.add_argument("--max-chars", type=int, default=2048)
+    p.add_argument("--expand-tools", action="store_true", help=EXPAND_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_normalize)
 
@@ -287,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_arguments(p)
     p.set_defaults(func=cmd_bench)
     return parser
+
+
+EXPAND_HELP = ("one candidate per tool: tools lists, MCP tools/list results and JSON-RPC responses, "
+               "OpenAPI documents (one per operation) are cut up, ids = tool names")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

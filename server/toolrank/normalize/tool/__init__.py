@@ -27,7 +27,7 @@ Formats read with no hint (``detail`` names the one found; the fixtures under
 ====================  ================================================================
 
 plus any JSON array (or ``{"tools": [...]}`` wrapper) of these, ranked as one candidate (one
-line per tool); :func:`expand_tools` cuts such a document into one candidate per tool. One tool
+line per tool); :func:`split_tools` cuts such a document into one candidate per tool. One tool
 renders as one line::
 
     get_weather (get weather): Get the current weather. Required: location string: City name.
@@ -52,7 +52,7 @@ from typing import Any
 from toolrank.normalize.common import clip, collapse_spaces
 from toolrank.normalize.tool import faithful, roles
 from toolrank.normalize.tool.detect import Entry, find_tools, is_tool_document
-from toolrank.normalize.tool.expand import expand_tools
+from toolrank.normalize.tool.expand import split_tools
 from toolrank.normalize.tool.model import MAX_NODES, Budget, Param, Tool
 from toolrank.normalize.tool.render import render_generic, render_tool
 from toolrank.types import Normalized, NormalizeOptions, ToolInput
@@ -165,4 +165,4 @@ def _guard(doc: dict[str, Any], text: str, detail: str, max_chars: int) -> tuple
     return alternative, f"{detail}: kept {share:.0%} of content words, {how}", True
 
 
-__all__ = ["MAX_NODES", "Param", "Tool", "expand_tools", "is_tool_document", "normalize_tool"]
+__all__ = ["MAX_NODES", "Param", "Tool", "is_tool_document", "normalize_tool", "split_tools"]

@@ -17,7 +17,7 @@ MAX_TOOLS = 10_000
 """Tools one document may expand into (a bound for hostile input)."""
 
 
-def expand_tools(value: Any) -> list[tuple[str, Any]]:
+def split_tools(value: Any) -> list[tuple[str, Any]]:
     """``(id, tool)`` for every tool in ``value`` (JSON text or a parsed value); ids are tool names.
 
     A value that holds no list of tools comes back as itself, one item. Repeated names get
