@@ -176,7 +176,7 @@ def param(
         values = tuple(short_value(v) for v in enum[:MAX_ENUM]) + (("...",) if len(enum) > MAX_ENUM else ())
     elif "const" in resolved:
         values = (short_value(resolved.get("const")),)
-    default = short_value(resolved["default"]) if "default" in resolved else None
+    default = short_value(resolved["default"]) if resolved.get("default", "") != "" else None  # "": none given
     description = text_of(resolved.get("description")) or text_of(resolved.get("title"))
     return Param(path, schema_type(resolved, roots, inner, budget, 0), required, values, default, description, level)
 

@@ -299,6 +299,9 @@ def one_line(value: Any) -> str:
             return one_line(next(iter(value.values())))  # responses keyed by status: the first one
         if "type" in keys and isinstance(value[keys["type"]], str) and len(value) <= 3:
             return value[keys["type"]]
+        specs = list(value.items())[:12]
+        if specs and all(isinstance(v, Mapping) and isinstance(v.get("description"), str) for _, v in specs):
+            return "; ".join(f"{k} {collapse_spaces(v['description'])}" for k, v in specs)  # {name: {type, description}}
         return ", ".join(str(k) for k in list(value)[:12] if not str(k).startswith("$"))
     if isinstance(value, list):
         return ", ".join(filter(None, (one_line(v) if not isinstance(v, Mapping) else text_of(v.get("name"))
