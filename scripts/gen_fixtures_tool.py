@@ -133,6 +133,15 @@ FIXTURES: dict[str, tuple[str, Any]] = {
                            "attendees": {"type": "array", "items": {"$ref": "#/$defs/Attendee"}}},
             "required": ["title", "start"]}},
     ),
+    "json_schema_bare": (
+        "https://docs.pydantic.dev/latest/concepts/json_schema/ (a bare JSON Schema as model_json_schema() writes "
+        "it: title, description, type object, properties, required, $defs)",
+        {"$defs": {"Unit": {"enum": ["celsius", "fahrenheit"], "title": "Unit", "type": "string"}},
+         "description": "Look up the current weather for a city.",
+         "properties": {"city": {"description": "City name", "title": "City", "type": "string"},
+                        "unit": {"$ref": "#/$defs/Unit", "default": "celsius"}},
+         "required": ["city"], "title": "GetWeather", "type": "object"},
+    ),
     "openapi3_operation": (
         "https://spec.openapis.org/oas/v3.1.0#operation-object (operationId, summary, parameters, requestBody, responses)",
         {"operationId": "updatePetWithForm", "summary": "Updates a pet in the store with form data",
@@ -183,6 +192,18 @@ FIXTURES: dict[str, tuple[str, Any]] = {
                       "responses": {"200": {"description": "pet response"}}}}},
          "definitions": {"NewPet": {"type": "object", "required": ["name"], "properties": {
              "name": {"type": "string"}, "tag": {"type": "string"}}}}},
+    ),
+    "swagger2_operation": (
+        "https://swagger.io/specification/v2/#operation-object (Swagger 2.0 operation: parameters with in: body and "
+        "inline types, responses)",
+        {"tags": ["user"], "summary": "Updated user", "description": "This can only be done by the logged in user.",
+         "operationId": "updateUser", "produces": ["application/json"],
+         "parameters": [{"name": "username", "in": "path", "description": "name that need to be updated",
+                         "required": True, "type": "string"},
+                        {"in": "body", "name": "body", "description": "Updated user object", "required": True,
+                         "schema": {"type": "object", "properties": {"email": {"type": "string"},
+                                                                     "phone": {"type": "string"}}}}],
+         "responses": {"400": {"description": "Invalid user supplied"}, "404": {"description": "User not found"}}},
     ),
     "toolbench_api": (
         "https://github.com/OpenBMB/ToolBench (query-level api_list entries: category_name, tool_name, api_name, "

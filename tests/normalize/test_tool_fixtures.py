@@ -26,7 +26,8 @@ REQUIRED_FORMATS = {
     "openai_chat", "openai_responses", "anthropic", "mcp_tool", "mcp_tools_list_result", "mcp_jsonrpc_response",
     "gemini", "bfcl", "openapi3_operation", "openapi3_document", "swagger2_document", "json_schema_function",
     "toolbench_api", "toolbench_tool", "api_bank", "toolalpaca", "gorilla_apibench", "langchain", "llamaindex",
-    "smolagents", "a2a_agent_card", "openai_plugin_manifest", "api_record_flat",
+    "smolagents", "a2a_agent_card", "openai_plugin_manifest", "api_record_flat", "json_schema_bare",
+    "swagger2_operation",
 }
 
 

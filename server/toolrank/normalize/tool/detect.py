@@ -45,7 +45,7 @@ LABELS: tuple[tuple[str, Predicate], ...] = (
     ("llamaindex", lambda d, k: "fn_schema" in k),
     ("a2a-skill", lambda d, k: "id" in k and ("tags" in k or "examples" in k)),
     ("api-record", lambda d, k: "api_name" in k),
-    ("json-schema", lambda d, k: "parameters" in k),
+    ("json-schema", lambda d, k: "parameters" in k or isinstance(d.get("properties"), Mapping)),
 )
 """Role-read objects are labelled by the first predicate that holds (else ``roles``); the label is
 reported in ``detail`` and never changes how the object is read."""

@@ -101,7 +101,12 @@ def has_roles(d: Mapping[str, Any]) -> bool:
         return False
     if any(isinstance(d[keys[k]], str) and d[keys[k]].strip() for k in DESCRIPTION_KEYS if k in keys):
         return True
-    return any(k in keys for k, _ in PARAMETER_KEYS)
+    return any(k in keys for k, _ in PARAMETER_KEYS) or _is_own_schema(d, keys)
+
+
+def _is_own_schema(d: Mapping[str, Any], keys: dict[str, str]) -> bool:
+    """A bare JSON Schema whose own ``properties`` are the parameters (Pydantic's ``model_json_schema()``)."""
+    return isinstance(d.get("properties"), Mapping) and not any(k in keys for k, _ in PARAMETER_KEYS)
 
 
 def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget) -> Tool:
@@ -119,6 +124,9 @@ def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget) -> T
             description = _with_title(title, name, description)
         extras.extend(word for key, word in MCP_HINTS if annotations.get(ann_keys.get(key, "")) is True)
     params = _params(d, keys, roots, budget, used)
+    if _is_own_schema(d, keys):
+        js.flatten(d, "", roots, budget, params, 0, frozenset())
+        used.update(("properties", "$defs", "definitions", "type"))
     notes = _notes(d, keys, name, used)
     return Tool(name, description, js.required_first(params), ", ".join(extras), tuple(notes))
 
