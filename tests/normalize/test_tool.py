@@ -310,6 +310,15 @@ def test_guard_falls_back_to_the_role_reader_when_a_format_drops_content() -> No
     assert_contains(out.text, "Find shipping status and tracking events of a customer order by its number")
 
 
+def test_guard_judges_each_tool_of_a_list() -> None:
+    outside = {"type": "function", "function": {"name": "lookup", "parameters": {}},
+               "description": "Find shipping status and tracking events of a customer order by its number"}
+    out = norm([OPENAI_CHAT, outside])
+    assert out.fallback and out.detail == "2 tools: openai-chat: kept 10% of content words, role reader"
+    first, second = out.text.split("\n")
+    assert first == norm(OPENAI_CHAT).text and second.startswith("Find shipping status")
+
+
 def test_an_empty_rendering_of_a_document_with_text_becomes_generic() -> None:
     out = norm({"functionDeclarations": [{}], "note": "weather lookups for travel planning"})
     assert out.fallback and out.detail == "gemini: empty rendering, generic json"

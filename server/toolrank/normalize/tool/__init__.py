@@ -34,10 +34,11 @@ renders as one line::
     Optional: unit string, one of celsius|fahrenheit, default celsius
 
 JSON with no tool in it renders as ``key: value`` pairs (``detail="generic json"``); invalid
-JSON falls back to its raw text (``fallback=True``). Faithfulness is guarded: a single tool
-whose rendering keeps under half of the document's content words is rendered by the role
-reader instead, and a rendering that comes out empty from a document with text becomes the
-generic one; both are counted fallbacks (``fallback=True``, ``detail`` says why).
+JSON falls back to its raw text (``fallback=True``). Faithfulness is guarded: a tool whose line
+keeps under half of its own object's content words (:mod:`faithful`) is rendered by the role
+reader instead (or, failing that, as ``key: value`` pairs), and a rendering that comes out
+empty from a document with text becomes the generic one; both are counted fallbacks
+(``fallback=True``, ``detail`` says why). Lines cut by ``max_chars`` are not judged.
 
 The normalizer is total and bounded: every walk counts the JSON nodes it visits
 (:data:`MAX_NODES`), nesting is cut, and any exception left over turns into the raw-text
@@ -47,6 +48,7 @@ fallback (``detail="tool normalizer error: ..."``) rather than escaping.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from toolrank.normalize.common import clip, collapse_spaces
@@ -110,11 +112,11 @@ def render_document(doc: Any, max_chars: int) -> tuple[str, str, bool]:
             except (ValueError, RecursionError):
                 pass
     entries = find_tools(doc, Budget())
-    tools = [t for _, t in entries if isinstance(t, Tool)]
+    tools = [t for _, t, _ in entries if isinstance(t, Tool)]
     if not tools:
         return clip(render_generic(doc, Budget()), max_chars), "generic json", False
-    text = _render_entries(entries, max_chars)
-    formats = sorted({fmt for fmt, t in entries if isinstance(t, Tool)})
+    text, reasons = _render_entries(entries, max_chars)
+    formats = sorted({fmt for fmt, t, _ in entries if isinstance(t, Tool)})
     detail = "+".join(formats)
     if len(tools) > 1:
         detail = f"{len(tools)} tools: {detail}"
@@ -122,47 +124,58 @@ def render_document(doc: Any, max_chars: int) -> tuple[str, str, bool]:
         generic = clip(render_generic(doc, Budget()), max_chars)
         if generic.strip():
             return generic, f"{detail}: empty rendering, generic json", True
-        return text, detail, False
-    if len(entries) == 1 and isinstance(doc, dict) and len(text) < max_chars * 0.95:
-        guarded = _guard(doc, text, detail, max_chars)
-        if guarded is not None:
-            return guarded
+    if reasons:
+        return text, f"{detail}: {'; '.join(dict.fromkeys(reasons))}", True
     return text, detail, False
 
 
-def _render_entries(entries: list[Entry], max_chars: int) -> str:
-    share = max(MIN_TOOL_CHARS, max_chars // max(1, len(entries)))
+def _render_entries(entries: list[Entry], max_chars: int) -> tuple[str, list[str]]:
+    """The lines of every entry (each tool within its share of the budget), and the guard's reasons."""
+    share = min(max_chars, max(MIN_TOOL_CHARS, max_chars // max(1, len(entries))))
     lines: list[str] = []
+    reasons: list[str] = []
     used = 0
-    for _, entry in entries:
+    for _, entry, source in entries:
         if used >= max_chars:
             break
-        line = render_tool(entry, share) if isinstance(entry, Tool) else clip(entry, share)
+        if isinstance(entry, Tool):
+            line = render_tool(entry, share)
+            if source is not None and len(line) < share * 0.95:  # a line cut by the budget is not judged
+                guarded = _guard(source, line, share)
+                if guarded is not None:
+                    line, reason = guarded
+                    reasons.append(reason)
+        else:
+            line = clip(entry, share)
         if line:
             lines.append(line)
             used += len(line) + 1
-    return clip("\n".join(lines), max_chars)
+    return clip("\n".join(lines), max_chars), reasons
 
 
-def _guard(doc: dict[str, Any], text: str, detail: str, max_chars: int) -> tuple[str, str, bool] | None:
-    """The role reader's rendering when the format's keeps under :data:`faithful.MIN_KEPT` of the words."""
-    content = faithful.content_words(doc, Budget())
+def _guard(source: Mapping[str, Any], line: str, max_chars: int) -> tuple[str, str] | None:
+    """A fuller rendering when ``line`` keeps under :data:`faithful.MIN_KEPT` of ``source``'s content words.
+
+    The role reader's rendering of the whole source object comes first; the generic ``key: value``
+    rendering is the last resort. ``None``: the line stands.
+    """
+    strings = faithful.content_strings(source, Budget())
+    if all(" ".join(text.split()) in line for text in strings):  # the common case, and cheap: all kept as written
+        return None
+    content = set().union(*map(faithful.words, strings))
     if len(content) < faithful.MIN_WORDS:
         return None
-    share = faithful.kept_share(content, text)
+    share = faithful.kept_share(content, line)
     if share >= faithful.MIN_KEPT:
         return None
-    budget = Budget()
-    alternative = render_tool(roles.read_tool(doc, (doc,), budget), max_chars)
+    alternative, how = render_tool(roles.read_tool(source, (source,), Budget()), max_chars), "role reader"
     alt_share = faithful.kept_share(content, alternative)
     if alt_share < faithful.MIN_KEPT:
-        alternative = clip(render_generic(doc, Budget()), max_chars)
+        alternative = clip(render_generic(source, Budget()), max_chars)
         alt_share, how = faithful.kept_share(content, alternative), "generic json"
-    else:
-        how = "role reader"
     if alt_share <= share:
         return None
-    return alternative, f"{detail}: kept {share:.0%} of content words, {how}", True
+    return alternative, f"kept {share:.0%} of content words, {how}"
 
 
 __all__ = ["MAX_NODES", "Param", "Tool", "is_tool_document", "normalize_tool", "split_tools"]

@@ -8,7 +8,8 @@ that are not tools at all are left for the generic ``key: value`` rendering.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from toolrank.normalize.tool import openapi, roles
 from toolrank.normalize.tool.model import Budget, Tool, text_of
@@ -50,18 +51,22 @@ LABELS: tuple[tuple[str, Predicate], ...] = (
 """Role-read objects are labelled by the first predicate that holds (else ``roles``); the label is
 reported in ``detail`` and never changes how the object is read."""
 
-Entry = tuple[str, "Tool | str"]
+Entry = tuple[str, "Tool | str", "Mapping[str, Any] | None"]
 
 
 def find_tools(doc: Any, budget: Budget) -> list[Entry]:
-    """``(format, Tool)`` for every tool in ``doc``, ``("", text)`` for other items of a list."""
+    """``(format, Tool, source)`` for every tool in ``doc``, ``("", text, None)`` for other items of a list.
+
+    ``source`` is the object the tool was read from, when that object is the tool alone (not
+    an OpenAPI document's operation): what the faithfulness guard compares the rendering with.
+    """
     out: list[Entry] = []
     _read(doc, doc, budget, out, 0)
     return out
 
 
-def label_of(d: Mapping[str, Any]) -> str:
-    keys = roles.keymap(d)
+def label_of(d: Mapping[str, Any], keys: dict[str, str] | None = None) -> str:
+    keys = keys if keys is not None else roles.keymap(d)
     return next((name for name, test in LABELS if test(d, keys)), "roles")
 
 
@@ -77,7 +82,7 @@ def _read(value: Any, root: Any, budget: Budget, out: list[Entry], depth: int) -
             else:
                 text = text_of(element)
                 if text:
-                    out.append(("", text))
+                    out.append(("", text, None))
         return
     if not isinstance(value, dict):
         return
@@ -85,31 +90,32 @@ def _read(value: Any, root: Any, budget: Budget, out: list[Entry], depth: int) -
         roots: tuple[Any, ...] = (value, root)
     else:
         roots = (value,)
-    if _read_wrapper(value, roots, budget, out, depth):
+    keys = roles.keymap(value)
+    if _read_wrapper(value, keys, roots, budget, out, depth):
         return
     if openapi.is_operation(value):
-        out.append(("openapi-op", openapi.operation(value, "", "", (), root if depth else value, budget)))
+        out.append(("openapi-op", openapi.operation(value, "", "", (), root if depth else value, budget), value))
         return
-    if roles.has_roles(value):
-        out.append((label_of(value), roles.read_tool(value, roots, budget)))
+    if roles.has_roles(value, keys):
+        out.append((label_of(value, keys), roles.read_tool(value, roots, budget, keys), value))
         return
     if depth > 0:
         from toolrank.normalize.tool.render import render_generic
 
         text = render_generic(value, budget)
         if text:
-            out.append(("", text))
+            out.append(("", text, None))
 
 
-def _read_wrapper(value: dict[str, Any], roots: tuple[Any, ...], budget: Budget, out: list[Entry],
-                  depth: int) -> bool:
+def _read_wrapper(value: dict[str, Any], keys: dict[str, str], roots: tuple[Any, ...], budget: Budget,
+                  out: list[Entry], depth: int) -> bool:
     """Shapes with a reader of their own; True when ``value`` was one of them."""
     result = value.get("result")
     if "jsonrpc" in value and isinstance(result, (dict, list)):  # an MCP JSON-RPC response
         _read(result, result, budget, out, depth + 1)
         return True
     if openapi.is_document(value):
-        out.extend(("openapi", t) for t in openapi.operations(value, budget))
+        out.extend(("openapi", t, None) for t in openapi.operations(value, budget))
         return True
     for key in DECLARATION_KEYS:
         decls = value.get(key)
@@ -118,13 +124,12 @@ def _read_wrapper(value: dict[str, Any], roots: tuple[Any, ...], budget: Budget,
                 if budget.left <= 0:
                     break
                 if isinstance(decl, dict):
-                    out.append(("gemini", roles.read_tool(decl, (decl, *roots), budget)))
+                    out.append(("gemini", roles.read_tool(decl, (decl, *roots), budget), decl))
             return True
     function = value.get("function")
     if isinstance(function, dict) and roles.has_roles(function):
-        out.append(("openai-chat", roles.read_tool(function, (function, *roots), budget)))
+        out.append(("openai-chat", roles.read_tool(function, (function, *roots), budget), value))
         return True
-    keys = roles.keymap(value)
     for role in CONTAINER_KEYS:
         key = keys.get(role)
         if key is None:
@@ -140,7 +145,7 @@ def _read_wrapper(value: dict[str, Any], roots: tuple[Any, ...], budget: Budget,
                 if budget.left <= 0:
                     break
                 text = spec.split("\n", 1)[0] if isinstance(spec, str) else ""
-                out.append(("toolalpaca", Tool(str(name), text_of(text))))
+                out.append(("toolalpaca", Tool(str(name), text_of(text)), None))
             return True
     return False
 
@@ -151,7 +156,7 @@ def _header(value: Mapping[str, Any], container: str, roots: tuple[Any, ...], bu
     rest = {k: v for k, v in value.items() if k != container}
     if roles.has_roles(rest) or (roles.role_name(rest)[0] and _has_text(rest)):
         fmt = {"skills": "a2a", "api_list": "toolbench", "Function_Description": "toolalpaca"}.get(container, "")
-        out.append((fmt or label_of(rest), roles.read_tool(rest, roots, budget)))
+        out.append((fmt or label_of(rest), roles.read_tool(rest, roots, budget), None))
 
 
 def _has_text(d: Mapping[str, Any]) -> bool:

@@ -8,7 +8,8 @@ mean "rank each tool" expand it first. Pure: JSON values in, ``(id, tool JSON va
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from toolrank.normalize.tool import openapi, roles
 from toolrank.normalize.tool.detect import CONTAINER_KEYS, DECLARATION_KEYS

@@ -21,18 +21,28 @@ MIN_KEPT = 0.5
 MIN_WORDS = 8
 """Documents with fewer content words than this are never judged (too few to tell)."""
 
-_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_WORD = re.compile(r"[^\W_]+")
 _URL = re.compile(r"(?:https?|ftp)://\S+", re.IGNORECASE)
 
 
 def words(text: str) -> set[str]:
-    """Lower-case words of ``text`` (identifiers split), stopwords and one-letter words aside."""
-    return {w for w in (m.lower() for m in _WORD.findall(_URL.sub(" ", text))) if len(w) > 1 and w not in STOPWORDS}
+    """Lower-case words of ``text`` (runs of letters and digits), stopwords and one-letter words aside."""
+    if "://" in text:
+        text = _URL.sub(" ", text)
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS}
 
 
 def content_words(doc: Any, budget: Budget) -> set[str]:
     """Words of every string value in ``doc`` outside the noise fields (a JSON string inside is not read)."""
     found: set[str] = set()
+    for text in content_strings(doc, budget):
+        found.update(words(text))
+    return found
+
+
+def content_strings(doc: Any, budget: Budget) -> list[str]:
+    """Every string value in ``doc`` outside the noise fields, as written."""
+    found: list[str] = []
 
     def walk(value: Any, depth: int) -> None:
         if depth > 24 or not budget.spend():
@@ -48,14 +58,16 @@ def content_words(doc: Any, budget: Budget) -> set[str]:
             for sub in value:
                 walk(sub, depth + 1)
         elif isinstance(value, str) and len(value) < 4096 and not value.lstrip().startswith(("{", "[")):
-            found.update(words(value))
+            found.append(value)
 
     walk(doc, 0)
     return found
 
 
 def kept_share(content: set[str], text: str) -> float:
-    """Share of ``content`` present in ``text`` (1.0 for no content)."""
+    """Share of ``content`` present in ``text`` (1.0 for no content): a word counts when ``text``
+    contains it (``getweather`` is in ``getWeather (get weather)``)."""
     if not content:
         return 1.0
-    return len(content & words(text)) / len(content)
+    lower = text.lower()
+    return sum(1 for w in content if w in lower) / len(content)

@@ -8,7 +8,8 @@ parts merge. Every walk spends the shared :class:`Budget`.
 from __future__ import annotations
 
 from collections import ChainMap
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from toolrank.normalize.tool.model import Budget, Param, scalar, short_value, text_of

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from toolrank.normalize.tool import jsonschema as js
 from toolrank.normalize.tool.model import Budget, Param, Tool, text_of

@@ -22,7 +22,8 @@ case-insensitively (ToolAlpaca writes ``Name``/``Description``).
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from toolrank.normalize.common import clip, collapse_spaces
 from toolrank.normalize.tool import jsonschema as js
@@ -72,6 +73,24 @@ _URL = re.compile(r"^(?:https?|ftp)://\S+$|^mailto:\S+$", re.IGNORECASE)
 _EMPTY = frozenset(("", "n/a", "na", "none", "null", "not provided", "-"))
 
 
+def _ranks(table: tuple[str, ...]) -> dict[str, int]:
+    return {key: rank for rank, key in enumerate(table)}
+
+
+NAME_RANK, TITLE_RANK, DESCRIPTION_RANK = _ranks(NAME_KEYS), _ranks(TITLE_KEYS), _ranks(DESCRIPTION_KEYS)
+RETURN_RANK, NOTE_RANK = _ranks(RETURN_KEYS), _ranks(NOTE_KEYS)
+PARAMETER_RANK = _ranks(tuple(key for key, _ in PARAMETER_KEYS))
+IMPLIED_REQUIRED = dict(PARAMETER_KEYS)
+
+
+def present(keys: dict[str, str], ranks: dict[str, int]) -> list[str]:
+    """The roles of one table that an object has, in table order (cost follows the object's size)."""
+    found = [k for k in keys if k in ranks]
+    if len(found) > 1:
+        found.sort(key=ranks.__getitem__)
+    return found
+
+
 def keymap(d: Mapping[str, Any]) -> dict[str, str]:
     """Lower-cased key -> the key as written (the first spelling wins)."""
     out: dict[str, str] = {}
@@ -84,34 +103,33 @@ def keymap(d: Mapping[str, Any]) -> dict[str, str]:
 def role_name(d: Mapping[str, Any], keys: dict[str, str] | None = None) -> tuple[str, str]:
     """``(name, the key it came from)``: the first non-empty string of :data:`NAME_KEYS`."""
     keys = keys if keys is not None else keymap(d)
-    for role in NAME_KEYS:
-        key = keys.get(role)
-        if key is not None:
-            value = d[key]
-            if isinstance(value, str) and value.strip():
-                return collapse_spaces(value), role
+    for role in present(keys, NAME_RANK):
+        value = d[keys[role]]
+        if isinstance(value, str) and value.strip():
+            return collapse_spaces(value), role
     return "", ""
 
 
-def has_roles(d: Mapping[str, Any]) -> bool:
+def has_roles(d: Mapping[str, Any], keys: dict[str, str] | None = None) -> bool:
     """Whether ``d`` reads as a tool: a name, and a description or parameters."""
-    keys = keymap(d)
+    keys = keys if keys is not None else keymap(d)
     name, _ = role_name(d, keys)
     if not name:
         return False
-    if any(isinstance(d[keys[k]], str) and d[keys[k]].strip() for k in DESCRIPTION_KEYS if k in keys):
+    if any(isinstance(d[keys[k]], str) and d[keys[k]].strip() for k in keys if k in DESCRIPTION_RANK):
         return True
-    return any(k in keys for k, _ in PARAMETER_KEYS) or _is_own_schema(d, keys)
+    return any(k in PARAMETER_RANK for k in keys) or _is_own_schema(d, keys)
 
 
 def _is_own_schema(d: Mapping[str, Any], keys: dict[str, str]) -> bool:
     """A bare JSON Schema whose own ``properties`` are the parameters (Pydantic's ``model_json_schema()``)."""
-    return isinstance(d.get("properties"), Mapping) and not any(k in keys for k, _ in PARAMETER_KEYS)
+    return isinstance(d.get("properties"), Mapping) and not any(k in PARAMETER_RANK for k in keys)
 
 
-def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget) -> Tool:
+def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget,
+              keys: dict[str, str] | None = None) -> Tool:
     """Read any function-like object into a :class:`Tool` by the roles of its fields."""
-    keys = keymap(d)
+    keys = keys if keys is not None else keymap(d)
     name, name_key = role_name(d, keys)
     used = {name_key} if name_key else set()
     description = _description(d, keys, name, used)
@@ -119,7 +137,7 @@ def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget) -> T
     annotations = d.get(keys.get("annotations", ""))
     if isinstance(annotations, Mapping):
         ann_keys = keymap(annotations)
-        if not any(k in keys for k in TITLE_KEYS):
+        if not any(k in TITLE_RANK for k in keys):
             title = text_of(annotations.get(ann_keys.get("title", "")))
             description = _with_title(title, name, description)
         extras.extend(word for key, word in MCP_HINTS if annotations.get(ann_keys.get(key, "")) is True)
@@ -139,11 +157,8 @@ def _with_title(title: str, name: str, description: str) -> str:
 
 def _description(d: Mapping[str, Any], keys: dict[str, str], name: str, used: set[str]) -> str:
     parts: list[str] = []
-    for role in DESCRIPTION_KEYS:
-        key = keys.get(role)
-        if key is None:
-            continue
-        text = text_of(d[key])
+    for role in present(keys, DESCRIPTION_RANK):
+        text = text_of(d[keys[role]])
         used.add(role)
         if not text or text.lower() in _EMPTY:
             continue
@@ -153,11 +168,10 @@ def _description(d: Mapping[str, Any], keys: dict[str, str], name: str, used: se
         parts.append(text)
     description = " ".join(p if p.endswith((".", "!", "?")) else f"{p}." for p in parts[:-1])
     description = f"{description} {parts[-1]}".strip() if parts else ""
-    for role in TITLE_KEYS:
-        key = keys.get(role)
-        if key is not None and role not in used:
+    for role in present(keys, TITLE_RANK):
+        if role not in used:
             used.add(role)
-            description = _with_title(text_of(d[key]), name, description)
+            description = _with_title(text_of(d[keys[role]]), name, description)
     return description
 
 
@@ -166,12 +180,10 @@ def _params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any, ...], 
     out: list[Param] = []
     top_required = d.get(keys.get("required", ""))
     required_names = {r for r in top_required[:1000] if isinstance(r, str)} if isinstance(top_required, list) else None
-    for role, implied in PARAMETER_KEYS:
-        key = keys.get(role)
-        if key is None:
-            continue
+    for role in present(keys, PARAMETER_RANK):
+        implied = IMPLIED_REQUIRED[role]
         used.add(role)
-        value = d[key]
+        value = d[keys[role]]
         value, stack = js.resolve(value, (value, *roots), frozenset(), budget)
         if is_schema(value):
             js.flatten(value, "", (value, *roots), budget, out, 0, stack)
@@ -244,28 +256,24 @@ def _names_in(text: str) -> list[str]:
 
 def _notes(d: Mapping[str, Any], keys: dict[str, str], name: str, used: set[str]) -> list[str]:
     notes: list[str] = []
-    for role in RETURN_KEYS:
-        key = keys.get(role)
-        if key is not None and role not in used:
+    for role in present(keys, RETURN_RANK):
+        if role not in used:
             used.update(RETURN_KEYS)
-            line = one_line(d[key])
+            line = one_line(d[keys[role]])
             if line:
                 notes.append(f"returns: {clip(line, MAX_RETURN_CHARS)}")
             break
-    for role in NAME_KEYS:  # names beside the one used: the tool a ToolBench API belongs to, an id
-        key = keys.get(role)
-        if key is not None and role not in used:
+    for role in present(keys, NAME_RANK):  # names beside the one used: the tool a ToolBench API belongs to, an id
+        if role not in used:
             used.add(role)
-            text = text_of(d[key])
+            text = text_of(d[keys[role]])
             if text and text.lower() != name.lower() and not _URL.match(text):
                 notes.append(f"{role.replace('_', ' ')}: {clip(text, MAX_NOTE_CHARS)}")
-    for role in NOTE_KEYS:
-        key = keys.get(role)
-        if key is not None:
-            used.add(role)
-            line = _note_value(d[key], role)
-            if line:
-                notes.append(f"{role.replace('_', ' ')}: {line}")
+    for role in present(keys, NOTE_RANK):
+        used.add(role)
+        line = _note_value(d[keys[role]], role)
+        if line:
+            notes.append(f"{role.replace('_', ' ')}: {line}")
     extra = 0
     for lower, key in keys.items():
         if lower in used or lower in NOISE_KEYS or extra >= MAX_NOTES:
