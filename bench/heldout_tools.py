@@ -18,7 +18,10 @@ default model's tokenizer) and fallbacks.
 from __future__ import annotations
 
 import json
+import math
+import re
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -186,13 +189,42 @@ def write_sets() -> list[Path]:
     return paths
 
 
+_TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def bm25_ndcg(path: Path, k1: float = 1.5, b: float = 0.75) -> float:
+    """nDCG@10 of Okapi BM25 over the raw JSON (lower-cased alphanumeric tokens, camelCase split),
+    the baseline ../shared/data/README.md reports, on one held-out set."""
+    corpus = {}
+    for line in (path / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        corpus[row["id"]] = [t.lower() for t in _TOKEN.findall(json.dumps(row["tool"]))]
+    total = 0.0
+    queries = [json.loads(line) for line in (path / "queries.jsonl").read_text(encoding="utf-8").splitlines()]
+    for q in queries:
+        docs = {i: corpus[i] for i in q["candidates"]}
+        avg = sum(map(len, docs.values())) / len(docs)
+        df = Counter(t for d in docs.values() for t in set(d))
+        terms = [t.lower() for t in _TOKEN.findall(q["query"])]
+
+        def score(doc: list[str]) -> float:
+            tf = Counter(doc)
+            return sum(math.log(1 + (len(docs) - df[t] + 0.5) / (df[t] + 0.5)) * tf[t] * (k1 + 1)
+                       / (tf[t] + k1 * (1 - b + b * len(doc) / avg)) for t in terms if t in tf)
+
+        ranked = sorted(docs, key=lambda i: -score(docs[i]))
+        rank = ranked.index(q["relevant"][0])
+        total += 1 / math.log2(rank + 2) if rank < 10 else 0.0
+    return total / len(queries)
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT / "bench"))
     from tool_faithfulness import report  # noqa: PLC0415 - a sibling script
 
     paths = write_sets()
     for path in paths:
-        print(report(path))
+        print(report(path) + f"  BM25 nDCG@10 (raw) {bm25_ndcg(path):.3f}")
     print("\nnext: toolrank eval " + " ".join(str(p.relative_to(ROOT)) for p in paths) + " --both")
     return 0
 
