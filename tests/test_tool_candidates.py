@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import toolrank
 from conftest import ServerThread
 from toolrank.candidates import candidate_from_json, expand_tools
 from toolrank.cli import main
+from toolrank.errors import InvalidRequest
 from toolrank.normalize import normalize
 from toolrank.types import ToolInput
 
@@ -92,3 +95,34 @@ def test_client_rerank_with_expand_tools(default_server: ServerThread) -> None:
         assert len(one) == 1
         ranking = client.rerank("list the files in a folder", toolrank.expand_tools(RESPONSE))
         assert [hit.id for hit in ranking][0] == "list_files" and len(ranking) == 3
+
+
+def test_deeply_nested_lists_are_not_a_crash() -> None:
+    # Regression: is_tool_document() followed nested lists without a bound (RecursionError escaped).
+    deep = json.loads("[" * 900 + "]" * 900)
+    with pytest.raises(InvalidRequest, match="^c: no content"):
+        candidate_from_json({"tools": deep, "x": 1}, "c")
+    assert expand_tools({"tools": deep}) == [{"tools": deep}]  # not a tool document: passed on as sent
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.sampled_from(["tools", "name", "description", "paths", "/a", "get", "jsonrpc", "result", "function"]),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["tools", "name", "description", "parameters", "paths", "openapi", "get",
+                                       "jsonrpc", "result", "function", "tool", "json", "id", "skills",
+                                       "functionDeclarations", "api_list", "text"]) | st.text(max_size=4),
+                      children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(JSON)
+def test_expand_tools_is_total(value: object) -> None:
+    out = expand_tools(value)
+    assert isinstance(out, list)
+    sent = value if isinstance(value, list) else [value]
+    for item in out:
+        if not any(item is v for v in sent):  # made by the expansion (others pass through as sent)
+            assert isinstance(item, dict) and isinstance(item["id"], str) and "tool" in item

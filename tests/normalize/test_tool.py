@@ -531,3 +531,10 @@ def test_total_on_arbitrary_text(text: str) -> None:
     out = normalize_tool(ToolInput(text), OPTIONS)
     assert isinstance(out.text, str)
     out.text.encode("utf-8")
+
+
+def test_deeply_nested_returns_do_not_reach_the_safety_net() -> None:
+    # Regression: one_line() followed nested lists without a bound (RecursionError at depth 500).
+    text = '{"name": "f", "description": "x", "returns": ' + "[" * 900 + "]" * 900 + "}"
+    out = normalize_tool(ToolInput(text), OPTIONS)
+    assert (out.text, out.fallback, out.detail) == ("f: x", False, "roles")

@@ -163,20 +163,23 @@ def _has_text(d: Mapping[str, Any]) -> bool:
     return any(isinstance(v, str) and v.strip() for k, v in d.items() if k.lower() in roles.DESCRIPTION_KEYS)
 
 
-def is_tool_document(value: Any) -> bool:
+def is_tool_document(value: Any, depth: int = 0) -> bool:
     """Whether a JSON value is (or holds) a tool schema: what a candidate object without a kind means."""
+    if depth > MAX_DEPTH:
+        return False
     if isinstance(value, list):
-        return any(is_tool_document(v) for v in value[:8])
+        return any(is_tool_document(v, depth + 1) for v in value[:8])
     if not isinstance(value, dict):
         return False
     if "jsonrpc" in value and isinstance(value.get("result"), dict):
-        return is_tool_document(value["result"])
+        return is_tool_document(value["result"], depth + 1)
     if openapi.is_document(value) or any(isinstance(value.get(k), list) for k in DECLARATION_KEYS):
         return True
     function = value.get("function")
     if isinstance(function, dict) and roles.has_roles(function):
         return True
     keys = roles.keymap(value)
-    if any(isinstance(value.get(keys.get(k, "")), list) and is_tool_document(value[keys[k]]) for k in CONTAINER_KEYS):
+    if any(isinstance(roles.field(value, keys, k), list) and is_tool_document(value[keys[k]], depth + 1)
+           for k in CONTAINER_KEYS):
         return True
     return roles.has_roles(value) or openapi.is_operation(value)

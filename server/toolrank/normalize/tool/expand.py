@@ -67,7 +67,7 @@ def _expand(value: Any, out: list[tuple[str, Any]], depth: int) -> None:
             return
     keys = roles.keymap(value)
     for role in CONTAINER_KEYS:
-        items = value.get(keys.get(role, ""))
+        items = roles.field(value, keys, role)
         if isinstance(items, list) and any(isinstance(i, (dict, list)) for i in items):
             for item in items:
                 _expand(item, out, depth + 1)

@@ -91,6 +91,12 @@ def present(keys: dict[str, str], ranks: dict[str, int]) -> list[str]:
     return found
 
 
+def field(d: Mapping[str, Any], keys: dict[str, str], role: str) -> Any:
+    """The value of the key that spells ``role`` (any case), or None."""
+    key = keys.get(role)
+    return None if key is None else d[key]
+
+
 def keymap(d: Mapping[str, Any]) -> dict[str, str]:
     """Lower-cased key -> the key as written (the first spelling wins)."""
     out: dict[str, str] = {}
@@ -134,13 +140,13 @@ def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget,
     used = {name_key} if name_key else set()
     description = _description(d, keys, name, used)
     extras: list[str] = []
-    annotations = d.get(keys.get("annotations", ""))
+    annotations = field(d, keys, "annotations")
     if isinstance(annotations, Mapping):
         ann_keys = keymap(annotations)
         if not any(k in TITLE_RANK for k in keys):
-            title = text_of(annotations.get(ann_keys.get("title", "")))
+            title = text_of(field(annotations, ann_keys, "title"))
             description = _with_title(title, name, description)
-        extras.extend(word for key, word in MCP_HINTS if annotations.get(ann_keys.get(key, "")) is True)
+        extras.extend(word for key, word in MCP_HINTS if field(annotations, ann_keys, key) is True)
     params = _params(d, keys, roots, budget, used)
     if _is_own_schema(d, keys):
         js.flatten(d, "", roots, budget, params, 0, frozenset())
@@ -178,7 +184,7 @@ def _description(d: Mapping[str, Any], keys: dict[str, str], name: str, used: se
 def _params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any, ...], budget: Budget,
             used: set[str]) -> list[Param]:
     out: list[Param] = []
-    top_required = d.get(keys.get("required", ""))
+    top_required = field(d, keys, "required")
     required_names = {r for r in top_required[:1000] if isinstance(r, str)} if isinstance(top_required, list) else None
     for role in present(keys, PARAMETER_RANK):
         implied = IMPLIED_REQUIRED[role]
@@ -298,8 +304,10 @@ def _note_value(value: Any, role: str) -> str:
     return clip(text, MAX_NOTE_CHARS)
 
 
-def one_line(value: Any) -> str:
+def one_line(value: Any, depth: int = 0) -> str:
     """A return value or response description in one short line (responses beyond it are cut)."""
+    if depth > 4:
+        return ""
     if isinstance(value, str):
         first = value.strip().split("\n", 1)[0]
         text = collapse_spaces(first)
@@ -307,12 +315,12 @@ def one_line(value: Any) -> str:
     if isinstance(value, Mapping):
         keys = keymap(value)
         if "description" in keys and isinstance(value[keys["description"]], str):
-            return one_line(value[keys["description"]])
+            return one_line(value[keys["description"]], depth + 1)
         props = value.get("properties")
         if isinstance(props, Mapping):
             return ", ".join(str(k) for k in list(props)[:12])
         if value and all(isinstance(k, str) and (k.isdigit() or k == "default") for k in value):
-            return one_line(next(iter(value.values())))  # responses keyed by status: the first one
+            return one_line(next(iter(value.values())), depth + 1)  # responses keyed by status: the first one
         if "type" in keys and isinstance(value[keys["type"]], str) and len(value) <= 3:
             return value[keys["type"]]
         specs = list(value.items())[:12]
@@ -320,6 +328,6 @@ def one_line(value: Any) -> str:
             return "; ".join(f"{k} {collapse_spaces(v['description'])}" for k, v in specs)  # {name: {type, description}}
         return ", ".join(str(k) for k in list(value)[:12] if not str(k).startswith("$"))
     if isinstance(value, list):
-        return ", ".join(filter(None, (one_line(v) if not isinstance(v, Mapping) else text_of(v.get("name"))
+        return ", ".join(filter(None, (one_line(v, depth + 1) if not isinstance(v, Mapping) else text_of(v.get("name"))
                                        for v in value[:12])))
     return scalar(value) if value is not None else ""
