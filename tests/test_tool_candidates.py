@@ -126,3 +126,21 @@ def test_expand_tools_is_total(value: object) -> None:
     for item in out:
         if not any(item is v for v in sent):  # made by the expansion (others pass through as sent)
             assert isinstance(item, dict) and isinstance(item["id"], str) and "tool" in item
+
+
+@pytest.mark.parametrize("record", [{"id": "d1", "title": "Paris", "description": "Capital of France"},
+                                    {"title": "Paris", "body": "Capital of France"}])
+def test_plain_records_are_not_taken_for_tools(record: dict) -> None:
+    # HTTP documents like these are ranked by their fields (rank_fields), not as tools.
+    with pytest.raises(InvalidRequest, match="no content"):
+        candidate_from_json(record, "documents[0]")
+
+
+@pytest.mark.parametrize("doc", [
+    {"api_name": "get_weather", "api_description": "Weather", "parameters": {"city": {"type": "string"}}},
+    {"domain": "NLP", "api_name": "bert", "api_call": "AutoModel.from_pretrained('bert')", "description": "BERT"},
+    {"name_for_model": "todo", "description_for_model": "Manage a TODO list"},
+    {"tool_name": "Weather", "api_list": [{"name": "hourly", "description": "Hourly forecast"}]},
+])
+def test_tool_documents_of_other_formats_are_tools(doc: dict) -> None:
+    assert isinstance(candidate_from_json(doc).content, ToolInput)

@@ -182,4 +182,4 @@ def is_tool_document(value: Any, depth: int = 0) -> bool:
     if any(isinstance(roles.field(value, keys, k), list) and is_tool_document(value[keys[k]], depth + 1)
            for k in CONTAINER_KEYS):
         return True
-    return roles.has_roles(value) or openapi.is_operation(value)
+    return roles.has_roles(value, keys, strict=True) or openapi.is_operation(value)

@@ -116,12 +116,22 @@ def role_name(d: Mapping[str, Any], keys: dict[str, str] | None = None) -> tuple
     return "", ""
 
 
-def has_roles(d: Mapping[str, Any], keys: dict[str, str] | None = None) -> bool:
-    """Whether ``d`` reads as a tool: a name, and a description or parameters."""
+WEAK_NAMES = frozenset(("id", "title"))
+"""Name keys that any record may carry: alone with a description they do not make a tool (``strict``)."""
+
+
+def has_roles(d: Mapping[str, Any], keys: dict[str, str] | None = None, strict: bool = False) -> bool:
+    """Whether ``d`` reads as a tool: a name, and a description or parameters.
+
+    ``strict`` (deciding whether an object *sent without a kind* is a tool): a name from ``id`` or
+    ``title`` counts only beside parameters, so ``{"id", "title", "description"}`` records stay records.
+    """
     keys = keys if keys is not None else keymap(d)
-    name, _ = role_name(d, keys)
+    name, name_key = role_name(d, keys)
     if not name:
         return False
+    if strict and name_key in WEAK_NAMES:
+        return any(k in PARAMETER_RANK for k in keys)
     if any(isinstance(d[keys[k]], str) and d[keys[k]].strip() for k in keys if k in DESCRIPTION_RANK):
         return True
     return any(k in PARAMETER_RANK for k in keys) or _is_own_schema(d, keys)
