@@ -192,6 +192,12 @@ def write_sets() -> list[Path]:
 _TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
+def _bm25(doc: list[str], terms: list[str], df: Counter, n: int, avg: float, k1: float, b: float) -> float:
+    tf = Counter(doc)
+    return sum(math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) * tf[t] * (k1 + 1)
+               / (tf[t] + k1 * (1 - b + b * len(doc) / avg)) for t in terms if t in tf)
+
+
 def bm25_ndcg(path: Path, k1: float = 1.5, b: float = 0.75) -> float:
     """nDCG@10 of Okapi BM25 over the raw JSON (lower-cased alphanumeric tokens, camelCase split),
     the baseline ../shared/data/README.md reports, on one held-out set."""
@@ -206,13 +212,8 @@ def bm25_ndcg(path: Path, k1: float = 1.5, b: float = 0.75) -> float:
         avg = sum(map(len, docs.values())) / len(docs)
         df = Counter(t for d in docs.values() for t in set(d))
         terms = [t.lower() for t in _TOKEN.findall(q["query"])]
-
-        def score(doc: list[str]) -> float:
-            tf = Counter(doc)
-            return sum(math.log(1 + (len(docs) - df[t] + 0.5) / (df[t] + 0.5)) * tf[t] * (k1 + 1)
-                       / (tf[t] + k1 * (1 - b + b * len(doc) / avg)) for t in terms if t in tf)
-
-        ranked = sorted(docs, key=lambda i: -score(docs[i]))
+        scores = {i: _bm25(d, terms, df, len(docs), avg, k1, b) for i, d in docs.items()}
+        ranked = sorted(docs, key=lambda i: -scores[i])
         rank = ranked.index(q["relevant"][0])
         total += 1 / math.log2(rank + 2) if rank < 10 else 0.0
     return total / len(queries)

@@ -131,16 +131,16 @@ def _read_wrapper(value: dict[str, Any], keys: dict[str, str], roots: tuple[Any,
         out.append(("openai-chat", roles.read_tool(function, (function, *roots), budget), value))
         return True
     for role in CONTAINER_KEYS:
-        key = keys.get(role)
-        if key is None:
+        container = keys.get(role)
+        if container is None:
             continue
-        items = value[key]
+        items = value[container]
         if isinstance(items, list) and any(isinstance(i, (dict, list)) for i in items):
-            _header(value, key, roots, budget, out)
+            _header(value, container, roots, budget, out)
             _read(items, roots[-1], budget, out, depth + 1)
             return True
         if isinstance(items, dict) and role == "function_description" and items:
-            _header(value, key, roots, budget, out)
+            _header(value, container, roots, budget, out)
             for name, spec in items.items():
                 if budget.left <= 0:
                     break

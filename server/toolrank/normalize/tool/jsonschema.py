@@ -40,7 +40,7 @@ def resolve(node: Any, roots: tuple[Any, ...], stack: frozenset[str], budget: Bu
             return node, stack
         stack = stack | {ref}
         siblings = {k: v for k, v in node.items() if k != "$ref"} if len(node) <= 64 else {}
-        node = ChainMap(siblings, target) if siblings else target
+        node = ChainMap(siblings, target) if siblings else target  # type: ignore[arg-type]  # read, never written
     return node, stack
 
 
