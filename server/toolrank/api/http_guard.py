@@ -104,6 +104,8 @@ class HttpGuard:
             elif name == b"authorization":
                 authorization = value
         limit = self.settings.limits.max_message_bytes
+        if length is not None and chunked:  # RFC 9112 6.3: a smuggling shape; refuse rather than pick one
+            return 400, "a request with both Content-Length and Transfer-Encoding", CLOSE
         if length is not None:
             # h11 has already refused anything but ASCII digits, and conflicting values
             if int(length) > limit:

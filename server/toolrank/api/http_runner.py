@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 import sys
 from http import HTTPStatus
@@ -29,6 +30,7 @@ from toolrank.api.tracing import Tracing
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 HEAD_BUFFER_BYTES = 64 * 1024  # h11's cap on a request head; the guard refuses heads over 16 KiB with 431
 
 
@@ -41,7 +43,19 @@ class _Protocol(H11Protocol):
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
         self._cycle_seen: Any = None
+        self._head_tail = b""
         self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        """Refuse a head with a bare LF line end: h11 would read it as a line break, a proxy may not (smuggling)."""
+        if self.conn.their_state in (h11.IDLE, h11.DONE):  # these bytes start or continue a request head
+            seen = self._head_tail + data
+            end = seen.find(b"\r\n\r\n")
+            if _BARE_LF.search(seen if end < 0 else seen[: end + 4]):
+                self._refuse(400, "malformed request: a line of the request head ends in LF without CR")
+                return
+            self._head_tail = seen[-3:] if end < 0 else b""
+        super().data_received(data)
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is not None:
