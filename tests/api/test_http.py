@@ -293,7 +293,7 @@ def test_cohere_sdk_v2_and_errors(url):
 
 
 def test_langchain_cohere_rerank(url):
-    pytest.importorskip("langchain_cohere")
+    pytest.importorskip("langchain_cohere", reason="pip install -e '.[test-langchain]' (langchain-cohere needs cohere<6)")
     from langchain_cohere import CohereRerank
     from langchain_core.documents import Document
 
