@@ -131,3 +131,12 @@ def test_slowloris_body_and_head_get_408(server):
 def test_deep_json_inside_a_document_is_a_400(server):
     reply = exchange(server, post(b'{"query": "q", "documents": [' + b"[" * 5000 + b"]" * 5000 + b"]}"))
     assert status_of(reply) == 400 and body_of(reply)["message"].startswith("body: not valid JSON")
+
+
+def test_a_client_that_leaves_mid_body_is_not_logged_as_an_error(server):
+    assert server.http is not None
+    with socket.create_connection(("127.0.0.1", server.http.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/rerank HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"query\": ")
+        time.sleep(0.2)  # the app is reading the body when the client goes
+    time.sleep(0.3)
+    still_serving(server)

@@ -23,7 +23,7 @@ import importlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar, Union
+from typing import Any, Callable, Iterable, Mapping, TypeVar, Union
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -122,8 +122,12 @@ def _errors(model: type[BaseModel], *statuses: int) -> dict[Union[int, str], dic
 
 def create_app(engine: Engine, settings: Settings, metrics: Metrics | None = None,
                routers: Iterable[APIRouter | RouterFactory] = (), state: HttpState | None = None,
-               tracing: Tracing | None = None) -> FastAPI:
-    """The app with every route, guarded (limits, auth, metrics, tracing); more ``routers`` may be added."""
+               tracing: Tracing | None = None, services: Mapping[str, Any] | None = None) -> FastAPI:
+    """The app with every route, guarded (limits, auth, metrics, tracing); more ``routers`` may be added.
+
+    A router factory is called as ``factory(engine=..., settings=..., **services)``: ``services`` carries
+    what other routers need beyond the engine (e.g. a catalog store), built once by ``serve()``.
+    """
     metrics = metrics or Metrics(engine)
     state = state or HttpState()
     aliases = ModelAliases(settings.model_aliases)
@@ -133,7 +137,8 @@ def create_app(engine: Engine, settings: Settings, metrics: Metrics | None = Non
     _add_error_handlers(app)
     app.include_router(_core_router(engine, settings, metrics, state, aliases))
     for extra in (*routers, *_registered_routers()):
-        app.include_router(extra if isinstance(extra, APIRouter) else extra(engine=engine, settings=settings))
+        app.include_router(extra if isinstance(extra, APIRouter)
+                           else extra(engine=engine, settings=settings, **(services or {})))
     app.add_middleware(HttpGuard, settings=settings, checker=TokenChecker.from_settings(settings),
                        metrics=metrics, tracing=tracing)
     return app

@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from toolrank.api.auth import TokenChecker
@@ -74,6 +75,8 @@ class HttpGuard:
                     await self.app(scope, guarded, send_counted)
             else:
                 await self.app(scope, guarded, send_counted)
+        except ClientDisconnect:
+            status[0] = status[0] or 499  # the client went away mid-body: nobody to answer, nothing to log
         except Exception:  # noqa: BLE001 - already answered 500 by the app; log once, no trace to the client
             log.exception("unexpected error in HTTP %s %s", scope.get("method"), path)
             if status[0] == 0:

@@ -15,7 +15,7 @@ import re
 import socket
 import sys
 from http import HTTPStatus
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import h11
 import uvicorn
@@ -125,10 +125,11 @@ class HttpServer:
     """A bound (not yet serving) HTTP server on the running loop; ``start()``, then ``stop(grace_s)``."""
 
     def __init__(self, settings: Settings, engine: Engine, metrics: Metrics | None = None,
-                 tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = ()) -> None:
+                 tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = (),
+                 services: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
         self.state = HttpState()
-        self.app = create_app(engine, settings, metrics, routers, self.state, tracing)
+        self.app = create_app(engine, settings, metrics, routers, self.state, tracing, services)
         protocol = type("TimedH11Protocol", (_Protocol,), {"head_timeout_s": settings.http_read_timeout_s})
         ssl_factory = (lambda config, default: http_ssl_context(settings)) if tls_enabled(settings) else None
         http_ssl_context(settings)  # a bad TLS file fails here, at bind time, not on the first connection
@@ -190,9 +191,9 @@ class HttpServer:
 
 
 async def create_http_server(settings: Settings, engine: Engine, metrics: Metrics | None = None,
-                             tracing: Tracing | None = None,
-                             routers: Iterable[APIRouter | RouterFactory] = ()) -> HttpServer:
+                             tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = (),
+                             services: Mapping[str, Any] | None = None) -> HttpServer:
     """Build and bind (not start) the HTTP server on ``settings.host:settings.http_port`` (0 = a free port)."""
-    server = HttpServer(settings, engine, metrics, tracing, routers)
+    server = HttpServer(settings, engine, metrics, tracing, routers, services)
     server.bind()
     return server

@@ -33,7 +33,8 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     http_ssl_context(settings)
     TokenChecker.from_settings(settings)
     tracing = Tracing.from_settings(settings)
-    engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
+    if engine is None:
+        engine = await asyncio.to_thread(Engine.from_settings, settings)
     metrics = Metrics(engine)
     if tracing is not None:
         engine.add_observer(tracing)
