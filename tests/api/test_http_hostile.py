@@ -140,3 +140,11 @@ def test_a_client_that_leaves_mid_body_is_not_logged_as_an_error(server):
         time.sleep(0.2)  # the app is reading the body when the client goes
     time.sleep(0.3)
     still_serving(server)
+
+
+def test_malformed_requests_are_counted_not_logged(server, caplog):
+    before = server.metrics.requests.labels("http", "other", "400")._value.get()
+    for _ in range(3):
+        assert status_of(exchange(server, b"GARBAGE\r\n\r\n")) == 400
+    assert server.metrics.requests.labels("http", "other", "400")._value.get() == before + 3
+    assert not [r for r in caplog.records if "Invalid HTTP request" in r.getMessage()]

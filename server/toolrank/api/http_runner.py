@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import socket
 import sys
@@ -34,10 +35,28 @@ _BARE_LF = re.compile(rb"(?<!\r)\n")
 HEAD_BUFFER_BYTES = 64 * 1024  # h11's cap on a request head; the guard refuses heads over 16 KiB with 431
 
 
+class _QuietRefusals(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """uvicorn's logger minus its warning for each malformed request: those are answered (400/431) and
+    counted in metrics; a log line each would let any client flood the log."""
+
+    @property
+    def level(self) -> int:
+        return self.logger.level
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        if msg != "Invalid HTTP request received.":
+            self.logger.warning(msg, *args, **kwargs)
+
+
 class _Protocol(H11Protocol):
     """uvicorn's h11 protocol with JSON refusals and a deadline for each request head."""
 
     head_timeout_s: float = 30.0
+    metrics: Metrics | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.logger = _QuietRefusals(logging.getLogger("uvicorn.error"), {})  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -99,6 +118,8 @@ class _Protocol(H11Protocol):
         self._refuse(status, f"malformed request: {detail}" if status == 400 else detail)
 
     def _refuse(self, status: int, message: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_request("http", "other", str(status), 0.0)
         body = json.dumps({"error": {"type": ERROR_TYPE.get(status, "error"), "message": message}}).encode()
         headers = [(b"content-type", b"application/json"), (b"connection", b"close"),
                    (b"content-length", str(len(body)).encode())]
@@ -129,8 +150,10 @@ class HttpServer:
                  services: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
         self.state = HttpState()
+        metrics = metrics or Metrics(engine)
         self.app = create_app(engine, settings, metrics, routers, self.state, tracing, services)
-        protocol = type("TimedH11Protocol", (_Protocol,), {"head_timeout_s": settings.http_read_timeout_s})
+        protocol = type("TimedH11Protocol", (_Protocol,), {"head_timeout_s": settings.http_read_timeout_s,
+                                                           "metrics": metrics})
         ssl_factory = (lambda config, default: http_ssl_context(settings)) if tls_enabled(settings) else None
         http_ssl_context(settings)  # a bad TLS file fails here, at bind time, not on the first connection
         self.config = uvicorn.Config(
