@@ -158,3 +158,19 @@ def test_app_factory_takes_extra_routers(default_server):
         assert httpx.get(url, headers={"Authorization": "Bearer t0k"}, timeout=30).json() == {"ok": "yes"}
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(0.1), default_server.loop).result(timeout=30)
+
+
+def test_aliases_and_otlp_endpoint_from_flags_and_environment():
+    from toolrank.cli import _settings, build_parser
+    from toolrank.errors import ConfigError
+    from toolrank.settings import settings_from
+
+    args = build_parser().parse_args(["serve", "--model-alias", "rerank-v3.5=default", "--model-alias", "b=m",
+                                      "--otlp-endpoint", "http://collector:4317"])
+    flags = _settings(args)
+    assert flags.model_aliases == (("rerank-v3.5", "default"), ("b", "m"))
+    assert flags.otlp_endpoint == "http://collector:4317"
+    env = settings_from({}, env={"TOOLRANK_MODEL_ALIAS": "a=default, b = m", "TOOLRANK_OTLP_ENDPOINT": "x"})
+    assert env.model_aliases == (("a", "default"), ("b", "m")) and env.otlp_endpoint == "x"
+    with pytest.raises(ConfigError, match="expected ALIAS=MODEL"):
+        settings_from({"model_aliases": ["nope"]}, env={})
