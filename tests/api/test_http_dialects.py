@@ -115,6 +115,10 @@ def test_openapi_describes_every_route(default_server):
     assert "RerankAnswer" in spec["components"]["schemas"]
     docs = httpx.get(default_server.http_url + "/docs", timeout=30)
     assert docs.status_code == 200 and "/openapi.json" in docs.text
+    assert "cdn" not in docs.text.lower() and "/docs-assets/swagger-ui-bundle.js" in docs.text  # no CDN
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        got = httpx.get(f"{default_server.http_url}/docs-assets/{asset}", timeout=30)
+        assert got.status_code == 200 and len(got.content) > 100_000
 
 
 def test_big_bodies_are_parsed_off_the_event_loop(default_server, monkeypatch):
