@@ -144,3 +144,30 @@ def test_plain_records_are_not_taken_for_tools(record: dict) -> None:
 ])
 def test_tool_documents_of_other_formats_are_tools(doc: dict) -> None:
     assert isinstance(candidate_from_json(doc).content, ToolInput)
+
+
+def _post(url: str, path: str, body: object) -> tuple[int, dict]:
+    from urllib.parse import urlsplit
+    import http.client
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("POST", path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_http_expand_tools(default_server: ServerThread) -> None:
+    body = {"query": "list the files in a folder", "documents": [RESPONSE, "a cake recipe"], "return_documents": True}
+    status, one = _post(default_server.http_url, "/v1/rerank", body)
+    assert status == 200 and len(one["results"]) == 2  # the response is one document
+    status, out = _post(default_server.http_url, "/v2/rerank", {**body, "expand_tools": True})
+    assert status == 200 and len(out["results"]) == 4
+    best = out["results"][0]
+    assert best["index"] == 2 and best["document"]["id"] == "list_files"  # indexes refer to the expanded list
+    status, grpcurl_shape = _post(default_server.http_url, "/v1/rerank", {
+        "query": "weather in Paris", "documents": [{"tool": {"json": json.dumps(WEATHER)}}, "a cake recipe"]})
+    assert status == 200 and grpcurl_shape["results"][0]["index"] == 0

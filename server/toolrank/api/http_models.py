@@ -13,9 +13,9 @@ import math
 import uuid
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr, model_validator
 
-from toolrank.candidates import content_from_json
+from toolrank.candidates import content_from_json, expand_tools
 from toolrank.errors import InvalidField, InvalidRequest
 from toolrank.types import Candidate, CandidateInput, RerankOutcome, RerankQuery, TextInput
 
@@ -50,6 +50,16 @@ class RerankBody(_Body):
         None, description="Fields of plain object documents to rank on (default: text, else all).")
     max_tokens_per_doc: Optional[StrictInt] = Field(None, ge=1, description="Cut each document to this many "
                                                                               "tokens before scoring.")
+    expand_tools: Optional[StrictBool] = Field(
+        None, description="One document per tool: tools lists, MCP tools/list results and JSON-RPC responses, "
+                          "OpenAPI documents among the documents are cut up first ({id: tool name, tool}); "
+                          "result indexes refer to the expanded list.")
+
+    @model_validator(mode="after")
+    def _expand_tools(self) -> "RerankBody":
+        if self.expand_tools:
+            self.documents = expand_tools(self.documents)
+        return self
 
 
 class RerankResult(BaseModel):
