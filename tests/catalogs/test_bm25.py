@@ -11,10 +11,11 @@ import pytest
 from toolrank.catalogs.bm25 import B, K1, Bm25Index, Vocabulary, lexical_tokens, term_counts
 
 
-def test_identifiers_are_split_and_kept_whole():
-    assert lexical_tokens("getWeatherByCity") == ["get", "weather", "by", "city", "getweatherbycity"]
-    tokens = lexical_tokens("book_flight(to: HTTPServer) v2")
-    assert {"book", "flight", "bookflight", "http", "server", "httpserver", "v2"} <= set(tokens)
+def test_catalogs_use_the_engines_lexical_tokens():
+    from toolrank.engine import lexical
+
+    assert lexical_tokens is lexical.lexical_tokens  # one tokenization for Rerank's BM25 and catalogs
+    assert {"weather", "city", "book", "flight"} <= set(lexical_tokens("getWeatherByCity book_flight"))
     assert lexical_tokens("") == []
 
 
@@ -43,6 +44,18 @@ def test_scores_match_the_okapi_formula():
         terms = lexical_tokens(query)
         got = index.score([(i, 1.0) for i in vocab.lookup(terms)])
         assert got == pytest.approx(np.array(_reference(docs, terms)), rel=1e-5, abs=1e-6)
+
+
+def test_scores_match_the_engines_request_bm25():
+    from toolrank.engine.lexical import bm25_scores
+
+    texts = ["getUserById returns the user", "list users by team", "delete a user account", "team budgets"]
+    vocab = Vocabulary()
+    index = Bm25Index([term_counts(t, vocab) for t in texts])
+    for query in ("user id", "teams of users", "budget"):
+        terms = lexical_tokens(query)
+        expected = bm25_scores(terms, [lexical_tokens(t) for t in texts])
+        assert index.score([(i, 1.0) for i in vocab.lookup(terms)]) == pytest.approx(expected, rel=1e-5)
 
 
 def test_query_weights_and_empty_index():
