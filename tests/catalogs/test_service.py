@@ -354,3 +354,13 @@ def test_candidates_round_trip_with_metadata():
         await _close(engine, svc)
 
     run(go())
+
+
+def test_best_breaks_ties_by_row():
+    from toolrank.catalogs.service import _best
+
+    scores = np.array([0.5, 0.9, 0.5, 0.5, -np.inf, 0.7], dtype=np.float32)
+    assert sorted(_best(scores, 3).tolist()) == [0, 1, 5]
+    assert sorted(_best(scores, 4).tolist()) == [0, 1, 2, 5]
+    assert sorted(_best(scores, 6).tolist()) == [0, 1, 2, 3, 5]  # never a filtered-out (-inf) row
+    assert _best(scores, 0).tolist() == []

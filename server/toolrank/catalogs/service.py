@@ -478,11 +478,18 @@ class CatalogService:
 
 
 def _best(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` highest finite scores (unordered)."""
-    k = min(k, len(scores))
+    """Rows of the ``k`` highest finite scores (unordered); ties at the cut go to the lower rows, so that
+    equal scores always give the same answer (linear time: one partition, no full sort)."""
+    n = len(scores)
+    k = min(k, n)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    rows = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    if k == n:
+        rows = np.arange(n)
+    else:
+        cut = -np.partition(-scores, k - 1)[k - 1]
+        above = np.flatnonzero(scores > cut)
+        rows = np.concatenate([above, np.flatnonzero(scores == cut)[: k - len(above)]])
     return rows[np.isfinite(scores[rows])]
 
 
