@@ -364,3 +364,18 @@ def test_best_breaks_ties_by_row():
     assert sorted(_best(scores, 4).tolist()) == [0, 1, 2, 5]
     assert sorted(_best(scores, 6).tolist()) == [0, 1, 2, 3, 5]  # never a filtered-out (-inf) row
     assert _best(scores, 0).tolist() == []
+
+
+def test_empty_catalog_and_clearing_one():
+    async def go():
+        engine, svc = await _service()
+        out = await svc.put(PutCatalogRequest("empty"))
+        assert (out.size, out.added) == (0, 0)
+        assert (await svc.select(SelectQuery("empty", "anything"))).results == ()
+        await svc.put(PutCatalogRequest("c", tuple(TOOLS)))
+        cleared = await svc.put(PutCatalogRequest("c", (), replace=True))
+        assert (cleared.size, cleared.deleted) == (0, 6)
+        assert (await svc.select(SelectQuery("c", "email"))).results == ()
+        await _close(engine, svc)
+
+    run(go())
