@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolrank.normalize.code import detect_language, normalize_code, resolve_language
-from toolrank.normalize.code_languages import BY_NAME, RULES
+from toolrank.normalize.code.languages import BY_NAME, RULES
 from toolrank.types import CodeInput, Normalized, NormalizeOptions
 
 OPTIONS = NormalizeOptions()
