@@ -137,7 +137,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 ds = load_dataset(path, args.limit)
                 modes = [False, True] if args.both else [args.raw]
                 for raw in modes:
-                    report = await evaluate(engine, ds, model=args.use_model or "", raw=raw)
+                    report = await evaluate(engine, ds, model=args.use_model or "", raw=raw,
+                                            lexical_weight=args.lexical_weight)
                     reports.append(report)
                     if args.json:
                         print(json.dumps(report.as_dict()), flush=True)
@@ -259,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per set")
     p.add_argument("--limit", type=int, default=0, help="first N queries of each set")
     p.add_argument("--use-model", help="a served model's name (with several --model)")
+    p.add_argument("--lexical-weight", type=float, default=None, metavar="W",
+                   help="BM25 weight in the fused score for every candidate (0: model only; default: per kind)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_eval)
 

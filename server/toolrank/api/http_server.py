@@ -167,11 +167,14 @@ def _render_fields(doc: dict[str, Any], names: list[str], where: str) -> str:
     return "\n".join(lines)
 
 
-def document_content(doc: Any, where: str, rank_fields: list[str] | None) -> CandidateInput:
+def document_content(doc: Any, where: str, rank_fields: list[str] | None, detect: bool = True) -> CandidateInput:
     """A string is text; a tool schema or a code/sql object goes to its normalizer; other objects
-    become ``field: value`` lines of ``rank_fields`` (default: ``text``, else every field)."""
+    become ``field: value`` lines of ``rank_fields`` (default: ``text``, else every field).
+
+    ``detect`` ("kind: auto", the default for HTTP): a string or ``{"text": ...}`` document that is
+    a tool schema, SQL or a source file is normalized as one (normalize/detect.py)."""
     if isinstance(doc, str):
-        return TextInput(doc)
+        return TextInput(doc, detect)
     if not isinstance(doc, dict):
         raise FieldError(f"{where}: expected a string or an object, got {type(doc).__name__}")
     try:
@@ -181,7 +184,7 @@ def document_content(doc: Any, where: str, rank_fields: list[str] | None) -> Can
             raise FieldError(str(exc)) from None
         content = None  # a plain object: rendered below
     if content is not None and not (rank_fields and isinstance(content, TextInput)):
-        return content
+        return TextInput(content.text, detect) if isinstance(content, TextInput) else content
     return TextInput(_render_fields(doc, rank_fields or [str(k) for k in doc], where))
 
 
@@ -213,6 +216,10 @@ def parse_rerank(body: Any, settings: Settings) -> RerankCall:
     rank_fields = _optional(body, "rank_fields", list, "a list of field names")
     if rank_fields is not None and not all(isinstance(f, str) and f for f in rank_fields):
         raise FieldError("rank_fields: expected a list of non-empty strings")
+    lexical_weight = _optional(body, "lexical_weight", (int, float), "a number")
+    if isinstance(lexical_weight, bool):
+        raise FieldError("lexical_weight: expected a number, got bool")
+    detect = _optional(body, "detect_kinds", bool, "true or false")
     max_tokens = _optional(body, "max_tokens_per_doc", int, "an integer")
     if max_tokens is not None and max_tokens < 1:
         raise FieldError("max_tokens_per_doc: must be >= 1")
@@ -223,13 +230,14 @@ def parse_rerank(body: Any, settings: Settings) -> RerankCall:
     for i, doc in enumerate(documents):
         where = f"documents[{i}]"
         doc_id = doc.get("id") if isinstance(doc, dict) else None
-        candidates.append(Candidate(document_content(doc, where, rank_fields),
+        candidates.append(Candidate(document_content(doc, where, rank_fields, detect is not False),
                                     doc_id if isinstance(doc_id, str) else ""))
     cands = tuple(candidates)
     validate_candidates(cands, settings.limits, field="documents")
     return RerankCall(
         RerankQuery(query=query, candidates=cands, top_n=top_n or 0, return_text=return_documents, model=model,
-                    max_tokens_per_doc=max_tokens or 0),
+                    max_tokens_per_doc=max_tokens or 0,
+                    lexical_weight=float(lexical_weight) if lexical_weight is not None else None),
         documents, return_documents)
 
 
