@@ -63,14 +63,24 @@ _CODE_LINE_START = re.compile(
     r"^(?:\s{2,}|\t)\S|^\s*(?:def|class|import|from|return|if|for|while|fn|func|function|const|let|var|pub|package|"
     r"#include|public|private|protected|static|struct|impl|use|using|namespace|module|require|@\w+|//|/\*|\*|#)\b"
 )
-_CODE_OPENER = re.compile(
-    r"\s*(?:(?:async\s+)?def\s+\w+\s*\(|class\s+\w+\s*[(:{<]|(?:export\s+)?(?:async\s+)?function\s*\*?\s*\w*\s*\("
-    r"|func\s+(?:\([^)]*\)\s*)?\w+\s*\(|(?:pub(?:\([^)]*\))?\s+)?fn\s+\w+|#include\s*[<\"]|package\s+[\w.]+;?\s*$"
-    r"|from\s+[\w.]+\s+import\s|import\s+[\w.]+\s*;?\s*$|<\?php"
-    r"|(?:public|private|protected)\s+(?:static\s+)?[\w<>\[\], ]+\s+\w+\s*\()"
+_OPENERS: tuple[tuple[re.Pattern[str], Optional[str]], ...] = (
+    # A definition or import as the first line says "code" whatever follows (docstrings are prose);
+    # where it also says which language, the costlier guesser is skipped. None: ask the guesser.
+    (re.compile(r"\s*(?:async\s+)?def\s+\w+\s*\(.*\)\s*(?:->\s*[^:]+)?:\s*(?:#.*)?$"), "python"),
+    (re.compile(r"\s*(?:from\s+[\w.]+\s+import\s|import\s+[\w.]+(?:\s+as\s+\w+)?\s*$|class\s+\w+\s*(?:\([^)]*\))?:\s*$)"),
+     "python"),
+    (re.compile(r"\s*(?:async\s+)?def\s+\w+\s*\("), None),  # a multi-line signature, or Ruby
+    (re.compile(r"func\s+(?:\([^)]*\)\s*)?\w+\s*\(|package\s+\w+\s*$"), "go"),
+    (re.compile(r"\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+\w+\s*[<(]|use\s+[\w:]+(?:::\{[^}]*\})?;\s*$"), "rust"),
+    (re.compile(r"<\?php"), "php"),
+    (re.compile(r"package\s+[\w.]+;\s*$|import\s+java\."), "java"),
+    (re.compile(r"\s*(?:class\s+\w+\s*[({<:]|(?:export\s+)?(?:async\s+)?function\s*\*?\s*\w*\s*\(|#include\s*[<\"]"
+                r"|(?:public|private|protected)\s+(?:static\s+)?[\w<>\[\], ]+\s+\w+\s*\()"), None),
 )
 _SYMBOLS = re.compile(r"[(){}\[\];=<>+*/&|!$:]")
 MIN_CODE_LINES = 2
+MAX_LINES = 64  # lines the code tests look at
+GUESS_CHARS = 2048  # characters the language guesser reads
 MIN_CODE_LINE_SHARE = 0.5
 MAX_PROSE_LINE_SHARE = 0.4
 MIN_SYMBOL_DENSITY = 0.04  # symbols per non-space character; prose has ~0.005
@@ -177,13 +187,15 @@ def _sql_parses(text: str) -> bool:
 
 
 def _code_language(text: str) -> Optional[str]:
+    head = text[:GUESS_CHARS]
     if text.startswith("#!"):
-        return detect_language(text)
-    lines = [line for line in text[:8192].split("\n") if line.strip()]
+        return detect_language(head)
+    lines = [line for line in text[:4 * GUESS_CHARS].split("\n", MAX_LINES)[:MAX_LINES] if line.strip()]
     if len(lines) < MIN_CODE_LINES or _prose_line(lines[0]) or _sentence_line(lines[0]):
         return None
-    if _CODE_OPENER.match(lines[0]):  # a definition or import as the first line: the rest may be docstring
-        return detect_language(text)
+    for pattern, language in _OPENERS:
+        if pattern.match(lines[0]):
+            return language or detect_language(head)
     code_like = sum(1 for line in lines if _CODE_LINE_END.search(line) or _CODE_LINE_START.match(line))
     if code_like < MIN_CODE_LINE_SHARE * len(lines):
         return None
@@ -193,7 +205,7 @@ def _code_language(text: str) -> Optional[str]:
     visible = sum(1 for c in sample if not c.isspace())
     if not visible or len(_SYMBOLS.findall(sample)) / visible < MIN_SYMBOL_DENSITY:
         return None
-    return detect_language(text)
+    return detect_language(head)
 
 
 def _prose_line(line: str) -> bool:
