@@ -2,6 +2,10 @@
 
     python bench/code_heldout.py [--out bench/out/code-stdlib] [--queries 400] [--corpus 3000]
     toolrank eval bench/out/code-stdlib --both
+    python bench/code_heldout.py --out bench/out/code-stdlib-long --min-chars 2500 --max-chars 40000 --queries 200
+                                 # functions over the normalizer's budget: the summary against the raw head
+    python bench/code_heldout.py --out bench/out/code-npm-js --js-root /usr/lib/node_modules
+                                 # JavaScript functions with JSDoc (the comment is the query, not in the text)
 
 Why: the code normalizer was tuned on CoSQA; this checks it on code it was never
 fitted to. Each function or method of the running interpreter's standard library
@@ -29,12 +33,11 @@ import numpy as np
 from toolrank.engine.lexical import bm25_scores, lexical_tokens
 
 MIN_QUERY_WORDS = 5
-MAX_SOURCE_CHARS = 6000
 CANDIDATES = 30
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]`'\"])\.(\s|$)")
 
 
-def functions(stdlib: Path) -> list[tuple[str, str, str]]:
+def functions(stdlib: Path, min_chars: int = 0, max_chars: int = 6000) -> list[tuple[str, str, str]]:
     """(id, query, source without its docstring) for every documented function of the standard library."""
     out = []
     for path in sorted(stdlib.glob("*.py")):
@@ -57,9 +60,51 @@ def functions(stdlib: Path) -> list[tuple[str, str, str]]:
             start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
             kept = lines[start : first.lineno - 1] + lines[first.end_lineno : node.end_lineno]
             source = textwrap.dedent("\n".join(kept)).strip("\n") + "\n"
-            if len(source) > MAX_SOURCE_CHARS:
+            if not min_chars <= len(source) <= max_chars:
                 continue
             out.append((f"{path.stem}.{node.name}.{node.lineno}", query, source))
+    return out
+
+
+JS_FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration", "method_definition"})
+_JSDOC_MARGIN = re.compile(r"^\s*(/\*\*+|\*+/|\*)\s?", re.MULTILINE)
+
+
+def js_functions(root: Path, min_chars: int = 0, max_chars: int = 6000) -> list[tuple[str, str, str]]:
+    """(id, query, source) for every JavaScript function under ``root`` with a JSDoc comment before it.
+
+    The comment is a sibling node, so the candidate (the function's own text) never holds it.
+    """
+    from toolrank.normalize.code.walk import parser_for
+
+    parser = parser_for("javascript")
+    out = []
+    for path in sorted(root.rglob("*.js")):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if len(data) > 300_000:
+            continue
+        stack = [parser.parse(data).root_node]
+        while stack:
+            node = stack.pop()
+            stack.extend(node.named_children)
+            if node.type not in JS_FUNCTIONS or node.end_point[0] - node.start_point[0] < 2:
+                continue
+            outer = node.parent if node.parent is not None and node.parent.type == "export_statement" else node
+            prev = outer.prev_named_sibling
+            if prev is None or prev.type != "comment":
+                continue
+            comment = data[prev.start_byte : prev.end_byte].decode("utf-8", "replace")
+            if not comment.startswith("/**"):
+                continue
+            doc = _JSDOC_MARGIN.sub("", comment).split("\n@")[0].split("\n\n")[0].strip()
+            query = _first_sentence(doc)
+            source = data[outer.start_byte : outer.end_byte].decode("utf-8", "replace") + "\n"
+            if len(query.split()) < MIN_QUERY_WORDS or query.startswith("@") or not min_chars <= len(source) <= max_chars:
+                continue
+            out.append((f"{path.relative_to(root).as_posix()}:{node.start_point[0] + 1}", query, source))
     return out
 
 
@@ -69,9 +114,15 @@ def _first_sentence(doc: str) -> str:
     return paragraph[: match.start() + 1] if match else paragraph
 
 
-def build(out: Path, n_queries: int, n_corpus: int, seed: int = 13) -> None:
+def build(out: Path, n_queries: int, n_corpus: int, seed: int = 13, min_chars: int = 0, max_chars: int = 6000,
+          js_root: Path | None = None) -> None:
     rng = random.Random(seed)
-    found = functions(Path(sysconfig.get_paths()["stdlib"]))
+    if js_root is not None:
+        found = js_functions(js_root, min_chars, max_chars)
+        language, origin = "javascript", f"JavaScript under {js_root}"
+    else:
+        found = functions(Path(sysconfig.get_paths()["stdlib"]), min_chars, max_chars)
+        language, origin = "python", f"Python {sys.version.split()[0]} standard library"
     seen: set[str] = set()
     unique = []
     for item in found:  # one function per query text: "Return the ..." duplicates would be ambiguous
@@ -95,11 +146,11 @@ def build(out: Path, n_queries: int, n_corpus: int, seed: int = 13) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "corpus.jsonl", "w", encoding="utf-8") as f:
         for cid, _, src in corpus:
-            f.write(json.dumps({"id": cid, "code": {"language": "python", "source": src}}) + "\n")
+            f.write(json.dumps({"id": cid, "code": {"language": language, "source": src}}) + "\n")
     with open(out / "queries.jsonl", "w", encoding="utf-8") as f:
         for q in queries:
             f.write(json.dumps(q) + "\n")
-    print(f"{out}: {len(corpus)} functions, {len(queries)} queries (Python {sys.version.split()[0]} standard library)")
+    print(f"{out}: {len(corpus)} functions, {len(queries)} queries ({origin})")
 
 
 def main() -> None:
@@ -107,8 +158,13 @@ def main() -> None:
     ap.add_argument("--out", default="bench/out/code-stdlib")
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--corpus", type=int, default=3000)
+    ap.add_argument("--min-chars", type=int, default=0, help="only functions at least this long (without docstring)")
+    ap.add_argument("--max-chars", type=int, default=6000, help="only functions at most this long")
+    ap.add_argument("--js-root", help="build from JavaScript functions with JSDoc under this folder instead "
+                                      "(e.g. /usr/lib/node_modules: npm and its dependencies)")
     args = ap.parse_args()
-    build(Path(args.out), args.queries, args.corpus)
+    build(Path(args.out), args.queries, args.corpus, min_chars=args.min_chars, max_chars=args.max_chars,
+          js_root=Path(args.js_root) if args.js_root else None)
 
 
 if __name__ == "__main__":
