@@ -43,8 +43,8 @@ from __future__ import annotations
 
 from toolrank.normalize.code.detect import detect_language, resolve_language
 from toolrank.normalize.code.languages import BY_NAME
-from toolrank.normalize.code.render_source import render_source
-from toolrank.normalize.code.render_summary import render_summary
+from toolrank.normalize.code.render_source import source_text
+from toolrank.normalize.code.render_summary import summary_text
 from toolrank.normalize.code.text import TOKENS
 from toolrank.normalize.code.walk import Walker, parser_for
 from toolrank.normalize.common import clip, collapse_spaces, split_identifier
@@ -81,9 +81,9 @@ def _normalize(item: CodeInput, options: NormalizeOptions) -> Normalized:
     if tree is None:
         return Normalized(_token_text(source[:MAX_PARSE_BYTES], max_chars), True, f"{name}: parse failed")
     facts = Walker(BY_NAME[name], data).walk(tree.root_node)
-    text = render_source(facts)
+    text = source_text(facts)
     if len(text) > max_chars:
-        text = clip(render_summary(facts), max_chars)
+        text = clip(summary_text(facts), max_chars)
     if not text:
         text = _token_text(source[:MAX_PARSE_BYTES], max_chars)
     detail = name if how == "language" else f"{name} ({how})"

@@ -7,7 +7,7 @@ from toolrank.normalize.code.walk import Facts, find_name_node
 from toolrank.normalize.common import collapse_spaces, words_of
 
 
-def render_source(facts: Facts) -> str:
+def source_text(facts: Facts) -> str:
     """The source itself, in order, with only the noise taken out."""
     data = facts.data
     edits: list[tuple[int, int, str]] = []

@@ -147,7 +147,7 @@ class Renderer:
         return not self.data[line_start : comment.start_byte].strip()
 
 
-def render_summary(facts: Facts) -> str:
+def summary_text(facts: Facts) -> str:
     """Definitions with docstrings, then names, imports and calls, then the bodies to fill.
 
     For sources over the budget: signatures keep their keyword and shape (the
