@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from toolrank.normalize.code.text import LICENSE, PRAGMA, TOKENS, block_comment, clean_comment, dedupe, short_string
-from toolrank.normalize.code.walk import Facts, find_name_node
+from toolrank.normalize.code.text import PRAGMA, TOKENS, block_comment, clean_comment, dedupe, is_licence_notice, short_string
+from toolrank.normalize.code.walk import Facts, find_name_node, header_comments
 from toolrank.normalize.common import collapse_spaces, words_of
 
 
@@ -11,13 +11,14 @@ def source_text(facts: Facts) -> str:
     """The source itself, in order, with only the noise taken out."""
     data = facts.data
     edits: list[tuple[int, int, str]] = []
+    header = header_comments(facts)
     for comment in facts.comments:
         raw = data[comment.start_byte : comment.end_byte].decode("utf-8", "replace")
         if comment.start_byte == 0 and raw.startswith("#!"):
             edits.append((comment.start_byte, comment.end_byte, ""))
             continue
         cleaned = clean_comment(raw)
-        if not cleaned or LICENSE.search(cleaned) or PRAGMA.search(cleaned):
+        if not cleaned or is_licence_notice(cleaned, comment.start_byte in header) or PRAGMA.search(cleaned):
             edits.append((comment.start_byte, comment.end_byte, ""))
         elif "\n" in raw.strip():
             ending = "\n" if raw.endswith("\n") else ""

@@ -6,8 +6,8 @@ import bisect
 import re
 from typing import Any, Optional
 
-from toolrank.normalize.code.text import LICENSE, MAX_DOC_CHARS, clean_comment, clean_docstring, dedupe
-from toolrank.normalize.code.walk import LAST_NAME, Definition, Facts, end_row, field_of, find_name_node
+from toolrank.normalize.code.text import MAX_DOC_CHARS, clean_comment, clean_docstring, dedupe, is_licence_notice
+from toolrank.normalize.code.walk import LAST_NAME, Definition, Facts, end_row, field_of, find_name_node, header_comments
 from toolrank.normalize.common import clip, collapse_spaces, words_of
 
 MAX_HEADER_CHARS = 240  # one definition's signature
@@ -23,6 +23,7 @@ class Renderer:
         self.rules = facts.rules
         self.elided_starts = [start for start, _ in facts.elided]
         self.used_comments: set[int] = set()
+        self.header = header_comments(facts)
         self.header_ranges: list[tuple[int, int]] = []
         self.names: list[str] = []
         self.comment_by_end_row: dict[int, Any] = {}
@@ -122,6 +123,7 @@ class Renderer:
         """The comment block ending on the line above (skipping decorators)."""
         row = outer.start_point[0] - 1
         texts: list[str] = []
+        starts: list[int] = []
         steps = 0
         while row >= 0 and steps < 64:
             steps += 1
@@ -130,6 +132,7 @@ class Renderer:
                 break
             if comment is not None and comment.end_byte <= outer.start_byte and self.own_line(comment):
                 self.used_comments.add(comment.start_byte)
+                starts.append(comment.start_byte)
                 texts.append(self.text(comment))
                 row = comment.start_point[0] - 1
                 continue
@@ -139,7 +142,8 @@ class Renderer:
                 continue
             break
         text = clean_comment("\n".join(reversed(texts)))
-        return "" if LICENSE.search(text) else clip(text, MAX_DOC_CHARS)
+        in_header = any(start in self.header for start in starts)
+        return "" if is_licence_notice(text, in_header) else clip(text, MAX_DOC_CHARS)
 
     def own_line(self, comment: Any) -> bool:
         """Whether only whitespace precedes the comment on its line."""
@@ -163,6 +167,7 @@ def summary_text(facts: Facts) -> str:
         lines.append(renderer.definition_line(definition))
 
     rest: list[str] = []
+    header = renderer.header
     for comment in facts.comments:
         if comment.start_byte in renderer.used_comments:
             continue
@@ -170,7 +175,7 @@ def summary_text(facts: Facts) -> str:
         if raw.startswith("#!") and comment.start_byte == 0:
             continue
         text = clean_comment(raw)
-        if text and not LICENSE.search(text) and not text.startswith("!"):
+        if text and not is_licence_notice(text, comment.start_byte in header) and not text.startswith("!"):
             rest.append(clip(text, MAX_DOC_CHARS))
     skipped = sorted(facts.elided + renderer.header_ranges + facts.import_ranges)
     rest.append(renderer.slice(0, len(facts.data), skipped))

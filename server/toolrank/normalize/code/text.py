@@ -15,13 +15,27 @@ MAX_DOC_CHARS = 300  # docstring / leading comment kept per definition
 MAX_STRING_CHARS = 40  # the summary drops string literals longer than this
 MAX_LITERAL_CHARS = 200  # the source keeps string literals up to this long (error messages, SQL, URLs)
 
-LICENSE = re.compile(r"\b(copyright|licen[cs]ed?|spdx-license|all rights reserved)\b", re.IGNORECASE)
-PRAGMA = re.compile(  # editor, encoding and linter directives: noise to a reader
-    r"^(-\*-.*-\*-|(vim?|ex):.*|coding[:=].*|@ts-(ignore|nocheck|expect-error).*"
-    r"|(pylint|flake8|mypy|pyright|eslint|jshint|tslint|rubocop|noqa|type: ?ignore|nosec|NOSONAR|istanbul|prettier"
-    r"|clang-format)\b.*)$",
+LICENSE = re.compile(  # a licence notice wherever it sits
+    r"\b(copyright|spdx-license-identifier|all rights reserved|licensed under|permission is hereby granted"
+    r"|(gnu (lesser |affero )?)?general public license|apache license|mit license)\b",
     re.IGNORECASE,
 )
+LICENSE_WORD = re.compile(r"\blicen[cs]ed?\b", re.IGNORECASE)  # a notice only in a file's header comments
+PRAGMA = re.compile(  # editor, encoding and linter directives: noise to a reader; prose naming a tool is not one
+    r"^(-\*-.*-\*-|(vim?|ex):.*|coding[:=].*|@ts-(ignore|nocheck|expect-error).*"
+    r"|(pylint|flake8|mypy|pyright|jshint|jscs|tslint|rubocop|istanbul|c8)\s*[:\s]\s*(disable|enable|ignore|noqa|skip)\b.*"
+    r"|eslint(-disable|-enable)?\b(\s.*|-.*)?|global\s+\w+.*:\s*(true|false|readonly|writable)\b.*"
+    r"|(noqa|nosec|NOSONAR)\b.*|type:\s*ignore.*|prettier-ignore.*|clang-format\s+(on|off).*|fmt:\s*(on|off|skip).*"
+    r"|pragma:?\s*no\s*cover.*)$",
+    re.IGNORECASE,
+)
+
+
+def is_licence_notice(text: str, header: bool) -> bool:
+    """A copyright or licence notice: strong markers anywhere, the bare word "licence" only in a header.
+
+    A comment saying "check the package's license field" inside the code is content, not a notice."""
+    return bool(LICENSE.search(text)) or (header and LICENSE_WORD.search(text) is not None)
 QUOTES = re.compile(r"^[A-Za-z]{0,3}(\"\"\"|'''|\"|'|`|@\"|\$\")|(\"\"\"|'''|\"|'|`)$")
 TOKENS = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*|\d+")
 _COMMENT_MARKS = re.compile(r"^\s*(/\*+!?|\*+/|\*+|///?!?|//|#+!?|--+|;+|<!--|-->|=begin|=end)")

@@ -245,3 +245,15 @@ def find_name_node(node: Any, rules: LanguageRules) -> Any:
             return declarator
         declarator = inner
     return declarator
+
+
+def header_comments(facts: "Facts") -> set[int]:
+    """Start bytes of the comments before the first code of the file (licence and file headers sit there)."""
+    starts: set[int] = set()
+    position = 0
+    for comment in facts.comments:  # in document order: the walk is pre-order
+        if facts.data[position : comment.start_byte].strip():
+            break
+        starts.add(comment.start_byte)
+        position = comment.end_byte
+    return starts
