@@ -26,6 +26,17 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-size", type=int, help="entries per cache: normalized text, token ids, embeddings")
 
 
+def _lexical_weight(value: str) -> float:
+    """``--lexical-weight``: a number from 0 to 10 (the range requests accept), else a usage error."""
+    try:
+        weight = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not 0.0 <= weight <= 10.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got {value}")
+    return weight
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if k not in ("command", "func")}
     if overrides.get("models"):
@@ -260,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per set")
     p.add_argument("--limit", type=int, default=0, help="first N queries of each set")
     p.add_argument("--use-model", help="a served model's name (with several --model)")
-    p.add_argument("--lexical-weight", type=float, default=None, metavar="W",
+    p.add_argument("--lexical-weight", type=_lexical_weight, default=None, metavar="W",
                    help="BM25 weight in the fused score for every candidate (0: model only; default: per kind)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_eval)
