@@ -8,6 +8,8 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from toolrank.candidates import candidate_from_json
 from toolrank.normalize import normalize, raw_text
@@ -141,3 +143,22 @@ def test_detected_kind_its_normalizer_cannot_read_stays_text():
 def test_detection_never_raises(value):
     detect_kind(value)
     normalize(TextInput(value, detect=True), NormalizeOptions())
+
+
+_CODEISH = st.text(alphabet=st.sampled_from(list("defclasimportSELECTFROMWHERE{}()[];:=,.*'\"\n \t#-/<>?!@$abcxyz0123456789_")),
+                   max_size=300)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(st.text(max_size=300), _CODEISH,
+                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                              lambda inner: st.lists(inner, max_size=4)
+                              | st.dictionaries(st.sampled_from(["name", "description", "parameters", "function",
+                                                                 "tools", "paths", "openapi", "x"]), inner, max_size=4),
+                              max_leaves=12).map(json.dumps)))
+def test_auto_is_total_and_deterministic(text):
+    found = detect_kind(text)
+    assert found is None or isinstance(found, (ToolInput, SqlInput, CodeInput))
+    first = normalize(TextInput(text, detect=True), NormalizeOptions())
+    assert first == normalize(TextInput(text, detect=True), NormalizeOptions())
+    assert first.detail.startswith("auto: ") and not first.fallback
