@@ -99,6 +99,15 @@ def test_every_set_sent_as_strings_is_detected(name, kind, share):
     ('[{"name": "a", "description": "x"}, {"name": "b", "input_schema": {}}]', ToolInput, ""),
     ('{"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "a", "inputSchema": {}}]}}', ToolInput, ""),
     ('{"openapi": "3.0.0", "info": {"title": "t"}, "paths": {}}', ToolInput, ""),
+    ('{"schema_version": "v1", "name_for_model": "todo", "description_for_model": "Manage a TODO list"}',
+     ToolInput, ""),  # OpenAI plugin manifest
+    ('{"Name": "Nager.Date", "Description": "Public holidays", "Function_Description": {"f": "Get"}}',
+     ToolInput, ""),  # ToolAlpaca
+    ('{"tool_name": "Weather", "tool_description": "Forecasts", "api_list": [{"name": "hourly"}]}',
+     ToolInput, ""),  # ToolBench tool
+    ('{"api_name": "t5-small", "functionality": "Translation", "api_call": "pipeline()"}', ToolInput, ""),  # Gorilla
+    ('{"name": "search", "description": "Web search", "inputs": {"q": {"type": "string"}}, "output_type": "string"}',
+     ToolInput, ""),  # smolagents
     ("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)", SqlInput, ""),
     ("-- people\ncreate table if not exists shop.orders (id int);", SqlInput, ""),
     ("SELECT name FROM singer WHERE age > 30", SqlInput, ""),

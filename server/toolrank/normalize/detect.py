@@ -34,11 +34,14 @@ from toolrank.types import CandidateInput, CodeInput, SqlInput, ToolInput
 MAX_DETECT_CHARS = 256 * 1024
 """Longer texts stay text: detection must cost little next to scoring."""
 
-_NAME_KEYS = ("name", "api_name", "tool_name", "operationId", "function_name", "title")
-_DESCRIPTION_KEYS = ("description", "api_description", "summary", "docstring", "doc", "functionality", "purpose",
-                     "description_for_model", "description_for_human")
-_PARAM_KEYS = ("parameters", "input_schema", "inputSchema", "args", "arguments", "properties", "api_arguments",
-               "required_parameters", "optional_parameters", "params", "requestBody")
+# Field names, lower-cased (keys are compared case-insensitively: ToolAlpaca writes "Name", "Description").
+_NAME_KEYS = ("name", "api_name", "tool_name", "operationid", "function_name", "title", "name_for_model",
+              "name_for_human")
+_DESCRIPTION_KEYS = ("description", "api_description", "tool_description", "summary", "docstring", "doc",
+                     "functionality", "purpose", "description_for_model", "description_for_human")
+_PARAM_KEYS = ("parameters", "input_schema", "inputschema", "args", "arguments", "properties", "api_arguments",
+               "required_parameters", "optional_parameters", "params", "requestbody", "input_parameters", "inputs",
+               "fn_schema", "api_list", "function_description", "skills")
 _WRAPPER_KEYS = ("function", "functionDeclarations", "function_declarations", "tools", "openapi", "swagger",
                  "paths", "toolSpec")
 
@@ -141,11 +144,12 @@ def _tool_shaped(value: Any, depth: int) -> bool:
     result = value.get("result")
     if isinstance(result, dict) and "tools" in result:  # an MCP JSON-RPC response
         return _tool_shaped(result["tools"], depth + 1)
-    name = next((value[k] for k in _NAME_KEYS if isinstance(value.get(k), str) and value[k].strip()), None)
+    lower = {str(k).lower(): v for k, v in value.items()}
+    name = next((lower[k] for k in _NAME_KEYS if isinstance(lower.get(k), str) and lower[k].strip()), None)
     if name is None or len(name) > 200:
         return False
-    has_description = any(isinstance(value.get(k), str) and value[k].strip() for k in _DESCRIPTION_KEYS)
-    has_params = any(isinstance(value.get(k), (dict, list)) for k in _PARAM_KEYS)
+    has_description = any(isinstance(lower.get(k), str) and lower[k].strip() for k in _DESCRIPTION_KEYS)
+    has_params = any(isinstance(lower.get(k), (dict, list)) for k in _PARAM_KEYS)
     return has_description or has_params
 
 
