@@ -50,7 +50,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from toolrank.api.grpc_server import serve
+    from toolrank.api.serve import serve
 
     from toolrank.errors import ToolrankError
 
@@ -242,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="require client certificates signed by this CA (mutual TLS)")
     p.add_argument("--auth-tokens-file", metavar="FILE",
                    help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health")
+    p.add_argument("--model-alias", dest="model_aliases", action="append", metavar="ALIAS=MODEL",
+                   help="another name for a served model (repeatable; MODEL may be 'default'), "
+                        "e.g. rerank-v3.5=default (default: none; also TOOLRANK_MODEL_ALIAS=a=b,c=d)")
+    p.add_argument("--otlp-endpoint", metavar="URL",
+                   help="send OpenTelemetry traces to this OTLP/gRPC collector (needs toolrank[otel]; "
+                        "default off; also OTEL_EXPORTER_OTLP_ENDPOINT)")
     p.add_argument("--log-level", default="info")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_serve)

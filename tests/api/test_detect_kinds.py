@@ -69,7 +69,7 @@ def test_http_lexical_weight_is_a_number_in_range(default_server):
         resp = conn.getresponse()
         body = json.loads(resp.read())
         conn.close()
-        assert resp.status == status and "lexical_weight" in body["error"]["message"]
+        assert resp.status == status and "lexical_weight" in json.dumps(body)
 
 
 def _grpc_request(detect: bool, typed: bool) -> pb.RerankRequest:
