@@ -13,11 +13,14 @@ test is a guard that plain prose fails quickly:
 * SQL: the first statement opens with DDL (``CREATE TABLE|VIEW|INDEX``, ``ALTER
   TABLE``, ``COMMENT ON``) followed by a name, or a query keyword whose clauses
   are written as SQL (upper-case keywords, ``SELECT *``, ``col, col FROM``,
-  a ``;`` end), and sqlglot reads the whole text without errors;
-* code: a ``#!`` line, or at least two lines where the code language guesser
-  (:func:`toolrank.normalize.code.detect_language`) is confident, most lines
-  look like code (end in ``;{}:,()`` or open with a keyword/indentation) and
-  symbols are denser than prose has them.
+  a ``;`` end) and sqlglot reads the whole text without errors (DDL needs no
+  parse here: SQL its normalizer cannot read is kept as text by the caller);
+* code: a ``#!`` line, or at least two lines whose first is not a sentence and
+  either opens a definition or import (``def f(x):`` is Python, ``func`` Go...;
+  what follows may be docstring prose) or, with most lines shaped like code (ending
+  in ``;{}:,()`` or opening with a keyword/indentation) and symbols denser than
+  prose has them, the language guesser
+  (:func:`toolrank.normalize.code.detect_language`) is confident.
 
 Pure, deterministic, never raises (a failure means "text").
 """
