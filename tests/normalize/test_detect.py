@@ -85,7 +85,7 @@ def test_metatool_descriptions_stay_text():
 
 @pytest.mark.parametrize("name, kind, share", [
     ("tools-bfcl", ToolInput, 1.0), ("tools-metatool", ToolInput, 1.0),
-    ("sql-spider", SqlInput, 1.0), ("code-cosqa-dev", CodeInput, 0.95)])
+    ("sql-spider", SqlInput, 1.0), ("code-cosqa-dev", CodeInput, 0.99)])
 def test_every_set_sent_as_strings_is_detected(name, kind, share):
     texts = _corpus(name)
     found = [detect_kind(t) for t in texts]
@@ -119,6 +119,10 @@ def test_every_set_sent_as_strings_is_detected(name, kind, share):
     ("public class A {\n  public static void main(String[] args) {\n    System.out.println(1);\n  }\n}\n",
      CodeInput, "java"),
     ("#!/usr/bin/env python3\nprint('hello')\n", CodeInput, "python"),
+    ("async def sysinfo(dev: Device):\n    \"\"\"Return the system information of a device.\"\"\"\n"
+     "    return await dev.query()\n", CodeInput, "python"),
+    ("def scan(client, query=None, scroll='5m',\n         raise_on_error=True):\n    \"\"\"Scan every hit of a "
+     "query in pages and yield them one by one.\"\"\"\n    return helpers.scan(client, query)\n", CodeInput, "python"),
 ])
 def test_typed_strings_are_detected(text, kind, language):
     found = detect_kind(text)

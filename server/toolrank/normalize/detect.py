@@ -83,6 +83,7 @@ _OPENERS: tuple[tuple[re.Pattern[str], Optional[str]], ...] = (
     (re.compile(r"\s*(?:class\s+\w+\s*[({<:]|(?:export\s+)?(?:async\s+)?function\s*\*?\s*\w*\s*\(|#include\s*[<\"]"
                 r"|(?:public|private|protected)\s+(?:static\s+)?[\w<>\[\], ]+\s+\w+\s*\()"), None),
 )
+_PYTHON_SIGNATURE_END = re.compile(r"\)\s*(?:->\s*[^:\n]+)?:[ \t]*(?:#[^\n]*)?$", re.MULTILINE)
 _SYMBOLS = re.compile(r"[(){}\[\];=<>+*/&|!$:]")
 MIN_CODE_LINES = 2
 MAX_LINES = 64  # lines the code tests look at
@@ -198,11 +199,15 @@ def _code_language(text: str) -> Optional[str]:
     if text.startswith("#!"):
         return detect_language(head)
     lines = [line for line in text[:4 * GUESS_CHARS].split("\n", MAX_LINES)[:MAX_LINES] if line.strip()]
-    if len(lines) < MIN_CODE_LINES or _prose_line(lines[0]) or _sentence_line(lines[0]):
+    if len(lines) < MIN_CODE_LINES:
         return None
     for pattern, language in _OPENERS:
         if pattern.match(lines[0]):
+            if language is None and _PYTHON_SIGNATURE_END.search(head):
+                return "python"  # ``def f(a,`` ... ``b):`` -- a Ruby def never ends with a colon
             return language or detect_language(head)
+    if _prose_line(lines[0]) or _sentence_line(lines[0]):
+        return None
     code_like = sum(1 for line in lines if _CODE_LINE_END.search(line) or _CODE_LINE_START.match(line))
     if code_like < MIN_CODE_LINE_SHARE * len(lines):
         return None
