@@ -3,7 +3,7 @@
 It serves many tools over stdio (or streamable HTTP with ``--http-port``), pages ``tools/list``,
 and has control tools that exercise the proxy: ``install_translator`` adds a tool and sends
 ``notifications/tools/list_changed``; ``crash`` kills the process; ``divide`` by zero returns
-an ``isError`` result. ``--fail-if-exists PATH`` makes a restart fail once ``crash`` wrote PATH.
+an ``isError`` result; ``check_quota`` answers with an MCP (JSON-RPC) error. ``--fail-if-exists PATH`` makes a restart fail once ``crash`` wrote PATH.
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ TOOLS: list[types.Tool] = [
                input_schema=_obj(["query"], query=S)),
     types.Tool(name="set_timer", description="Start a countdown timer for a number of minutes.",
                input_schema=_obj(["minutes"], minutes=N)),
+    types.Tool(name="check_quota", description="Report the remaining API quota (always fails with an MCP error).",
+               input_schema=_obj([])),
     types.Tool(name="crash", description="Terminate this server process immediately (test control).",
                input_schema=_obj([])),
     types.Tool(name="install_translator", description="Install the translation plugin (test control).",
@@ -101,6 +103,8 @@ def build_server(page_size: int, crash_marker: str) -> Server:
                 return types.CallToolResult(content=[types.TextContent(text="division by zero")], is_error=True)
             return types.CallToolResult(content=[types.TextContent(text=str(args["a"] / args["b"]))],
                                         structured_content={"quotient": args["a"] / args["b"]})
+        if name == "check_quota":
+            raise MCPError(code=-32050, message="quota service unreachable", data={"retry_after_s": 30})
         if name == "crash":
             if crash_marker:
                 open(crash_marker, "w").close()

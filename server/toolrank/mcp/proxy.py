@@ -55,6 +55,7 @@ class ProxyBackend:
         return self.catalog.lookup(name) is not None
 
     async def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
+        await self.upstreams.wait_first_attempts(self.ready_timeout_s)
         hit = self.catalog.lookup(name)
         if hit is None:
             up, dot, tool = name.partition(".")
