@@ -74,11 +74,16 @@ def cmd_mcp(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace]
         else:
             runner = _serve(args, settings_of)
         anyio.run(runner)
-    except (ValueError, ToolrankError, OSError) as exc:
-        print(f"toolrank mcp: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    except BaseException as exc:  # noqa: BLE001 - unwrap anyio's groups to find a setup error to report
+        leaf = exc
+        while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
+            leaf = leaf.exceptions[0]
+        if isinstance(leaf, KeyboardInterrupt):
+            return 0
+        if not isinstance(leaf, (ValueError, ToolrankError, OSError)):
+            raise
+        print(f"toolrank mcp: error: {' '.join(str(leaf).split())}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 0
     return 0
 
 

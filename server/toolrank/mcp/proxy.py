@@ -99,4 +99,9 @@ async def run_proxy(settings: Settings, options: ProxyOptions) -> None:
 def upstream_specs(commands: Sequence[str], urls: Sequence[str]) -> tuple[UpstreamSpec, ...]:
     from toolrank.mcp.upstream import parse_upstream
 
-    return tuple([parse_upstream(c) for c in commands] + [parse_upstream(u, url=True) for u in urls])
+    specs = [parse_upstream(c) for c in commands] + [parse_upstream(u, url=True) for u in urls]
+    names = [s.name for s in specs]
+    for name in names:
+        if names.count(name) > 1:
+            raise ValueError(f"upstream name {name!r} is given twice")
+    return tuple(specs)
