@@ -145,6 +145,7 @@ async def measure(folder: Path, limit: int, tokenizer: Any) -> dict[str, Any]:
 
     all_tokens, proxy_tokens = tokens(all_json), tokens(proxy_json)
     with_proxy = proxy_tokens + statistics.mean(result_tokens)
+    print(f"{folder.name}: proxy measured, now the raw-JSON embedding baseline", file=sys.stderr)
     return {
         "set": folder.name, "tools": len(tools), "queries": len(queries),
         "recall_at_5": hits_strict / n_relevant, "recall_at_5_by_name": hits_name / n_relevant,
@@ -169,10 +170,17 @@ async def raw_embedding_baseline(tools: list[dict[str, Any]], id_to_name: dict[s
     from toolrank.engine.engine import Engine
     from toolrank.settings import Settings
 
-    engine = Engine.from_settings(Settings())
+    engine = Engine.from_settings(Settings(request_timeout_s=0))
+
+    async def embed(texts: list[str]) -> list[Any]:
+        vectors: list[Any] = []
+        for start in range(0, len(texts), 64):
+            vectors.extend((await engine.embed(texts[start:start + 64])).vectors)
+        return vectors
+
     async with engine:
-        docs = (await engine.embed([compact(t) for t in tools])).vectors
-        qv = (await engine.embed([q["query"] for q in queries])).vectors
+        docs = await embed([compact(t) for t in tools])
+        qv = await embed([q["query"] for q in queries])
     docs = np.asarray(docs, np.float32)
     qv = np.asarray(qv, np.float32)
     docs /= np.linalg.norm(docs, axis=1, keepdims=True)

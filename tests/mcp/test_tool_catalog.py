@@ -84,6 +84,24 @@ def test_tool_with_a_dotted_name() -> None:
     asyncio.run(main())
 
 
+def test_a_huge_schema_is_indexed_by_name_and_description_and_served_whole() -> None:
+    async def main() -> None:
+        settings = Settings()
+        engine = Engine.from_settings(settings)
+        async with engine:
+            service = CatalogService(engine, open_store("memory://"), settings)
+            catalog = ToolCatalog(service, "mcp")
+            props = {f"field_{i}": {"type": "string", "description": "x" * 200} for i in range(2000)}
+            huge = types.Tool(name="bulk_import", description="Import customer records in bulk.",
+                              input_schema={"type": "object", "properties": props})
+            await catalog.set_tools("crm", [huge, *TOOLS[:5]])
+            best = (await catalog.search("import many customer records", 1))[0]
+            assert best.name == "crm.bulk_import" and best.input_schema == huge.input_schema
+            await service.aclose()
+
+    asyncio.run(main())
+
+
 def test_parse_upstream() -> None:
     spec = parse_upstream("fs=npx -y @modelcontextprotocol/server-filesystem '/tmp/my dir'")
     assert spec.name == "fs" and spec.command == ("npx", "-y", "@modelcontextprotocol/server-filesystem",

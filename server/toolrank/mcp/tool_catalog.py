@@ -48,11 +48,26 @@ def qualified(upstream: str, tool: str) -> str:
     return f"{upstream}.{tool}"
 
 
+MAX_INDEXED_BYTES = 128 * 1024  # under the catalog's 256 KiB per candidate, so one huge schema cannot refuse a put
+MAX_INDEXED_DESCRIPTION = 16 * 1024
+
+
 def tool_json(tool: types.Tool) -> str:
-    """What the catalog indexes for a tool: its MCP form, which the tool normalizer detects."""
+    """What the catalog indexes for a tool: its MCP form, which the tool normalizer detects.
+
+    A tool whose JSON passes ``MAX_INDEXED_BYTES`` is indexed by name and (cut) description only;
+    search_tools still returns its full schema, which the proxy keeps in memory.
+    """
     doc: dict[str, Any] = {"name": tool.name, "description": tool.description or "", "inputSchema": tool.input_schema}
     if tool.title:
         doc["title"] = tool.title
+    text = json.dumps(doc, ensure_ascii=False, sort_keys=True)
+    if len(text.encode("utf-8", "surrogatepass")) <= MAX_INDEXED_BYTES:
+        return text
+    log.warning("tool %r: its JSON is over %d KiB; indexed by name and description only", tool.name,
+                MAX_INDEXED_BYTES // 1024)
+    doc = {"name": tool.name[:1024], "description": (tool.description or "")[:MAX_INDEXED_DESCRIPTION],
+           "inputSchema": {"type": "object"}}
     return json.dumps(doc, ensure_ascii=False, sort_keys=True)
 
 
