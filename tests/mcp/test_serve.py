@@ -83,3 +83,38 @@ def test_proxy_needs_an_upstream_and_valid_names() -> None:
                               text=True, timeout=120, stdin=subprocess.DEVNULL)
         assert proc.returncode == 1, proc.stderr
         assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_searches_a_running_servers_catalog(tmp_path: Path) -> None:
+    """``--address``: the catalog lives in a running toolrank server, put there with the Python client."""
+    from dataclasses import replace
+
+    import toolrank
+    from conftest import ServerThread
+
+    server = ServerThread(replace(Settings(), store=f"sqlite:///{tmp_path / 'server.sqlite3'}")).start()
+    try:
+        with toolrank.Client(server.address) as client:
+            client.put_catalog("mcp-tools", [{"id": f"t-{t.name}", "tool": {
+                "name": t.name, "description": t.description, "inputSchema": t.input_schema}} for t in TOOLS])
+
+        async def main() -> None:
+            params = StdioServerParameters(command=sys.executable, args=[
+                "-m", "toolrank.cli", "mcp", "serve", "--catalog", "mcp-tools", "--address", server.address])
+            async with stdio_client(params) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    result = await session.call_tool("search_tools", {"query": "post a note in the team's chat "
+                                                                      "channel", "top_k": 3})
+                    found = json.loads(result.content[0].text)["tools"]
+                    slack = next(t for t in TOOLS if t.name == "post_slack_message")
+                    assert (found[0]["name"], found[0]["inputSchema"]) == ("post_slack_message", slack.input_schema)
+                    assert len(found) == 3
+
+        anyio.run(main)
+        proc = subprocess.run([sys.executable, "-m", "toolrank.cli", "mcp", "serve", "--catalog", "missing",
+                               "--address", server.address], capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 1 and "missing" in proc.stderr.splitlines()[-1], proc.stderr
+    finally:
+        server.stop()

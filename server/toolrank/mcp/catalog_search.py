@@ -83,17 +83,22 @@ class CatalogBackend:
 
 
 class RemoteCatalogBackend(CatalogBackend):
-    """search_tools over a catalog of a running server, through the gRPC client's ``select``."""
+    """search_tools over a catalog of a running server, through the (blocking) gRPC client's ``select`` in a thread."""
 
     def __init__(self, client: Any, catalog: str) -> None:
         super().__init__(None, catalog)
         self.client = client
 
     async def search(self, query: str, top_k: int) -> list[FoundTool]:
+        import anyio
+
         from toolrank.errors import ToolrankError
 
+        def select() -> Any:
+            return self.client.select(self.catalog, query, top_k, return_candidates=True, return_text=True)
+
         try:
-            out = await self.client.select(self.catalog, query, top_k, return_candidates=True, return_text=True)
+            out = await anyio.to_thread.run_sync(select)
         except ToolrankError as exc:
             raise MCPError(types.INTERNAL_ERROR, f"catalog {self.catalog!r} at {self.client.address}: {exc}") from None
         return [found_from_candidate(h.id, h.score, h.candidate, h.text) for h in out.results]
@@ -112,14 +117,16 @@ async def run_catalog_server(settings: Any, catalog: str, *, address: str | None
             await serve_http(server, host, port)
 
     if address:
-        from toolrank.client import AsyncClient
+        import anyio
 
-        client = AsyncClient(address, token=token)
+        from toolrank.client import Client
+
+        client = Client(address, token=token)
         try:
-            await client.get_catalog(catalog)
+            await anyio.to_thread.run_sync(client.get_catalog, catalog)
             await serve(RemoteCatalogBackend(client, catalog))
         finally:
-            await client.close()
+            client.close()
         return
     from toolrank.catalogs import CatalogService, open_store
     from toolrank.engine.engine import Engine
