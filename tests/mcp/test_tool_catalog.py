@@ -67,6 +67,25 @@ def test_catalog_follows_upstreams_by_diff_and_embeds_only_what_changed() -> Non
     asyncio.run(main())
 
 
+def test_a_restarted_proxy_on_a_sqlite_store_embeds_nothing_again(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'proxy.sqlite3'}"
+
+    async def run_once() -> tuple[int, str]:
+        settings = Settings()
+        engine = Engine.from_settings(settings)
+        async with engine:
+            service = CatalogService(engine, open_store(store), settings)
+            catalog = ToolCatalog(service, "mcp")
+            await catalog.reset()  # what a starting proxy does
+            await catalog.set_tools("a", TOOLS)
+            best = (await catalog.search("weather in Oslo", 1))[0].name
+            await service.aclose()
+            return service.embedded_texts, best
+
+    assert asyncio.run(run_once()) == (len(TOOLS), "a.get_weather")
+    assert asyncio.run(run_once()) == (0, "a.get_weather")
+
+
 def test_tool_with_a_dotted_name() -> None:
     async def main() -> None:
         settings = Settings()

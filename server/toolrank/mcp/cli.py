@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
                    help="first wait before a restart, doubled each time up to 30 s (default 1)")
     p.add_argument("--connect-timeout-s", type=float, default=30.0,
                    help="limit for an upstream to start and list its tools (default 30)")
+    p.add_argument("--startup-wait-s", type=float, default=60.0,
+                   help="how long a search or call waits for upstreams still starting and being indexed (default 60)")
     p.add_argument("--call-timeout-s", type=float, default=0.0,
                    help="limit for one forwarded tool call (default 0 = none)")
     engine_flags(p)
@@ -103,7 +105,7 @@ def _proxy(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace],
         port=args.port, expose_found=max(args.expose_found or 0, 0),
         policy=RestartPolicy(max_restarts=max(args.max_restarts, 0), backoff_s=max(args.restart_backoff_s, 0.0),
                              connect_timeout_s=args.connect_timeout_s),
-        call_timeout_s=args.call_timeout_s or None)
+        call_timeout_s=args.call_timeout_s or None, ready_timeout_s=max(args.startup_wait_s, 0.0))
     return lambda: run_proxy(settings, options)
 
 

@@ -31,7 +31,7 @@ class ProxyOptions:
     expose_found: int = 0
     policy: RestartPolicy = RestartPolicy()
     call_timeout_s: float | None = None
-    ready_timeout_s: float = 30.0  # how long a search waits for upstreams still starting
+    ready_timeout_s: float = 60.0  # how long a search or call waits for upstreams still starting
 
 
 class ProxyBackend:
