@@ -106,36 +106,35 @@ async def measure(folder: Path, limit: int, tokenizer: Any) -> dict[str, Any]:
         "-m", "toolrank.cli", "mcp", "proxy", "--upstream", f"{folder.name}={upstream_cmd}",
         "--connect-timeout-s", "600"])
     t0 = time.perf_counter()
-    async with stdio_client(params) as (read, write):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            proxy_tools = (await session.list_tools()).tools
-            while True:  # the first search waits for the upstream; a large set takes a while to embed
-                first = await session.call_tool("search_tools", {"query": "warm up", "top_k": 1})
-                status = json.loads(first.content[0].text)["upstreams"][0]
-                if status["status"] == "up":
-                    break
-                await asyncio.sleep(0.5)
-            ready_s = time.perf_counter() - t0
-            hits_strict = hits_name = top1 = 0
-            n_relevant = 0
-            result_tokens: list[int] = []
-            result_bytes: list[int] = []
-            latencies: list[float] = []
-            for q in queries:
-                t = time.perf_counter()
-                result = await session.call_tool("search_tools", {"query": q["query"], "top_k": 5})
-                latencies.append((time.perf_counter() - t) * 1000)
-                text = result.content[0].text
-                result_tokens.append(len(tokenizer.encode(text, add_special_tokens=False).ids))
-                result_bytes.append(len(text.encode()))
-                names = [t["name"].split(".", 1)[1] for t in json.loads(text)["tools"]]
-                relevant = {id_to_name[r] for r in q["relevant"]}
-                n_relevant += len(relevant)
-                hits_strict += len(relevant & set(names))
-                bases = {base_of[n] for n in names if n in base_of}
-                hits_name += sum(1 for r in relevant if base_of[r] in bases)
-                top1 += bool(names) and names[0] in relevant
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        proxy_tools = (await session.list_tools()).tools
+        while True:  # the first search waits for the upstream; a large set takes a while to embed
+            first = await session.call_tool("search_tools", {"query": "warm up", "top_k": 1})
+            status = json.loads(first.content[0].text)["upstreams"][0]
+            if status["status"] == "up":
+                break
+            await asyncio.sleep(0.5)
+        ready_s = time.perf_counter() - t0
+        hits_strict = hits_name = top1 = 0
+        n_relevant = 0
+        result_tokens: list[int] = []
+        result_bytes: list[int] = []
+        latencies: list[float] = []
+        for q in queries:
+            t = time.perf_counter()
+            result = await session.call_tool("search_tools", {"query": q["query"], "top_k": 5})
+            latencies.append((time.perf_counter() - t) * 1000)
+            text = result.content[0].text
+            result_tokens.append(len(tokenizer.encode(text, add_special_tokens=False).ids))
+            result_bytes.append(len(text.encode()))
+            names = [t["name"].split(".", 1)[1] for t in json.loads(text)["tools"]]
+            relevant = {id_to_name[r] for r in q["relevant"]}
+            n_relevant += len(relevant)
+            hits_strict += len(relevant & set(names))
+            bases = {base_of[n] for n in names if n in base_of}
+            hits_name += sum(1 for r in relevant if base_of[r] in bases)
+            top1 += bool(names) and names[0] in relevant
     all_json = [compact(t) for t in tools]
     proxy_json = [compact({"name": t.name, "description": t.description, "inputSchema": t.input_schema})
                   for t in proxy_tools]
@@ -166,7 +165,6 @@ async def raw_embedding_baseline(tools: list[dict[str, Any]], id_to_name: dict[s
                                  queries: list[dict[str, Any]]) -> dict[str, float]:
     """The embedded model on each tool's raw JSON, cosine over the whole catalog (an embedding-filter gateway)."""
     import numpy as np
-
     from toolrank.engine.engine import Engine
     from toolrank.settings import Settings
 

@@ -10,9 +10,10 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import anyio
 import mcp_types as types
@@ -24,7 +25,7 @@ from mcp.shared.exceptions import MCPError
 HERE = Path(__file__).resolve().parent
 FAKE = HERE / "fake_upstream.py"
 sys.path.insert(0, str(HERE))
-from fake_upstream import TOOLS  # noqa: E402
+from fake_upstream import TOOLS
 
 FAKE_CMD = f"{sys.executable} {FAKE}"
 
@@ -85,7 +86,7 @@ def test_two_tools_search_and_forwarded_calls() -> None:
             assert [t.name for t in listed.tools] == ["search_tools", "call_tool"]
 
             found = await p.search("what's the weather like in Oslo right now?", top_k=3)
-            assert [t["name"] for t in found["tools"]][0] == "fake.get_weather"
+            assert found["tools"][0]["name"] == "fake.get_weather"
             assert len(found["tools"]) == 3
             weather = next(t for t in TOOLS if t.name == "get_weather")
             assert found["tools"][0]["inputSchema"] == weather.input_schema
@@ -258,10 +259,11 @@ def test_streamable_http_proxy_with_an_http_upstream(tmp_path: Path) -> None:
     up_port = _free_port()
     upstream_proc = subprocess.Popen([sys.executable, str(FAKE), "--http-port", str(up_port)])
     proxy_log = tmp_path / "proxy.log"
-    proxy_proc = subprocess.Popen(
-        [sys.executable, "-m", "toolrank.cli", "mcp", "proxy", "--transport", "streamable-http", "--port", "0",
-         "--upstream-url", f"web=http://127.0.0.1:{up_port}/mcp", "--upstream", f"local={FAKE_CMD}"],
-        stderr=open(proxy_log, "w"))
+    with open(proxy_log, "w") as log_file:
+        proxy_proc = subprocess.Popen(
+            [sys.executable, "-m", "toolrank.cli", "mcp", "proxy", "--transport", "streamable-http", "--port", "0",
+             "--upstream-url", f"web=http://127.0.0.1:{up_port}/mcp", "--upstream", f"local={FAKE_CMD}"],
+            stderr=log_file)
     try:
         deadline = time.monotonic() + 120
         url = ""
@@ -274,25 +276,24 @@ def test_streamable_http_proxy_with_an_http_upstream(tmp_path: Path) -> None:
             time.sleep(0.2)
 
         async def main() -> None:
-            async with streamable_http_client(url) as (read, write):
-                async with ClientSession(read, write) as session:
-                    await session.initialize()
-                    assert [t.name for t in (await session.list_tools()).tools] == ["search_tools", "call_tool"]
-                    p = Proxy(session, [])
+            async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+                await session.initialize()
+                assert [t.name for t in (await session.list_tools()).tools] == ["search_tools", "call_tool"]
+                p = Proxy(session, [])
 
-                    async def both_up() -> dict[str, Any] | None:
-                        found = await p.search("weather in Oslo", 2)
-                        ok = all(s["status"] == "up" for s in found["upstreams"])
-                        return found if ok else None
+                async def both_up() -> dict[str, Any] | None:
+                    found = await p.search("weather in Oslo", 2)
+                    ok = all(s["status"] == "up" for s in found["upstreams"])
+                    return found if ok else None
 
-                    found = await p.wait_for(both_up, "both upstreams")
-                    assert {t["name"] for t in found["tools"]} == {"web.get_weather", "local.get_weather"}
-                    assert {s["name"]: s["transport"] for s in found["upstreams"]} == {"web": "http",
-                                                                                        "local": "stdio"}
-                    result = await p.call("web.get_weather", {"city": "Lima"})
-                    assert result.structured_content == {"city": "Lima", "temp_c": 21, "sky": "sunny"}
-                    result = await p.call("web.divide", {"a": 1, "b": 0})
-                    assert result.is_error
+                found = await p.wait_for(both_up, "both upstreams")
+                assert {t["name"] for t in found["tools"]} == {"web.get_weather", "local.get_weather"}
+                assert {s["name"]: s["transport"] for s in found["upstreams"]} == {"web": "http",
+                                                                                    "local": "stdio"}
+                result = await p.call("web.get_weather", {"city": "Lima"})
+                assert result.structured_content == {"city": "Lima", "temp_c": 21, "sky": "sunny"}
+                result = await p.call("web.divide", {"a": 1, "b": 0})
+                assert result.is_error
 
         anyio.run(main)
     finally:

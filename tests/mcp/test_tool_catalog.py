@@ -8,7 +8,6 @@ from pathlib import Path
 
 import mcp_types as types
 import pytest
-
 from toolrank.catalogs import CatalogService, open_store
 from toolrank.engine.engine import Engine
 from toolrank.mcp.catalog_search import as_mcp_tool
@@ -18,7 +17,7 @@ from toolrank.mcp.upstream import RestartPolicy, parse_upstream
 from toolrank.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fake_upstream import TOOLS  # noqa: E402
+from fake_upstream import TOOLS
 
 
 def test_catalog_follows_upstreams_by_diff_and_embeds_only_what_changed() -> None:

@@ -6,7 +6,11 @@ import argparse
 import logging
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+if sys.version_info < (3, 11):  # anyio's dependency brings the backport
+    from exceptiongroup import BaseExceptionGroup
 
 EngineFlags = Callable[[argparse.ArgumentParser], None]
 
@@ -76,7 +80,7 @@ def cmd_mcp(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace]
         else:
             runner = _serve(args, settings_of)
         anyio.run(runner)
-    except BaseException as exc:  # noqa: BLE001 - unwrap anyio's groups to find a setup error to report
+    except BaseException as exc:
         leaf = exc
         while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
             leaf = leaf.exceptions[0]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import mcp_types as types
@@ -29,7 +30,7 @@ class ProxyOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     expose_found: int = 0
-    policy: RestartPolicy = RestartPolicy()
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
     call_timeout_s: float | None = None
     ready_timeout_s: float = 60.0  # how long a search or call waits for upstreams still starting
 

@@ -17,12 +17,16 @@ import re
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
+
+if sys.version_info < (3, 11):  # anyio's dependency brings the backport
+    from exceptiongroup import BaseExceptionGroup
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -273,7 +277,7 @@ class Upstream:
             try:
                 with anyio.fail_after(self.policy.connect_timeout_s):
                     await session.send_ping()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise UpstreamGone(f"ping failed: {describe(exc)}") from exc
 
     async def call(self, tool: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
