@@ -304,3 +304,36 @@ def test_streamable_http_proxy_with_an_http_upstream(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def test_an_http_upstream_that_goes_away_is_reported() -> None:
+    up_port = _free_port()
+    upstream_proc = subprocess.Popen([sys.executable, str(FAKE), "--http-port", str(up_port)])
+    try:
+        async def main() -> None:
+            async with proxy("--upstream-url", f"web=http://127.0.0.1:{up_port}/mcp", *upstream("local"),
+                             "--restart-backoff-s", "0.2", "--max-restarts", "2") as p:
+                async def web_up() -> bool:
+                    found = await p.search("weather in Oslo", 2)
+                    return all(s["status"] == "up" for s in found["upstreams"])
+
+                await p.wait_for(web_up, "the HTTP upstream")  # it may start after the proxy: restarts cover it
+                upstream_proc.kill()
+                upstream_proc.wait()
+                with pytest.raises(MCPError) as err:
+                    await p.call("web.get_weather", {"city": "Oslo"})
+                assert "upstream 'web'" in err.value.message
+
+                async def web_failed() -> dict[str, Any] | None:
+                    found = await p.search("weather in Oslo", 2)
+                    status = {s["name"]: s["status"] for s in found["upstreams"]}
+                    return found if status == {"web": "failed", "local": "up"} else None
+
+                found = await p.wait_for(web_failed, "the HTTP upstream to be given up on")
+                assert found["tools"] and all(t["name"].startswith("local.") for t in found["tools"])
+
+        anyio.run(main)
+    finally:
+        if upstream_proc.poll() is None:
+            upstream_proc.kill()
+            upstream_proc.wait()
