@@ -223,7 +223,7 @@ def test_an_upstream_that_cannot_start_is_reported() -> None:
 
 def test_expose_found_lists_found_tools_lru() -> None:
     async def main() -> None:
-        async with proxy(*upstream("fake"), "--expose-found", "3") as p:
+        async with proxy(*upstream("fake"), "--expose-found", "3", "--max-restarts", "0") as p:
             assert len((await p.session.list_tools()).tools) == 2
             first = await p.names("what's the weather like in Oslo right now?", 2)
             assert any(isinstance(n, types.ToolListChangedNotification) for n in p.notices)
@@ -240,6 +240,15 @@ def test_expose_found_lists_found_tools_lru() -> None:
             assert len(exposed) == 3
             assert exposed[:2] == second  # most recently found first
             assert exposed[2] == first[0]  # the best of the first search was found after its runner-up
+            # Its upstream dies for good: the found tools are withdrawn and the client is told.
+            notices = len(p.notices)
+            with pytest.raises(MCPError):
+                await p.call("fake.crash", {})
+
+            async def withdrawn() -> bool:
+                return len(p.notices) > notices and len((await p.session.list_tools()).tools) == 2
+
+            await p.wait_for(withdrawn, "the found tools to be withdrawn")
 
     anyio.run(main)
 

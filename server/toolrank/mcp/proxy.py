@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,9 @@ class ProxyBackend:
 
     def exists(self, name: str) -> bool:
         return self.catalog.lookup(name) is not None
+
+    def on_withdrawn(self, listener: Callable[[], Awaitable[None]]) -> None:
+        self.catalog.add_listener(listener)
 
     async def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult:
         await self.upstreams.wait_first_attempts(self.ready_timeout_s)

@@ -11,6 +11,7 @@ import json
 import logging
 import socket
 import sys
+from collections import OrderedDict
 from typing import Any, Protocol
 
 import mcp_types as types
@@ -25,6 +26,7 @@ log = logging.getLogger("toolrank.mcp")
 
 MAX_TOP_K = 50
 MAX_QUERY_CHARS = 4096
+MAX_NOTIFIED = 64  # --expose-found: connections told when found tools are withdrawn
 
 SEARCH_TOOLS = "search_tools"
 CALL_TOOL = "call_tool"
@@ -103,6 +105,29 @@ def _check_search_args(args: dict[str, Any]) -> tuple[str, int] | str:
 def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "toolrank") -> Server:
     """The low-level SDK server with the two tools (one without a proxy), plus found tools when asked."""
     found = FoundTools(expose_found if backend.can_call else 0)
+    # The latest request session of each recent connection (at most MAX_NOTIFIED): where notices go.
+    sessions: OrderedDict[int, Any] = OrderedDict()
+
+    def remember(session: Any) -> None:
+        key = id(getattr(session, "_connection", session))
+        sessions.pop(key, None)
+        sessions[key] = session
+        while len(sessions) > MAX_NOTIFIED:
+            sessions.popitem(last=False)
+
+    async def tell_clients() -> None:
+        for session in list(sessions.values()):
+            try:
+                await session.send_tool_list_changed()
+            except Exception as exc:  # noqa: BLE001 - a client gone or unable to take notices
+                log.debug("could not send tools/list_changed: %s", exc)
+
+    async def on_withdrawn() -> None:
+        if found.discard_missing(backend.exists):
+            await tell_clients()
+
+    if found.capacity and hasattr(backend, "on_withdrawn"):
+        backend.on_withdrawn(on_withdrawn)
 
     def listed() -> list[types.Tool]:
         base = [SEARCH_TOOL_DEF, CALL_TOOL_DEF] if backend.can_call else [SEARCH_ONLY_DEF]
@@ -126,6 +151,8 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
             down = [s["name"] for s in statuses if s["status"] != "up"]
             if down:
                 payload["unavailable"] = down
+        if found.capacity:
+            remember(ctx.session)
         if found.add(hits):
             try:
                 await ctx.session.send_tool_list_changed()

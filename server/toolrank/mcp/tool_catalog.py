@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,7 @@ class ToolCatalog:
         self._tools: dict[str, dict[str, types.Tool]] = {}  # upstream -> tool name -> tool
         self._json: dict[str, str] = {}  # qualified name -> indexed JSON (what the catalog holds)
         self._lock = asyncio.Lock()
+        self._listeners: list[Callable[[], Awaitable[None]]] = []
         self.puts = 0  # catalog puts made (each a diff)
         self.upserted = 0  # tools sent to the catalog, over the proxy's life
         self.deleted = 0
@@ -98,11 +99,25 @@ class ToolCatalog:
             self._tools.clear()
             self._json.clear()
 
+    def add_listener(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Called after tools were withdrawn (``--expose-found`` tells the client its list changed)."""
+        self._listeners.append(listener)
+
     async def set_tools(self, upstream: str, tools: Sequence[types.Tool]) -> None:
-        await self._sync(upstream, {t.name: t for t in tools})
+        counts = await self._sync(upstream, {t.name: t for t in tools})
+        if counts.deleted:
+            await self._notify()
 
     async def drop(self, upstream: str) -> None:
-        await self._sync(upstream, {})
+        if (await self._sync(upstream, {})).deleted:
+            await self._notify()
+
+    async def _notify(self) -> None:
+        for listener in self._listeners:
+            try:
+                await listener()
+            except Exception:  # noqa: BLE001 - a listener must not fail the upstream's update
+                log.exception("tool catalog listener failed")
 
     async def _sync(self, upstream: str, tools: dict[str, types.Tool]) -> SyncCounts:
         async with self._lock:
