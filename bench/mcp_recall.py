@@ -94,7 +94,7 @@ def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-async def measure(folder: Path, limit: int, tokenizer: Any) -> dict[str, Any]:
+async def measure(folder: Path, limit: int, tokenizer: Any, store: str = "", baseline: bool = True) -> dict[str, Any]:
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -104,7 +104,7 @@ async def measure(folder: Path, limit: int, tokenizer: Any) -> dict[str, Any]:
     upstream_cmd = f"{sys.executable} {Path(__file__).resolve()} --upstream-for {folder.resolve()}"
     params = StdioServerParameters(command=sys.executable, cwd=str(ROOT), args=[
         "-m", "toolrank.cli", "mcp", "proxy", "--upstream", f"{folder.name}={upstream_cmd}",
-        "--connect-timeout-s", "600"])
+        "--connect-timeout-s", "600", *(["--store", store, "--catalog", folder.name] if store else [])])
     t0 = time.perf_counter()
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
@@ -157,7 +157,7 @@ async def measure(folder: Path, limit: int, tokenizer: Any) -> dict[str, Any]:
         "search_ms_median": statistics.median(latencies),
         "search_ms_p99": sorted(latencies)[int(0.99 * (len(latencies) - 1))],
         "ready_s": ready_s,
-        "baseline": await raw_embedding_baseline(tools, id_to_name, base_of, queries),
+        "baseline": await raw_embedding_baseline(tools, id_to_name, base_of, queries) if baseline else None,
     }
 
 
@@ -200,6 +200,9 @@ def main() -> int:
     parser.add_argument("datasets", nargs="*", type=Path)
     parser.add_argument("--limit", type=int, default=0, help="first N queries of each set")
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--store", default="", help="the proxy's catalog store (default memory://); run twice with "
+                                                    "a sqlite:/// URL to time a start whose embeddings are stored")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the raw-JSON embedding baseline")
     parser.add_argument("--upstream-for", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.upstream_for:
@@ -209,17 +212,20 @@ def main() -> int:
 
     tokenizer = Tokenizer.from_file(str(ROOT / "server" / "toolrank" / "models" / "default" / "tokenizer.json"))
     tokenizer.no_truncation()
-    rows = [asyncio.run(measure(folder, args.limit, tokenizer)) for folder in args.datasets]
+    rows = [asyncio.run(measure(folder, args.limit, tokenizer, args.store, not args.no_baseline))
+            for folder in args.datasets]
     print("| set | tools | queries | Recall@5 | Recall@5 by name | top-1 | raw-JSON embedding R@5 (by name) "
           "| context tokens: all tools | proxy tools + 5 results | ratio | search ms median / p99 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        b = r["baseline"]
+        b = r["baseline"] or {"recall_at_5": float("nan"), "recall_at_5_by_name": float("nan")}
         print(f"| {r['set']} | {r['tools']} | {r['queries']} | {r['recall_at_5']:.3f} | {r['recall_at_5_by_name']:.3f}"
               f" | {r['top1']:.3f} | {b['recall_at_5']:.3f} ({b['recall_at_5_by_name']:.3f}) "
               f"| {r['context_tokens_all_tools']:,} | {r['context_tokens_with_proxy']:,.0f} "
               f"({r['context_tokens_proxy_tools']} + {r['context_tokens_search_result_mean']:.0f}) "
               f"| {r['context_ratio']:.1f}x | {r['search_ms_median']:.0f} / {r['search_ms_p99']:.0f} |")
+    for r in rows:
+        print(f"{r['set']}: start to searchable {r['ready_s']:.1f} s", file=sys.stderr)
     if args.json_out:
         args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(rows, indent=2))
