@@ -185,7 +185,10 @@ class Upstream:
             failures += 1
             self.state.status, self.state.error, self.state.tools = DOWN, reason, 0
             self.state.since = time.time()
-            await self.sink.drop(self.name)
+            try:
+                await self.sink.drop(self.name)
+            except Exception as exc:  # noqa: BLE001 - never let one upstream's cleanup end the proxy
+                log.error("upstream %r: could not withdraw its tools: %s", self.name, describe(exc))
             self.first_attempt.set()
             if failures > self.policy.max_restarts:
                 self.state.status = FAILED
