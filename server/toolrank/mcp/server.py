@@ -17,8 +17,10 @@ from typing import Any, Protocol
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.server import NotificationOptions
+from mcp.shared.exceptions import MCPError
 
 from toolrank import __version__ as toolrank_version
+from toolrank.errors import ToolrankError
 from toolrank.mcp.found import FoundTools
 from toolrank.mcp.tool_catalog import FoundTool
 
@@ -143,7 +145,10 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
         if isinstance(checked, str):
             return _error(checked)
         query, top_k = checked
-        hits = await backend.search(query, top_k)
+        try:
+            hits = await backend.search(query, top_k)
+        except ToolrankError as exc:  # overloaded, deadline, a store error: the client gets why, not a trace
+            raise MCPError(types.INTERNAL_ERROR, f"search_tools: {type(exc).__name__}: {exc}") from None
         payload: dict[str, Any] = {"tools": [h.as_dict() for h in hits]}
         statuses = backend.statuses()
         if statuses:

@@ -116,7 +116,7 @@ class ToolCatalog:
         for listener in self._listeners:
             try:
                 await listener()
-            except Exception:  # noqa: BLE001 - a listener must not fail the upstream's update
+            except Exception:
                 log.exception("tool catalog listener failed")
 
     async def _sync(self, upstream: str, tools: dict[str, types.Tool]) -> SyncCounts:
