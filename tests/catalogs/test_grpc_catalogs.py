@@ -152,3 +152,25 @@ def test_done_when_bfcl_put_select_and_restart_without_reembedding(tmp_path):
         second.stop()
     assert after.version == before.version
     assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
+
+
+def test_async_client_catalog_methods(server):
+    import asyncio
+
+    from toolrank.client import AsyncClient
+
+    async def go():
+        async with AsyncClient(server.address, timeout=60) as client:
+            out = await client.put_catalog("a", [{"id": "x", "text": "alpha"}, {"id": "y", "text": "beta"}],
+                                           batch_size=1)
+            assert (out.size, out.added) == (2, 2)
+            picked = await client.select("a", "alpha", top_k=1, stage_one_only=True)
+            assert picked.ids == ["x"]
+            assert (await client.get_catalog("a")).size == 2
+            assert [i.catalog for i in await client.list_catalogs()] == ["a"]
+            assert (await client.delete_catalog("a")).catalog == "a"
+            with pytest.raises(CatalogNotFound):
+                await client.select("a", "alpha")
+            assert await client.health()  # the client's own methods still work beside the mixin
+
+    asyncio.run(go())

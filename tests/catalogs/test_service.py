@@ -379,3 +379,19 @@ def test_empty_catalog_and_clearing_one():
         await _close(engine, svc)
 
     run(go())
+
+
+def test_put_and_rerank_share_the_embedding_cache():
+    async def go():
+        engine, svc = await _service()
+        await svc.put(PutCatalogRequest("c", tuple(TOOLS)))
+        cache = engine.served("").embedding_cache
+        hits = cache.hits
+        await engine.rerank(RerankQuery("send an email", tuple(TOOLS)))
+        assert cache.hits - hits == len(TOOLS)  # Rerank of the catalog's candidates embeds nothing again
+        queries = len(cache)
+        await svc.select(SelectQuery("c", "a query never seen"))
+        assert len(cache) == queries  # queries are not cached: each Select embeds its query
+        await _close(engine, svc)
+
+    run(go())

@@ -51,7 +51,7 @@ from toolrank.types import Candidate, CodeInput, RerankQuery, SqlInput, TextInpu
 log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
-EMBED_BATCH = 256  # texts per engine call at put time: progress granularity, and a bound on queued tokens
+EMBED_BATCH = 128  # texts per engine call at put time: progress granularity, and a bound on queued tokens
 COMMIT_RETRIES = 30  # across replicas (optimistic, on the store's version); in one process a lock serializes
 PARALLEL_STAGE_ONE_ROWS = 20_000  # above this, stage one runs in a worker thread instead of on the event loop
 
@@ -389,7 +389,7 @@ class CatalogService:
         query_vector, query_tokens, tok_ns, queue_ns, infer_ns = None, 0, 0, 0, 0
         if index.matrix is not None and q.scoring != BM25:
             text = f"{q.instruction} {q.query}" if q.instruction else q.query
-            out = await self.engine.embed([text, *q.context], index.record.model)
+            out = await self.engine.embed([text, *q.context], index.record.model, cache=False)
             query_vector = out.vectors[0].astype(np.float32)
             if q.context:
                 query_vector = query_vector + np.asarray(context_weights(len(q.context)), np.float32) @ out.vectors[1:]
