@@ -319,6 +319,12 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from toolrank.mcp.cli import cmd_mcp as run_mcp
+
+    return run_mcp(args, _settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolrank", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -439,6 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="W1-W4 against the naive onnxruntime loop and sentence-transformers")
     add_bench_arguments(p)
     p.set_defaults(func=cmd_bench)
+
+    from toolrank.mcp.cli import add_arguments as add_mcp_arguments  # argparse only at import
+
+    p = sub.add_parser("mcp", help="MCP: a tool-search proxy in front of MCP servers, or search_tools over a catalog")
+    add_mcp_arguments(p, _add_engine_flags)
+    p.set_defaults(func=cmd_mcp)
     return parser
 
 
