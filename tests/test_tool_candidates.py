@@ -141,6 +141,7 @@ def test_plain_records_are_not_taken_for_tools(record: dict) -> None:
     {"domain": "NLP", "api_name": "bert", "api_call": "AutoModel.from_pretrained('bert')", "description": "BERT"},
     {"name_for_model": "todo", "description_for_model": "Manage a TODO list"},
     {"tool_name": "Weather", "api_list": [{"name": "hourly", "description": "Hourly forecast"}]},
+    {"title": "GetWeather", "description": "Weather now", "type": "object", "properties": {"city": {"type": "string"}}},
 ])
 def test_tool_documents_of_other_formats_are_tools(doc: dict) -> None:
     assert isinstance(candidate_from_json(doc).content, ToolInput)

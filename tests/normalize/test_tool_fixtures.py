@@ -168,3 +168,11 @@ def test_generated_tool_lists_keep_every_tool(tools: list[tuple[str, str, str]])
     assert not out.fallback, out.detail
     for _, name, description in tools:
         assert not (words(name) | words(description)) - words(out.text)
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.stem)
+def test_fixture_is_a_tool_document(path: Path) -> None:
+    # What a candidate object sent without a kind means: every format's input is taken for a tool.
+    from toolrank.normalize.tool import is_tool_document
+
+    assert is_tool_document(load(path)["input"])

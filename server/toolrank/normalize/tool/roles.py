@@ -131,7 +131,7 @@ def has_roles(d: Mapping[str, Any], keys: dict[str, str] | None = None, strict: 
     if not name:
         return False
     if strict and name_key in WEAK_NAMES:
-        return any(k in PARAMETER_RANK for k in keys)
+        return any(k in PARAMETER_RANK for k in keys) or _is_own_schema(d, keys)
     if any(isinstance(d[keys[k]], str) and d[keys[k]].strip() for k in keys if k in DESCRIPTION_RANK):
         return True
     return any(k in PARAMETER_RANK for k in keys) or _is_own_schema(d, keys)
