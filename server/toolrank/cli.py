@@ -1,7 +1,9 @@
-"""The ``toolrank`` command: serve, rerank, normalize, eval, info.
+"""The ``toolrank`` command: serve, rerank, normalize, eval, info, models, bench.
 
 Flags win over ``TOOLRANK_*`` environment variables, which win over defaults;
-settings are built once here and passed down.
+settings are built once here and passed down. A user's mistake (a missing file,
+bad JSON, a bad setting) prints one ``toolrank CMD: error: ...`` line and exits 1,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -11,19 +13,27 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from toolrank.settings import Settings, parse_model_arg, settings_from
 
+_D = Settings()  # the defaults, for the help texts
+
 
 def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", dest="models", action="append", metavar="[NAME=]DIR",
-                   help="serve this model directory (repeatable; default: the embedded all-MiniLM-L6-v2)")
-    p.add_argument("--default-model", help="name of the model used when a request names none")
-    p.add_argument("--threads", type=int, help="onnxruntime intra-op threads (0 = all cores)")
-    p.add_argument("--token-budget", type=int, help="padded tokens per inference batch (default 1024; at least the model's max length)")
-    p.add_argument("--max-batch-size", type=int, help="sequences per inference batch (default 64)")
-    p.add_argument("--cache-size", type=int, help="entries per cache: normalized text, token ids, embeddings")
+                   help="serve this model directory or pulled catalog model (repeatable; "
+                        "default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--default-model", help="name of the model used when a request names none (default: the first)")
+    p.add_argument("--threads", type=int, help=f"onnxruntime intra-op threads (default {_D.threads} = all cores)")
+    p.add_argument("--token-budget", type=int,
+                   help=f"padded tokens per inference batch (default {_D.token_budget}; at least the model's max length)")
+    p.add_argument("--max-batch-size", type=int, help=f"sequences per inference batch (default {_D.max_batch_size})")
+    p.add_argument("--run-overhead-tokens", type=int,
+                   help=f"the scheduler's cost of one run, in padded tokens (default {_D.run_overhead_tokens})")
+    p.add_argument("--cache-size", type=int,
+                   help=f"entries per cache: normalized text, token ids, embeddings (default {_D.cache_size}; 0 = off)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -33,7 +43,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = settings_from(overrides)
     from dataclasses import replace
 
-    from toolrank.models.catalog import resolve_models  # --model NAME: a pulled catalog model
+    from toolrank.models.catalog import (
+        resolve_models,  # --model NAME: a pulled catalog model
+    )
 
     return replace(settings, models=resolve_models(settings.models, settings.cache_dir))
 
@@ -41,40 +53,61 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     from toolrank.api.grpc_server import serve
 
-    from toolrank.errors import ToolrankError
-
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(serve(_settings(args)))
-    except (ToolrankError, OSError) as exc:  # a model that will not load, a busy port, a missing TLS file
-        print(f"toolrank serve: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+    # A model that will not load, a busy port, a missing TLS file: main() prints one line, exit 1.
+    asyncio.run(serve(_settings(args)))
     return 0
+
+
+class UsageError(Exception):
+    """A mistake in what the user gave the command (file, JSON shape); main() prints it as one line."""
 
 
 def _read_json(path: str) -> Any:
     """One JSON document, or JSON lines (a corpus.jsonl) read as a list."""
-    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
-            raise
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+            raise UsageError(f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{path}: line {n}: not JSON: {exc.msg} at column {exc.colno}") from None
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts for --json: every field (zeros included), integers as numbers."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def cmd_rerank(args: argparse.Namespace) -> int:
     import grpc
 
-    from toolrank.api.convert import candidate_to_pb
     from toolrank.candidates import candidate_from_json
+    from toolrank.convert import candidate_to_pb, rerank_response_from_pb
     from toolrank.v1 import reranker_pb2 as pb
     from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
     doc = _read_json(args.file)
     if not isinstance(doc, dict) or "query" not in doc:
-        print("error: expected a JSON object with 'query' and 'candidates'", file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.file}: expected a JSON object with 'query' and 'candidates'")
     cands = [candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(doc.get("candidates", []))]
     request = pb.RerankRequest(query=doc["query"], candidates=[candidate_to_pb(c) for c in cands],
                                top_n=args.top_n if args.top_n is not None else int(doc.get("top_n", 0)),
@@ -86,8 +119,7 @@ def cmd_rerank(args: argparse.Namespace) -> int:
             print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
             return 1
     if args.json:
-        from google.protobuf.json_format import MessageToDict
-        print(json.dumps(MessageToDict(resp), indent=2))
+        print(json.dumps(_plain(rerank_response_from_pb(resp)), indent=2, ensure_ascii=False))
         return 0
     for rank, r in enumerate(resp.results, 1):
         line = f"{rank:>3}. {r.score:8.4f}  [{r.index}] {r.id}"
@@ -127,6 +159,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from toolrank.engine.engine import Engine
     from toolrank.eval import evaluate, format_table, load_dataset
 
+    for path in args.datasets:  # before loading a model: a wrong folder fails at once
+        for name in ("corpus.jsonl", "queries.jsonl"):
+            if not (Path(path) / name).is_file():
+                raise UsageError(f"{path}: no {name} here (a dataset folder holds corpus.jsonl and queries.jsonl)")
     settings = _settings(args)
 
     async def run() -> list:
@@ -134,7 +170,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         reports = []
         async with engine:
             for path in args.datasets:
-                ds = load_dataset(path, args.limit)
+                try:
+                    ds = load_dataset(path, args.limit)
+                except (ValueError, KeyError) as exc:
+                    raise UsageError(f"{path}: unreadable dataset: {type(exc).__name__}: {exc}") from None
                 modes = [False, True] if args.both else [args.raw]
                 for raw in modes:
                     report = await evaluate(engine, ds, model=args.use_model or "", raw=raw)
@@ -151,21 +190,45 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     import grpc
-    from google.protobuf.json_format import MessageToDict
 
+    from toolrank.convert import server_info_from_pb
     from toolrank.v1 import reranker_pb2 as pb
     from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
     with grpc.insecure_channel(args.address) as channel:
-        resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=args.timeout)
-    print(json.dumps(MessageToDict(resp), indent=2))
+        try:
+            resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=args.timeout)
+        except grpc.RpcError as exc:
+            print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    print(json.dumps(_plain(server_info_from_pb(resp)), indent=2))
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from toolrank.bench import main as bench_main
+def find_bench_script() -> Path | None:
+    """bench/bench.py of the checkout this package runs from, or of the current directory."""
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        script = root / "bench" / "bench.py"
+        if script.is_file():
+            return script
+    return None
 
-    return bench_main(args)
+
+def cmd_bench(argv: list[str]) -> int:
+    """``toolrank bench ARGS``: runs ``bench/bench.py ARGS`` of the checkout (the wheel does not ship it)."""
+    import runpy
+
+    script = find_bench_script()
+    if script is None:
+        raise UsageError("toolrank bench runs from a source checkout (bench/bench.py); "
+                         "clone the repository and run: python bench/bench.py --help")
+    sys.argv = [str(script), *argv]
+    sys.path.insert(0, str(script.parent))
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -214,51 +277,60 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the gRPC server")
-    p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)")
-    p.add_argument("--port", type=int, help="gRPC port (default 50051; 0 = any free port)")
+    p.add_argument("--host", help=f"address to bind (default {_D.host}; 0.0.0.0 for all interfaces)")
+    p.add_argument("--port", type=int, help=f"gRPC port (default {_D.port}; 0 = any free port)")
+    p.add_argument("--reuse-port", action="store_true", default=None,
+                   help="let several servers share the gRPC port (SO_REUSEPORT; default off: a busy port is an error)")
     p.add_argument("--http-port", type=int,
                    help="also serve the Cohere/Jina HTTP rerank API and /metrics on this port "
                         "(default off; 0 = any free port; negative = off)")
-    p.add_argument("--grace-s", type=float, help="seconds in-flight requests get on SIGTERM (default 10)")
-    p.add_argument("--max-inflight-requests", type=int, help="requests in flight before RESOURCE_EXHAUSTED")
-    p.add_argument("--max-queued-tokens", type=int, help="tokens waiting for inference before RESOURCE_EXHAUSTED")
+    p.add_argument("--grace-s", type=float, help=f"seconds in-flight requests get on SIGTERM (default {_D.grace_s:g})")
+    p.add_argument("--max-inflight-requests", type=int,
+                   help=f"requests in flight before RESOURCE_EXHAUSTED (default {_D.max_inflight_requests})")
+    p.add_argument("--max-queued-tokens", type=int,
+                   help=f"tokens waiting for inference before RESOURCE_EXHAUSTED (default {_D.max_queued_tokens})")
     p.add_argument("--request-timeout-s", type=float,
-                   help="the server's limit per request, past it DEADLINE_EXCEEDED (default 60; 0 = none)")
-    p.add_argument("--tls-cert", dest="tls_cert_file", metavar="PEM", help="server certificate: TLS on every port")
-    p.add_argument("--tls-key", dest="tls_key_file", metavar="PEM", help="the certificate's private key")
+                   help=f"the server's limit per request, past it DEADLINE_EXCEEDED (default {_D.request_timeout_s:g}; "
+                        "0 = none)")
+    p.add_argument("--tls-cert", dest="tls_cert_file", metavar="PEM",
+                   help="server certificate: TLS on every port (default: none, plaintext)")
+    p.add_argument("--tls-key", dest="tls_key_file", metavar="PEM", help="the certificate's private key (default: none)")
     p.add_argument("--tls-client-ca", dest="tls_client_ca_file", metavar="PEM",
-                   help="require client certificates signed by this CA (mutual TLS)")
+                   help="require client certificates signed by this CA (mutual TLS; default: none)")
     p.add_argument("--auth-tokens-file", metavar="FILE",
-                   help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health")
-    p.add_argument("--log-level", default="info")
+                   help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health "
+                        "(default: none, no auth)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="server log level (default info)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_serve)
 
     client_flags = argparse.ArgumentParser(add_help=False)
-    client_flags.add_argument("--address", default="127.0.0.1:50051", help="server address (host:port)")
-    client_flags.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds")
+    client_flags.add_argument("--address", default="127.0.0.1:50051", help="server address, host:port (default %(default)s)")
+    client_flags.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds (default %(default)g)")
 
     p = sub.add_parser("rerank", parents=[client_flags], help="send one rerank request from a JSON file (or - for stdin)")
     p.add_argument("file", help='JSON: {"query": ..., "candidates": [...], "top_n": N}')
-    p.add_argument("--top-n", type=int)
-    p.add_argument("--text", action="store_true", help="show each result's normalized text")
-    p.add_argument("--json", action="store_true", help="print the whole response as JSON")
-    p.add_argument("--use-model", help="a served model's name")
+    p.add_argument("--top-n", type=int, help="results to return (default: the file's top_n, else all)")
+    p.add_argument("--text", action="store_true", help="show each result's normalized text (default off)")
+    p.add_argument("--json", action="store_true",
+                   help="print the whole response as JSON: every field, snake_case (default off)")
+    p.add_argument("--use-model", help="a served model's name (default: the file's model, else the server's default)")
     p.set_defaults(func=cmd_rerank)
 
     p = sub.add_parser("normalize", help="show what candidates become (runs locally, no server)")
     p.add_argument("file", help="JSON: one candidate, a list, or {\"candidates\": [...]} (- for stdin)")
-    p.add_argument("--max-chars", type=int, default=2048)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--max-chars", type=int, default=2048, help="output budget per candidate (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text (default off)")
     p.set_defaults(func=cmd_normalize)
 
     p = sub.add_parser("eval", help="ranking quality on datasets (corpus.jsonl + queries.jsonl)")
-    p.add_argument("datasets", nargs="+", metavar="DATASET_DIR")
-    p.add_argument("--raw", action="store_true", help="rank the unnormalized text")
-    p.add_argument("--both", action="store_true", help="normalized and raw, side by side")
-    p.add_argument("--json", action="store_true", help="one JSON object per set")
-    p.add_argument("--limit", type=int, default=0, help="first N queries of each set")
-    p.add_argument("--use-model", help="a served model's name (with several --model)")
+    p.add_argument("datasets", nargs="+", metavar="DATASET_DIR", help="folders holding corpus.jsonl and queries.jsonl")
+    p.add_argument("--raw", action="store_true", help="rank the unnormalized text (default off)")
+    p.add_argument("--both", action="store_true", help="normalized and raw, side by side (default off)")
+    p.add_argument("--json", action="store_true", help="one JSON object per set (default off: a table)")
+    p.add_argument("--limit", type=int, default=0, help="first N queries of each set (default 0 = all)")
+    p.add_argument("--use-model", help="a served model's name, with several --model (default: the first)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_eval)
 
@@ -271,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache_flags.add_argument("--cache-dir", help="where pulled models live (TOOLRANK_CACHE_DIR; "
                                                   "default ~/.cache/toolrank/models)")
     m = msub.add_parser("list", parents=[cache_flags], help="name, kind, licence, embedded or pulled")
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="print JSON instead of a table (default off)")
     m.set_defaults(func=cmd_models_list)
     m = msub.add_parser("pull", parents=[cache_flags], help="download a catalog model (resumable, verified)")
     m.add_argument("name", help="a catalog name or repository id (see `toolrank models list`)")
@@ -281,17 +353,26 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--repo", help="fetch from this repository instead (an ONNX mirror)")
     m.set_defaults(func=cmd_models_pull)
 
-    from toolrank.bench import add_arguments as add_bench_arguments  # stdlib-only at import
-
-    p = sub.add_parser("bench", help="W1-W4 against the naive onnxruntime loop and sentence-transformers")
-    add_bench_arguments(p)
-    p.set_defaults(func=cmd_bench)
+    # Listed for --help only: main() hands `toolrank bench ...` to the checkout's bench/bench.py untouched.
+    sub.add_parser("bench", add_help=False,
+                   help="W1-W4 against the naive onnxruntime loop and sentence-transformers "
+                        "(runs bench/bench.py of a source checkout; `toolrank bench --help` for its flags)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    from toolrank.errors import ToolrankError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else ""
+    try:
+        if command == "bench":
+            return cmd_bench(argv[1:])
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except (UsageError, ToolrankError, OSError) as exc:  # a user's mistake or the environment's: one line
+        print(f"toolrank {command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from toolrank.api.errors import ErrorInterceptor
 from toolrank.api.http_server import HttpServer, create_http_server
 from toolrank.api.tls import grpc_credentials
 from toolrank.engine.engine import Engine
+from toolrank.errors import ModelUnavailable
 from toolrank.settings import Settings
 from toolrank.v1 import reranker_pb2 as pb
 from toolrank.v1 import reranker_pb2_grpc as pb_grpc
@@ -76,12 +77,17 @@ class RunningServer:
 
 
 def grpc_options(settings: Settings) -> list[tuple[str, int]]:
-    """Message size limits (the request limits are checked again, per field, by the engine)."""
+    """Message size limits (the request limits are checked again, per field, by the engine).
+
+    grpc turns SO_REUSEPORT on by default, so a second server on a busy port would start and
+    share its requests: off unless the operator asks for it (``--reuse-port``).
+    """
     size = settings.limits.max_message_bytes
     return [
         ("grpc.max_receive_message_length", size),
         ("grpc.max_send_message_length", size),
         ("grpc.max_metadata_size", 16 * 1024),
+        ("grpc.so_reuseport", 1 if settings.reuse_port else 0),
     ]
 
 
@@ -105,10 +111,17 @@ async def create_server(settings: Settings, engine: Engine) -> RunningServer:
     address = f"{settings.host}:{settings.port}"
     port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if port == 0:
-        raise OSError(f"cannot bind {settings.host}:{settings.port}")
+        raise OSError(f"cannot bind {settings.host}:{settings.port} (in use? --reuse-port shares it on purpose)")
     running = RunningServer(server, port, health_servicer)
     await running.set_serving(False)
     return running
+
+
+async def follow_engine(engine: Engine, running: RunningServer) -> BaseException:
+    """Wait until the engine fails for good (a scheduler died), then report NOT_SERVING; returns the error."""
+    exc = await engine.wait_failed()
+    await running.set_serving(False)
+    return exc
 
 
 async def serve(settings: Settings, engine: Engine | None = None) -> None:
@@ -134,7 +147,14 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    watch = asyncio.ensure_future(follow_engine(engine, running))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([watch, stopping], return_when=asyncio.FIRST_COMPLETED)
+    failure = watch.result() if watch.done() else None
+    watch.cancel()
+    stopping.cancel()
+    if failure is not None:  # not restarted in place: exit 1 and let the supervisor (Docker, k8s) start afresh
+        log.error("the engine failed (%s): health NOT_SERVING, shutting down", type(failure).__name__)
     log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_s)
     started = loop.time()
     await running.health.enter_graceful_shutdown()  # first: health says NOT_SERVING (while still answering)
@@ -146,3 +166,5 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
         await http.stop(max(0.5, settings.grace_s - (loop.time() - started)))
     await engine.stop()
     log.info("stopped")
+    if failure is not None:
+        raise ModelUnavailable(f"the engine failed: {type(failure).__name__}: {failure}")

@@ -24,9 +24,9 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from toolrank.errors import ModelLoadError
+from toolrank.types import BI_ENCODER, CROSS_ENCODER, ModelSpec
 
-CROSS_ENCODER = "cross-encoder"
-BI_ENCODER = "bi-encoder"
+__all__ = ["BI_ENCODER", "CROSS_ENCODER", "LoadedModel", "ModelSpec", "PairTemplate", "find_onnx_file"]
 
 # Preferred ONNX files under onnx/, best first, per variant.
 _ONNX_CANDIDATES = {
@@ -52,19 +52,6 @@ class PairTemplate:
     single_suffix: tuple[int, ...]
     middle_first_segment: int
     pad_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
-    """What the engine needs to know about a model besides its graph."""
-
-    name: str
-    path: str
-    kind: str
-    activation: str
-    max_length: int
-    max_query_length: int
-    family: str
 
 
 def find_onnx_file(model_dir: Path, variant: str = "auto") -> Path:
