@@ -109,7 +109,10 @@ async def create_server(settings: Settings, engine: Engine) -> RunningServer:
     )
     credentials = grpc_credentials(settings)
     address = f"{settings.host}:{settings.port}"
-    port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    try:
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    except RuntimeError:  # grpc.aio raises where grpc returns 0
+        port = 0
     if port == 0:
         raise OSError(f"cannot bind {settings.host}:{settings.port} (in use? --reuse-port shares it on purpose)")
     running = RunningServer(server, port, health_servicer)
