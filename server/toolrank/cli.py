@@ -205,6 +205,23 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 0 when the server's grpc.health.v1 service says SERVING (the Docker HEALTHCHECK)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(args.address) as channel:
+        try:
+            resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=args.service),
+                                                              timeout=args.timeout)
+        except grpc.RpcError as exc:
+            print(f"toolrank health: {args.address}: {exc.code().name}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
+    print(f"{args.address}: {status}")
+    return 0 if resp.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def find_bench_script() -> Path | None:
     """bench/bench.py of the checkout this package runs from, or of the current directory."""
     for root in (Path(__file__).resolve().parents[2], Path.cwd()):
@@ -337,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", parents=[client_flags], help="ask a running server what it serves")
     p.set_defaults(func=cmd_info)
 
+    p = sub.add_parser("health", parents=[client_flags],
+                       help="exit 0 when a server's grpc.health.v1 service says SERVING (for HEALTHCHECK)")
+    p.add_argument("--service", default="", help="the service to ask about (default: the whole server)")
+    p.set_defaults(func=cmd_health)
+
     p = sub.add_parser("models", help="list the known models, pull one from a Hugging Face hub")
     msub = p.add_subparsers(dest="models_command", required=True)
     cache_flags = argparse.ArgumentParser(add_help=False)
@@ -350,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--variant", help="which ONNX graph: int8 or fp32 (default: the catalog's)")
     m.add_argument("--endpoint", help="hub URL (default: HF_ENDPOINT, else https://huggingface.co)")
     m.add_argument("--revision", help="a commit or branch (default: the catalog's)")
-    m.add_argument("--repo", help="fetch from this repository instead (an ONNX mirror)")
+    m.add_argument("--repo", help="fetch from this repository instead, e.g. an ONNX mirror (default: the catalog's)")
     m.set_defaults(func=cmd_models_pull)
 
     # Listed for --help only: main() hands `toolrank bench ...` to the checkout's bench/bench.py untouched.
