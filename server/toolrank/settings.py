@@ -79,7 +79,7 @@ class Settings:
 
 
 # (name, type, lowest, highest): every number a Settings holds, checked in __post_init__.
-_RANGES: tuple[tuple[str, type, float | None, float | None], ...] = (
+_RANGES: tuple[tuple[str, type, Any, Any], ...] = (
     ("port", int, 0, 65535),
     ("http_port", int, None, 65535),
     ("threads", int, 0, 1024),
@@ -96,13 +96,13 @@ _RANGES: tuple[tuple[str, type, float | None, float | None], ...] = (
 )
 
 
-def _check(name: str, value: Any, kind: type, low: float | None = None, high: float | None = None) -> None:
+def _check(name: str, value: Any, kind: type, low: Any = None, high: Any = None) -> None:
     """Refuse a value of the wrong type, NaN or infinite, or out of [low, high], naming the setting."""
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"{name}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
-    if kind is float and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{name}: {value!r} is not a finite number")
     if low is not None and value < low:
         raise ConfigError(f"{name}: {value!r} is below the lowest allowed value, {low:g}")

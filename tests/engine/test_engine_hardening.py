@@ -42,7 +42,7 @@ def test_concurrent_requests_on_a_tiny_cache_all_succeed_and_counts_add_up():
     assert [o for o in outs if isinstance(o, BaseException)] == []
     assert counters.requests == 64 and counters.candidates == 64 * 6
     assert counters.normalize_hits + counters.normalize_misses == 64 * 6
-    for (cache, _), (hits, misses, entries) in stats.items():
+    for (cache, _), (_hits, _misses, entries) in stats.items():
         assert entries <= 8, cache
 
 

@@ -132,7 +132,8 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
     # Read the TLS and token files first: a bad one fails at once, not after the model has loaded.
     grpc_credentials(settings)
     TokenChecker.from_settings(settings)
-    engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
+    if engine is None:
+        engine = await asyncio.to_thread(Engine.from_settings, settings)
     running = await create_server(settings, engine)
     http: HttpServer | None = await create_http_server(settings, engine) if settings.http_port >= 0 else None
     await running.server.start()

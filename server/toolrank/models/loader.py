@@ -128,9 +128,8 @@ def session_options(threads: int) -> ort.SessionOptions:
     opts.intra_op_num_threads = max(1, threads)
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Measured with bench/tune.py (W1, 50 tool schemas, all-MiniLM-L6-v2 int8, 2 busy cores,
-    # 9 interleaved requests each, median): as below 3463 ms; mem_pattern on 3488 ms (shapes
-    # change every batch, so patterns never pay off); arena off 3669 ms; spinning off 1546 ms.
+    # Chosen with bench/tune.py (README, "Performance": session settings): shapes change every
+    # batch, so memory patterns never pay off; the arena helps; spinning threads steal cores.
     opts.enable_mem_pattern = False
     opts.enable_cpu_mem_arena = True
     # Idle intra-op threads spin by default, stealing the cores that normalization,
