@@ -1,7 +1,9 @@
 """Typed, frozen values that cross module boundaries.
 
-Protobuf messages never get past ``toolrank.api``: the transports convert them
-into these dataclasses, and the engine and normalizers only see these.
+Protobuf messages never get past ``toolrank.convert``: the transports (and the
+client) convert them into these dataclasses, and the engine and normalizers only
+see these. Everything visible on the wire (``ModelSpec``, ``ServerInfo``, ``Usage``...)
+is defined here, so a client needs no server module to name it.
 """
 
 from __future__ import annotations

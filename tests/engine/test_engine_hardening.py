@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import sys
 import threading
 
 import numpy as np
@@ -31,6 +32,8 @@ def _engine(name: str = "tiny-bert-bi", **settings) -> Engine:
 
 def test_concurrent_requests_on_a_tiny_cache_all_succeed_and_counts_add_up():
     """64 concurrent requests, distinct candidates, cache_size 8: every request answered, totals exact."""
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # worker threads and the loop interleave as often as they can
 
     async def run():
         async with _engine(cache_size=8) as engine:
@@ -38,7 +41,10 @@ def test_concurrent_requests_on_a_tiny_cache_all_succeed_and_counts_add_up():
                                           for c in range(64)), return_exceptions=True)
             return outs, engine.counters, engine.cache_stats()
 
-    outs, counters, stats = asyncio.run(run())
+    try:
+        outs, counters, stats = asyncio.run(run())
+    finally:
+        sys.setswitchinterval(old_interval)
     assert [o for o in outs if isinstance(o, BaseException)] == []
     assert counters.requests == 64 and counters.candidates == 64 * 6
     assert counters.normalize_hits + counters.normalize_misses == 64 * 6
