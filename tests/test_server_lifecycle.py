@@ -11,7 +11,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from conftest import TINY
-from toolrank.api.grpc_server import create_server, follow_engine, serve
+from toolrank.api.grpc_server import create_server, follow_engine
+from toolrank.api.serve import serve
 from toolrank.engine.engine import Engine
 from toolrank.errors import ModelUnavailable
 from toolrank.settings import Settings

@@ -51,7 +51,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from toolrank.api.grpc_server import serve
+    from toolrank.api.serve import serve
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # A model that will not load, a busy port, a missing TLS file: main() prints one line, exit 1.
@@ -317,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-tokens-file", metavar="FILE",
                    help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health "
                         "(default: none, no auth)")
+    p.add_argument("--model-alias", dest="model_aliases", action="append", metavar="ALIAS=MODEL",
+                   help="another name for a served model (repeatable; MODEL may be 'default'), "
+                        "e.g. rerank-v3.5=default (default: none; also TOOLRANK_MODEL_ALIAS=a=b,c=d)")
+    p.add_argument("--otlp-endpoint", metavar="URL",
+                   help="send OpenTelemetry traces to this OTLP/gRPC collector (needs toolrank[otel]; "
+                        "default off; also OTEL_EXPORTER_OTLP_ENDPOINT)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="server log level (default info)")
     _add_engine_flags(p)

@@ -62,12 +62,16 @@ class Settings:
     auth_tokens_file: str = ""  # bearer tokens, one a line: every RPC and route but health needs one
     auth_tokens: str = field(default="", repr=False)  # comma-separated bearer tokens (TOOLRANK_AUTH_TOKENS)
     limits: Limits = field(default_factory=Limits)
+    # other names for served models (ALIAS, MODEL), e.g. ("rerank-v3.5", "default"): clients that hard-code a
+    # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
+    model_aliases: tuple[tuple[str, str], ...] = ()
+    otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
 
     def __post_init__(self) -> None:
         for name, kind, low, high in _RANGES:
             _check(name, getattr(self, name), kind, low, high)
         for name in ("host", "default_model", "cache_dir", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
-                     "auth_tokens_file", "auth_tokens"):
+                     "auth_tokens_file", "auth_tokens", "otlp_endpoint"):
             _check(name, getattr(self, name), str)
         _check("reuse_port", self.reuse_port, bool)
         if not self.host.strip():
@@ -142,7 +146,7 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
     limit_values: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for group, target, names in (
-        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits")]),
+        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits", "model_aliases")]),
         (Limits, limit_values, [f.name for f in fields(Limits)]),
     ):
         for name in names:
@@ -158,7 +162,22 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
         values["models"] = tuple(models)
     elif env.get(_ENV_PREFIX + "MODEL"):
         values["models"] = tuple(parse_model_arg(m) for m in env[_ENV_PREFIX + "MODEL"].split(","))
+    aliases = overrides.get("model_aliases")
+    if aliases:
+        values["model_aliases"] = tuple(parse_alias_arg(a) for a in aliases)
+    elif env.get(_ENV_PREFIX + "MODEL_ALIAS"):
+        values["model_aliases"] = tuple(parse_alias_arg(a) for a in env[_ENV_PREFIX + "MODEL_ALIAS"].split(","))
     return replace(base, limits=replace(base.limits, **limit_values), **values)  # __post_init__ checks each
+
+
+def parse_alias_arg(arg: str) -> tuple[str, str]:
+    """``ALIAS=MODEL`` (MODEL: a served model's name, or ``default``)."""
+    alias, sep, model = arg.partition("=")
+    if not sep or not alias.strip() or not model.strip():
+        from toolrank.errors import ConfigError
+
+        raise ConfigError(f"--model-alias {arg!r}: expected ALIAS=MODEL, e.g. rerank-v3.5=default")
+    return alias.strip(), model.strip()
 
 
 def parse_model_arg(arg: str) -> tuple[str, str]:

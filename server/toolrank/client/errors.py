@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from toolrank.errors import ToolrankError
+from toolrank.errors import STATUS_TABLE, ToolrankError
 
 
 class RpcFailed(ToolrankError):
@@ -12,17 +12,15 @@ class RpcFailed(ToolrankError):
 
 
 def _error_table() -> dict[grpc.StatusCode, type[ToolrankError]]:
-    """The server's one table (``toolrank.api.errors.STATUS_OF``) read backwards."""
-    from toolrank.api.errors import STATUS_OF
-
+    """The one error table (``toolrank.errors.STATUS_TABLE``) read backwards, gRPC column."""
     table: dict[grpc.StatusCode, type[ToolrankError]] = {}
-    for cls, code in STATUS_OF:
+    for cls, code, _http in reversed(STATUS_TABLE):  # most general class per code (InvalidRequest, not RequestTooLarge)
         if cls is not ToolrankError:
-            table.setdefault(code, cls)
+            table.setdefault(grpc.StatusCode[code], cls)
     return table
 
 
-_ERROR_OF: dict[grpc.StatusCode, type[ToolrankError]] = {}
+_ERROR_OF = _error_table()
 
 
 def error_from_rpc(exc: grpc.RpcError) -> ToolrankError:
@@ -34,8 +32,6 @@ def error_from_rpc(exc: grpc.RpcError) -> ToolrankError:
     """
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = (exc.details() if hasattr(exc, "details") else None) or str(code)
-    if not _ERROR_OF:  # read on first use: the table's module is the server's, not needed to import a client
-        _ERROR_OF.update(_error_table())
     err = _ERROR_OF.get(code, RpcFailed)(f"{code.name}: {details}")
     err.code = code  # type: ignore[attr-defined]
     return err

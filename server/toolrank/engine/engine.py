@@ -30,9 +30,9 @@ import numpy as np
 from toolrank.engine.cache import LruCache, content_key
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.scheduler import BatchScheduler
+from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
 from toolrank.engine.validate import validate_candidates, validate_rerank
 from toolrank.errors import DeadlineExceeded, ModelUnavailable, Overloaded, UnknownModel
-from toolrank.metrics import Metrics
 from toolrank.models.loader import LoadedModel
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
@@ -98,8 +98,7 @@ class Engine:
         self.ready = False
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
-        self.metrics = Metrics()  # one registry per engine, shared by every transport
-        self.metrics.bind_engine(self)
+        self.observers = Observers()  # transports subscribe (metrics); the engine owns no registry
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Engine":
@@ -117,7 +116,7 @@ class Engine:
             self._served[m.spec.name] = ServedModel(
                 m,
                 BatchScheduler(m, self.settings.token_budget, self.settings.max_batch_size,
-                               on_batch=functools.partial(self.metrics.observe_batch, m.spec.name),
+                               on_batch=functools.partial(self.observers.batch, m.spec.name),
                                run_overhead_tokens=self.settings.run_overhead_tokens,
                                on_failure=self._scheduler_failed),
                 LruCache(self.settings.cache_size),
@@ -190,6 +189,22 @@ class Engine:
             out[("tokens", name)] = s.token_cache.stats()
             out[("embeddings", name)] = s.embedding_cache.stats()
         return out
+
+    def add_observer(self, observer: EngineObserver) -> None:
+        """Be told of each batch and each finished rerank (metrics, tracing)."""
+        self.observers.add(observer)
+
+    def stats(self) -> EngineStats:
+        """A snapshot of the engine's counters and gauges, read by transports at scrape time."""
+        return EngineStats(
+            ready=self.ready,
+            inflight=self._inflight,
+            requests=self.counters.requests,
+            candidates=self.counters.candidates,
+            fallbacks=self.counters.fallbacks,
+            queued_tokens={name: s.scheduler.queued_tokens for name, s in self._served.items()},
+            caches={k: CacheStats(*v) for k, v in self.cache_stats().items()},
+        )
 
     def normalize_one(self, item: CandidateInput) -> tuple[Normalized, bool]:
         """The normalized text of one candidate, from the cache when seen before.
@@ -334,7 +349,7 @@ class Engine:
         )
         timing = Timing(t1 - t0, t2 - t1, queue_ns, infer_ns, time.perf_counter_ns() - t0)
         outcome = RerankOutcome(results, usage, timing, spec.name)
-        self.metrics.observe_rerank(outcome, len(texts))
+        self.observers.rerank(outcome, len(texts))
         return outcome
 
     def _tokenize_request(self, served: ServedModel, query: str,
