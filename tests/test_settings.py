@@ -24,7 +24,7 @@ def test_defaults_are_valid_and_flags_beat_env_beat_defaults():
     ("TOOLRANK_REQUEST_TIMEOUT_S", "nan", "request_timeout_s: nan is not a finite number"),
     ("TOOLRANK_GRACE_S", "inf", "grace_s: inf is not a finite number"),
     ("TOOLRANK_CACHE_SIZE", "1.5", "TOOLRANK_CACHE_SIZE='1.5': expected an integer"),
-    ("TOOLRANK_MAX_CANDIDATES", "0", "max_candidates: 0 is below"),
+    ("TOOLRANK_MAX_CANDIDATES", "-1", "max_candidates: -1 is below"),
     ("TOOLRANK_REUSE_PORT", "maybe", "TOOLRANK_REUSE_PORT='maybe': expected a boolean"),
 ])
 def test_bad_environment_values_are_refused_naming_the_setting(variable, value, message):

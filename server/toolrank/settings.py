@@ -31,7 +31,7 @@ class Limits:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            _check(f.name, getattr(self, f.name), int, low=1)
+            _check(f.name, getattr(self, f.name), int, low=0)  # 0 refuses every request over it
 
 
 @dataclass(frozen=True, kw_only=True)
