@@ -19,17 +19,14 @@ them imports onnxruntime, tokenizers or the server's metrics.
 from toolrank.client.aio import AsyncClient
 from toolrank.client.channel import DEFAULT_ADDRESS, MAX_MESSAGE_BYTES
 from toolrank.client.errors import RpcFailed, error_from_rpc
-from toolrank.client.files import (
-    candidates_from_folder,
-    candidates_from_sql_file,
-    split_sql_statements,
-)
+from toolrank.client.files import candidates_from_folder, candidates_from_sql_file
 from toolrank.client.inputs import CandidateLike, Code, Sql, Text, Tool, to_candidate
+from toolrank.client.inputs import candidates_pb as _candidates_pb  # noqa: F401 - the old name, for client_catalogs
 from toolrank.client.results import Hit, ModelInfo, NormalizedItem, Ranking, ServerInfo
 from toolrank.client.sync import Client
 
 __all__ = [
     "DEFAULT_ADDRESS", "MAX_MESSAGE_BYTES", "AsyncClient", "CandidateLike", "Client", "Code", "Hit", "ModelInfo",
     "NormalizedItem", "Ranking", "RpcFailed", "ServerInfo", "Sql", "Text", "Tool", "candidates_from_folder",
-    "candidates_from_sql_file", "error_from_rpc", "split_sql_statements", "to_candidate",
+    "candidates_from_sql_file", "error_from_rpc", "to_candidate",
 ]
