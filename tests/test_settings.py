@@ -49,6 +49,13 @@ def test_bad_values_in_code_are_refused_too(field, value):
         Settings(**{field: value})
 
 
+def test_models_must_be_name_path_pairs():
+    with pytest.raises(ConfigError, match="models"):
+        Settings(models=("just/a/path",))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="models: none"):
+        Settings(models=())
+
+
 def test_limits_are_checked():
     with pytest.raises(ConfigError, match="max_query_bytes"):
         Limits(max_query_bytes=-1)

@@ -78,6 +78,10 @@ class Settings:
             raise ConfigError("host: empty (use 127.0.0.1, or 0.0.0.0 for every interface)")
         if not self.models:
             raise ConfigError("models: none to serve")
+        for field_name in ("models", "model_aliases"):
+            for pair in getattr(self, field_name):
+                if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+                    raise ConfigError(f"{field_name}: expected (name, value) string pairs, got {pair!r}")
         if not isinstance(self.limits, Limits):
             raise ConfigError(f"limits: expected Limits, got {type(self.limits).__name__}")
 
