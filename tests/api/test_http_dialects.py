@@ -115,6 +115,10 @@ def test_openapi_describes_every_route(default_server):
     assert "RerankAnswer" in spec["components"]["schemas"]
     docs = httpx.get(default_server.http_url + "/docs", timeout=30)
     assert docs.status_code == 200 and "/openapi.json" in docs.text
+    assert "cdn" not in docs.text.lower() and "/docs-assets/swagger-ui-bundle.js" in docs.text  # no CDN
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        got = httpx.get(f"{default_server.http_url}/docs-assets/{asset}", timeout=30)
+        assert got.status_code == 200 and len(got.content) > 100_000
 
 
 def test_big_bodies_are_parsed_off_the_event_loop(default_server, monkeypatch):
@@ -158,3 +162,19 @@ def test_app_factory_takes_extra_routers(default_server):
         assert httpx.get(url, headers={"Authorization": "Bearer t0k"}, timeout=30).json() == {"ok": "yes"}
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(0.1), default_server.loop).result(timeout=30)
+
+
+def test_aliases_and_otlp_endpoint_from_flags_and_environment():
+    from toolrank.cli import _settings, build_parser
+    from toolrank.errors import ConfigError
+    from toolrank.settings import settings_from
+
+    args = build_parser().parse_args(["serve", "--model-alias", "rerank-v3.5=default", "--model-alias", "b=m",
+                                      "--otlp-endpoint", "http://collector:4317"])
+    flags = _settings(args)
+    assert flags.model_aliases == (("rerank-v3.5", "default"), ("b", "m"))
+    assert flags.otlp_endpoint == "http://collector:4317"
+    env = settings_from({}, env={"TOOLRANK_MODEL_ALIAS": "a=default, b = m", "TOOLRANK_OTLP_ENDPOINT": "x"})
+    assert env.model_aliases == (("a", "default"), ("b", "m")) and env.otlp_endpoint == "x"
+    with pytest.raises(ConfigError, match="expected ALIAS=MODEL"):
+        settings_from({"model_aliases": ["nope"]}, env={})

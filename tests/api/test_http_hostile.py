@@ -148,3 +148,23 @@ def test_malformed_requests_are_counted_not_logged(server, caplog):
         assert status_of(exchange(server, b"GARBAGE\r\n\r\n")) == 400
     assert server.metrics.requests.labels("http", "other", "400")._value.get() == before + 3
     assert not [r for r in caplog.records if "Invalid HTTP request" in r.getMessage()]
+
+
+def test_bodies_in_flight_share_one_budget(server):
+    """4 x max_message_bytes (here 4 x 64 KiB) of bodies at once; the next is refused before it is read."""
+    assert server.http is not None
+    held = []
+    try:
+        for _ in range(4):  # 4 x 60 KiB declared, 10 bytes sent: the server holds their reservations
+            sock = socket.create_connection(("127.0.0.1", server.http.port), timeout=10)
+            sock.sendall(b"POST /v1/rerank HTTP/1.1\r\nHost: x\r\nContent-Length: 61440\r\n\r\n{\"query\":")
+            held.append(sock)
+        time.sleep(0.3)
+        reply = exchange(server, b"POST /v1/rerank HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n{")
+        assert status_of(reply) == 429 and "over the server's budget of 262144 bytes" in body_of(reply)["message"]
+        assert b"retry-after: 1" in reply.lower()
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.5)
+    still_serving(server)  # the budget was given back

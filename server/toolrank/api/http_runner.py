@@ -14,9 +14,10 @@ import json
 import logging
 import re
 import socket
+import ssl
 import sys
 from http import HTTPStatus
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import h11
 import uvicorn
@@ -26,7 +27,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from toolrank.api.http_app import HttpState, RouterFactory, create_app
 from toolrank.api.http_errors import ERROR_TYPE
 from toolrank.api.metrics import Metrics
-from toolrank.api.tls import http_ssl_context, tls_enabled
+from toolrank.api.tls import http_ssl_context
 from toolrank.api.tracing import Tracing
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
@@ -154,15 +155,19 @@ class HttpServer:
         self.app = create_app(engine, settings, metrics, routers, self.state, tracing, services)
         protocol = type("TimedH11Protocol", (_Protocol,), {"head_timeout_s": settings.http_read_timeout_s,
                                                            "metrics": metrics})
-        ssl_factory = (lambda config, default: http_ssl_context(settings)) if tls_enabled(settings) else None
-        http_ssl_context(settings)  # a bad TLS file fails here, at bind time, not on the first connection
+        context = http_ssl_context(settings)  # a bad TLS file fails here, at bind time, not on the first connection
+
+        def ssl_factory(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+            assert context is not None
+            return context
+
         self.config = uvicorn.Config(
             self.app, host=settings.host, port=settings.http_port, http=protocol, lifespan="off",
             log_config=None, access_log=False, server_header=False,
             timeout_keep_alive=max(1, int(settings.http_read_timeout_s)),
             limit_concurrency=2 * settings.max_inflight_requests + 64,
             timeout_graceful_shutdown=max(1, int(settings.grace_s)),
-            h11_max_incomplete_event_size=HEAD_BUFFER_BYTES, ssl_context_factory=ssl_factory)  # type: ignore[arg-type]
+            h11_max_incomplete_event_size=HEAD_BUFFER_BYTES, ssl_context_factory=ssl_factory if context is not None else None)
         self.server = _Server(self.config)
         self.port = 0
         self._socket: socket.socket | None = None
