@@ -67,8 +67,9 @@ def _loaded_by(statement: str) -> set[str]:
 
 
 def test_the_client_and_adapters_import_no_model_or_server_code():
-    heavy = {"onnxruntime", "tokenizers", "toolrank.metrics", "toolrank.engine", "toolrank.models.loader",
-             "toolrank.api"}
+    heavy = {"onnxruntime", "tokenizers", "toolrank.metrics", "toolrank.api.metrics", "prometheus_client",
+             "fastapi", "uvicorn", "toolrank.engine", "toolrank.engine.engine", "toolrank.models.loader",
+             "toolrank.api.grpc_server", "toolrank.api.serve"}
     for statement in ("import toolrank.client", "from toolrank import Client",
                       "import toolrank.integrations.langchain", "import toolrank.integrations.llamaindex"):
         assert _loaded_by(statement) & heavy == set(), statement

@@ -27,6 +27,7 @@ from toolrank.api.convert import (
 from toolrank.api.auth import AuthInterceptor, TokenChecker
 from toolrank.api.aliases import ModelAliases
 from toolrank.api.errors import ErrorInterceptor
+from toolrank.api.grpc_catalogs import add_catalogs_service
 from toolrank.api.metrics import Metrics
 from toolrank.api.tracing import Tracing
 from toolrank.api.tls import grpc_credentials
@@ -104,10 +105,11 @@ async def create_server(settings: Settings, engine: Engine, metrics: Metrics | N
                              options=grpc_options(settings),
                              maximum_concurrent_rpcs=2 * settings.max_inflight_requests + 64)
     pb_grpc.add_RerankerServicer_to_server(RerankerService(engine, ModelAliases(settings.model_aliases)), server)
+    catalogs_name = add_catalogs_service(server, engine, settings)  # the store opens on the first Catalogs call
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (SERVICE_NAME, catalogs_name, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
     credentials = grpc_credentials(settings)

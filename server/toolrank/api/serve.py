@@ -25,6 +25,7 @@ from toolrank.api.http_runner import HttpServer, create_http_server
 from toolrank.api.metrics import Metrics
 from toolrank.api.tls import grpc_credentials, http_ssl_context
 from toolrank.api.tracing import Tracing
+from toolrank.catalogs.service import catalog_service_for
 from toolrank.engine.engine import Engine
 from toolrank.errors import ModelUnavailable
 from toolrank.settings import Settings
@@ -40,6 +41,7 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     tracing = Tracing.from_settings(settings)
     if engine is None:
         engine = await asyncio.to_thread(Engine.from_settings, settings)
+    catalogs = catalog_service_for(engine, settings)  # opens --store now: a bad one fails before serving
     metrics = Metrics(engine)
     if tracing is not None:
         engine.add_observer(tracing)
@@ -87,6 +89,7 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
         log.warning("grace period over: %d requests still in flight are cancelled", engine.inflight)
     left = max(0.5, settings.grace_s - (loop.time() - started))
     await asyncio.gather(running.server.stop(left), http.stop(left) if http is not None else asyncio.sleep(0))
+    await catalogs.aclose()
     await engine.stop()
     if tracing is not None:
         tracing.shutdown()

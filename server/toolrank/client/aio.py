@@ -18,6 +18,7 @@ from toolrank.client.results import (
     normalized_items,
     ranking_of,
 )
+from toolrank.client_catalogs import AsyncCatalogMethods
 from toolrank.convert import (
     normalized_from_pb,
     rerank_response_from_pb,
@@ -28,7 +29,7 @@ from toolrank.v1 import reranker_pb2 as pb
 from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
 
-class AsyncClient(ClientBase):
+class AsyncClient(AsyncCatalogMethods, ClientBase):
     """The asyncio twin of :class:`Client` (grpc.aio); the channel opens on first use
     so that it belongs to the running event loop."""
 

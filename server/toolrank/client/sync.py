@@ -18,6 +18,7 @@ from toolrank.client.results import (
     normalized_items,
     ranking_of,
 )
+from toolrank.client_catalogs import CatalogMethods
 from toolrank.convert import (
     normalized_from_pb,
     rerank_response_from_pb,
@@ -28,7 +29,7 @@ from toolrank.v1 import reranker_pb2 as pb
 from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
 
-class Client(ClientBase):
+class Client(CatalogMethods, ClientBase):
     """A blocking client over one gRPC channel; safe to share between threads.
 
     ``token`` is sent as ``authorization: Bearer <token>`` on every call;

@@ -32,7 +32,7 @@ from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_window
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
 from toolrank.engine.validate import validate_candidates, validate_rerank
-from toolrank.errors import DeadlineExceeded, ModelUnavailable, Overloaded, UnknownModel
+from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
 from toolrank.models.loader import LoadedModel
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
@@ -427,6 +427,46 @@ class Engine:
             raise Overloaded(f"{served.scheduler.queued_tokens} tokens queued, this request adds {tokens}: "
                              f"over the limit of {self.settings.max_queued_tokens}, retry later")
 
+    async def embed(self, texts: list[str], model: str = "", *, cache: bool = True) -> "Embedded":
+        """Unit vectors of ``texts`` under a bi-encoder, through the shared scheduler (catalogs: put and Select).
+
+        ``cache``: read and fill the same embedding cache as Rerank (a catalog put warms Rerank and back).
+        """
+        served = self.served(model)
+        if served.spec.kind != BI_ENCODER:
+            raise InvalidRequest(f"model: {served.spec.name!r} is a {served.spec.kind}; embeddings need a bi-encoder")
+        self._check_admission()
+        self._inflight += 1
+        try:
+            return await self._within_time_limit(self._embed(served, texts, cache))
+        finally:
+            self._inflight -= 1
+
+    async def _embed(self, served: ServedModel, texts: list[str], cache: bool) -> "Embedded":
+        t0 = time.perf_counter_ns()
+        ids, _hits = (self._token_ids(served, texts) if len(texts) == 1
+                      else await asyncio.to_thread(self._token_ids, served, texts))
+        t1 = time.perf_counter_ns()
+        keys = [content_key(t, str(len(d))) for t, d in zip(texts, ids)]  # Rerank's own embedding key
+        found = [served.embedding_cache.get(k) if cache else None for k in keys]
+        todo = [i for i, v in enumerate(found) if v is None]
+        sequences, truncated = [], 0
+        for i in todo:
+            seq, cut = build_single(list(ids[i]), served.model.template, served.spec.max_length)
+            truncated += cut
+            sequences.append(seq)
+        queue_ns = infer_ns = 0
+        if sequences:
+            self._admit(served, sequences)
+            outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
+            for row, i in enumerate(todo):
+                vector = outputs[row].copy()  # a row of its own: a view would keep the whole batch alive
+                found[i] = vector
+                if cache:
+                    served.embedding_cache.put(keys[i], vector)
+        vectors = np.stack(found) if found else np.zeros((0, 0), np.float32)  # type: ignore[arg-type]
+        return Embedded(vectors, sum(len(d) for d in ids), truncated, t1 - t0, queue_ns, infer_ns)
+
     async def normalize_candidates(self, candidates: tuple[Candidate, ...], model: str = "") -> list[NormalizedCandidate]:
         """What each candidate becomes, with token counts under the model's tokenizer."""
         validate_candidates(candidates, self.settings.limits)
@@ -448,6 +488,18 @@ class Engine:
             return await self._within_time_limit(asyncio.to_thread(work))
         finally:
             self._inflight -= 1
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    """What :meth:`Engine.embed` returns: one unit row per text, and what it cost."""
+
+    vectors: np.ndarray  # float32 [n, dim]
+    tokens: int
+    truncated: int
+    tokenize_ns: int
+    queue_ns: int
+    inference_ns: int
 
 
 def _logit_of(outputs: np.ndarray) -> np.ndarray:
