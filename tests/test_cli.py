@@ -125,7 +125,7 @@ def test_every_flag_has_help_text_with_its_default():
 
     missing = []
     for where, action in _actions(build_parser()):
-        if not action.option_strings or isinstance(action, argparse._HelpAction):
+        if not action.option_strings or action.required or isinstance(action, argparse._HelpAction):
             continue
         if not action.help or "default" not in action.help:
             missing.append(f"{where}{action.option_strings[-1]}")

@@ -30,12 +30,14 @@ from toolrank.v1 import reranker_pb2 as pb
 # -- candidates (both sides) ------------------------------------------------------------
 
 
-def candidate_from_pb(msg: pb.Candidate) -> Candidate:
-    """A protobuf Candidate as a dataclass; content None when the oneof is unset (validation names it)."""
+def candidate_from_pb(msg: pb.Candidate, detect_kinds: bool = False) -> Candidate:
+    """A protobuf Candidate as a dataclass; content None when the oneof is unset (validation names it).
+
+    ``detect_kinds``: text is read as a tool, SQL or code when detection is sure ("kind: auto")."""
     which = msg.WhichOneof("content")
     content: CandidateInput | None
     if which == "text":
-        content = TextInput(msg.text)
+        content = TextInput(msg.text, detect_kinds)
     elif which == "code":
         content = CodeInput(msg.code.source, msg.code.language, msg.code.path)
     elif which == "sql":
@@ -68,18 +70,24 @@ def candidate_to_pb(cand: Candidate) -> pb.Candidate:
 def rerank_query_from_pb(req: pb.RerankRequest) -> RerankQuery:
     return RerankQuery(
         query=req.query,
-        candidates=tuple(candidate_from_pb(c) for c in req.candidates),
+        candidates=tuple(candidate_from_pb(c, req.detect_kinds) for c in req.candidates),
         top_n=req.top_n,
         return_text=req.return_text,
         raw_scores=req.raw_scores,
         model=req.model,
+        lexical_weight=req.lexical_weight if req.HasField("lexical_weight") else None,
     )
 
 
 def rerank_query_to_pb(query: RerankQuery) -> pb.RerankRequest:
-    return pb.RerankRequest(query=query.query, candidates=[candidate_to_pb(c) for c in query.candidates],
-                            top_n=query.top_n, return_text=query.return_text, raw_scores=query.raw_scores,
-                            model=query.model)
+    """The request for ``query``; ``detect_kinds`` is request-wide on the wire (any text candidate asking for it)."""
+    detect = any(isinstance(c.content, TextInput) and c.content.detect for c in query.candidates)
+    msg = pb.RerankRequest(query=query.query, candidates=[candidate_to_pb(c) for c in query.candidates],
+                           top_n=query.top_n, return_text=query.return_text, raw_scores=query.raw_scores,
+                           model=query.model, detect_kinds=detect)
+    if query.lexical_weight is not None:
+        msg.lexical_weight = query.lexical_weight
+    return msg
 
 
 def usage_to_pb(u: Usage) -> pb.Usage:

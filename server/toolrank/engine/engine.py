@@ -12,7 +12,8 @@ so the caches they share are locked (``LruCache``); the running totals in
 Scores: a cross-encoder's score is its activation of the logit (sigmoid for
 jina/bge), ``raw_scores`` gives the logit. A bi-encoder's cosine c in [-1, 1]
 is mapped to (c + 1) / 2 in [0, 1], monotone so the order is the cosine's;
-``raw_scores`` gives the cosine itself.
+``raw_scores`` gives the cosine itself. Lexical fusion (engine/lexical.py) is
+applied to the cosine before the mapping, so its weights keep their scale.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Awaitable, TypeVar
 import numpy as np
 
 from toolrank.engine.cache import LruCache, content_key
+from toolrank.engine.lexical import default_weight, fuse
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
@@ -321,13 +323,19 @@ class Engine:
         t2 = time.perf_counter_ns()
         spec = served.spec
         if spec.kind == BI_ENCODER:
-            scores, windows, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts, cut,
-                                                                       query.raw_scores)
+            scores, windows, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts, cut)
             query_capped = query_capped or self._single_cut(served, q_ids)
         else:
             scores, windows, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, cut,
                                                                           query.raw_scores)
         truncated = sum(cut) + query_capped
+        fused = await self._fuse_lexical(query, normalized, texts, scores)
+        if spec.kind == BI_ENCODER and not query.raw_scores:
+            # cosine [-1, 1] -> relevance [0, 1], same order; fused on the cosine first, so the lexical
+            # weights keep the scale they were tuned on (the fused value may then leave [0, 1] a little)
+            mapped = (fused + 1.0) / 2.0
+            fused = np.clip(mapped, 0.0, 1.0) if fused is scores else mapped  # clip float noise when not fused
+        scores = fused
         order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
         if query.top_n:
             order = order[: query.top_n]
@@ -351,6 +359,17 @@ class Engine:
         outcome = RerankOutcome(results, usage, timing, spec.name)
         self.observers.rerank(outcome, len(texts))
         return outcome
+
+    async def _fuse_lexical(self, query: RerankQuery, normalized: list[Normalized], texts: list[str],
+                            scores: np.ndarray) -> np.ndarray:
+        """Model score + lexical_weight x z(BM25) over this request (engine/lexical.py); per-kind weights by default."""
+        if query.lexical_weight is not None:
+            weights: np.ndarray | float = query.lexical_weight
+        else:
+            weights = np.array([default_weight(n.kind or c.kind) for n, c in zip(normalized, query.candidates)])
+        if not np.any(weights):
+            return scores
+        return await asyncio.to_thread(fuse, scores, query.query, texts, weights)
 
     def _tokenize_request(self, served: ServedModel, query: str,
                           texts: list[str]) -> tuple[list[int], bool, list[tuple[int, ...]], list[bool]]:
@@ -390,8 +409,8 @@ class Engine:
         return scores, len(sequences), queue_ns, infer_ns
 
     async def _score_bi(self, served: ServedModel, q_ids: list[int], doc_ids: list[tuple[int, ...]],
-                        texts: list[str], cut: list[bool], raw_scores: bool) -> tuple[np.ndarray, int, int, int]:
-        """Scores, inputs scored (the query + one per candidate, cached or not), queue and inference ns.
+                        texts: list[str], cut: list[bool]) -> tuple[np.ndarray, int, int, int]:
+        """Cosines, inputs scored (the query + one per candidate, cached or not), queue and inference ns.
 
         Usage never depends on the cache: every candidate is checked for truncation, and
         ``windows`` counts the inputs the request's scores rest on, computed now or before.
@@ -417,8 +436,6 @@ class Engine:
             served.embedding_cache.put(key, embedding)
         matrix = np.stack([e if e is not None else fresh[k] for e, k in zip(embeddings, keys)])
         scores = (matrix @ outputs[0]).astype(np.float64)
-        if not raw_scores:
-            scores = np.clip((scores + 1.0) / 2.0, 0.0, 1.0)  # cosine [-1, 1] -> relevance [0, 1], same order
         return scores, 1 + len(doc_ids), queue_ns, infer_ns
 
     def _admit(self, served: ServedModel, sequences: list[Sequence]) -> None:
