@@ -16,7 +16,7 @@ _LAZY["expand_tools"] = "toolrank.candidates"  # one candidate per tool of a too
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
-    from toolrank.client import (AsyncClient, Client, Code, Hit, Ranking, Sql, Text, Tool,
+    from toolrank.client import (AsyncClient, Client, Code, Hit, Ranking, Sql, Text, Tool,  # noqa: F401
                                  candidates_from_folder, candidates_from_sql_file)
     from toolrank.candidates import expand_tools
 
