@@ -18,7 +18,7 @@ __all__ = ["__version__", *_LAZY]
 if TYPE_CHECKING:
     from toolrank.client import (AsyncClient, Client, Code, Hit, Ranking, Sql, Text, Tool,  # noqa: F401
                                  candidates_from_folder, candidates_from_sql_file)
-    from toolrank.candidates import expand_tools
+    from toolrank.candidates import expand_tools  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
