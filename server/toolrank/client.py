@@ -24,6 +24,7 @@ import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from toolrank.api.convert import candidate_to_pb
+from toolrank.balancing import channel_options as balanced_channel
 from toolrank.candidates import candidate_from_json
 from toolrank.errors import ToolrankError
 from toolrank.types import Candidate, CodeInput, SqlInput, TextInput, ToolInput, Scored, Timing, Usage
@@ -273,7 +274,11 @@ class _Base:
         self.timeout = timeout
         self._metadata = (("authorization", f"Bearer {token}"),) if token else None
         self._credentials = _credentials(root_certificates, tls)
-        self._options = _channel_options(options)
+        # Several replicas (dns:///name or a comma-separated list): round_robin, UNAVAILABLE retried.
+        self._target, balancing = balanced_channel(address)
+        if any(key == "grpc.service_config" for key, _ in options or ()):
+            balancing = [o for o in balancing if o[0] != "grpc.service_config"]
+        self._options = _channel_options([*balancing, *(options or ())])
 
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout
@@ -292,9 +297,9 @@ class Client(_Base):
                  timeout: float | None = None, options: Sequence[tuple[str, Any]] | None = None) -> None:
         super().__init__(address, token, root_certificates, tls, timeout, options)
         if self._credentials is None:
-            self._channel = grpc.insecure_channel(address, options=self._options)
+            self._channel = grpc.insecure_channel(self._target, options=self._options)
         else:
-            self._channel = grpc.secure_channel(address, self._credentials, options=self._options)
+            self._channel = grpc.secure_channel(self._target, self._credentials, options=self._options)
         self._stub = pb_grpc.RerankerStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
@@ -348,9 +353,9 @@ class AsyncClient(_Base):
     def _open(self) -> grpc.aio.Channel:
         if self._channel is None:
             if self._credentials is None:
-                self._channel = grpc.aio.insecure_channel(self.address, options=self._options)
+                self._channel = grpc.aio.insecure_channel(self._target, options=self._options)
             else:
-                self._channel = grpc.aio.secure_channel(self.address, self._credentials, options=self._options)
+                self._channel = grpc.aio.secure_channel(self._target, self._credentials, options=self._options)
         return self._channel
 
     async def _call(self, name: str, request: Any, timeout: float | None) -> Any:
