@@ -149,6 +149,80 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """``toolrank catalog put|select|get|list|delete``: talk to a running server's toolrank.v1.Catalogs."""
+    import time
+
+    from toolrank.client import Client
+    from toolrank.errors import ToolrankError
+
+    try:
+        with Client(args.address, timeout=args.timeout) as client:
+            if args.catalog_command == "put":
+                from toolrank.catalogs.files import catalog_candidates
+
+                candidates = catalog_candidates(args.path)
+                started = time.monotonic()
+
+                def progress(sent: int, total: int) -> None:
+                    rate = sent / max(time.monotonic() - started, 1e-9)
+                    print(f"\rput {args.name}: {sent}/{total} candidates ({rate:.0f}/s)", end="", file=sys.stderr,
+                          flush=True)
+
+                out = client.put_catalog(args.name, candidates, replace=args.replace, model=args.use_model or "",
+                                         batch_size=0 if args.replace else args.batch_size, progress=progress,
+                                         delete_ids=args.delete or ())
+                print(file=sys.stderr)
+                print(f"catalog {out.catalog}: version {out.version}, {out.size} candidates (added {out.added}, "
+                      f"updated {out.updated}, deleted {out.deleted}; {out.usage.windows} texts embedded, "
+                      f"{out.usage.fallbacks} fallbacks) in {time.monotonic() - started:.1f} s")
+            elif args.catalog_command == "select":
+                filters = dict(f.split("=", 1) for f in args.filter or () if "=" in f)
+                picked = client.select(args.name, args.query, args.top_k, min_score=args.min_score,
+                                       pinned_ids=args.pin or (), filter=filters, instruction=args.instruction or "",
+                                       context=args.context or (), return_text=args.text,
+                                       return_candidates=args.json, stage_one_only=args.stage_one_only,
+                                       model=args.use_model or "")
+                if args.json:
+                    from google.protobuf.json_format import MessageToDict
+
+                    from toolrank.api.convert_catalogs import select_outcome_to_pb
+                    from toolrank.catalogs.types import SelectOutcome
+
+                    out = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,
+                                        picked.rerank_model)
+                    print(json.dumps(MessageToDict(select_outcome_to_pb(out)), indent=2, ensure_ascii=False))
+                    return 0
+                for rank, hit in enumerate(picked, 1):
+                    pin = " (pinned)" if hit.pinned else ""
+                    print(f"{rank:>3}. {hit.score:.4f}  {hit.id}{pin}" + (f"\n       {hit.text[:160]}" if hit.text else ""))
+                stages = picked.model or "BM25"
+                if picked.rerank_model:
+                    stages += f" -> {picked.rerank_model}"
+                print(f"catalog {args.name} version {picked.version}, {stages}: "
+                      f"{picked.timing.total_ns / 1e6:.1f} ms", file=sys.stderr)
+            elif args.catalog_command == "list":
+                infos = client.list_catalogs()
+                if args.json:
+                    from dataclasses import asdict
+
+                    print(json.dumps([asdict(i) for i in infos], indent=2))
+                    return 0
+                print(f"{'CATALOG':<32} {'SIZE':>8} {'VERSION':>8}  MODEL")
+                for i in infos:
+                    print(f"{i.catalog:<32} {i.size:>8} {i.version:>8}  {i.model or '(BM25 only)'}")
+            elif args.catalog_command == "get":
+                i = client.get_catalog(args.name)
+                print(json.dumps({"catalog": i.catalog, "version": i.version, "size": i.size, "model": i.model}))
+            elif args.catalog_command == "delete":
+                i = client.delete_catalog(args.name)
+                print(f"deleted catalog {i.catalog} ({i.size} candidates, version {i.version})")
+    except ToolrankError as exc:
+        print(f"\ntoolrank catalog {args.catalog_command}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     import grpc
     from google.protobuf.json_format import MessageToDict
@@ -230,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="require client certificates signed by this CA (mutual TLS)")
     p.add_argument("--auth-tokens-file", metavar="FILE",
                    help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health")
+    p.add_argument("--store", metavar="URL", help="where catalogs live: sqlite:///path (default: "
+                   "$XDG_DATA_HOME or ~/.local/share/toolrank/catalogs.sqlite3), memory://, redis://host:port/db")
     p.add_argument("--log-level", default="info")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_serve)
@@ -264,6 +340,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", parents=[client_flags], help="ask a running server what it serves")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("catalog", help="register candidates once in a server's catalog, select from it many times")
+    csub = p.add_subparsers(dest="catalog_command", required=True)
+    c = csub.add_parser("put", parents=[client_flags], help="create or upsert a catalog from a file or folder")
+    c.add_argument("name")
+    c.add_argument("path", metavar="FILE.jsonl|tools.json|openapi.json|schema.sql|DIR")
+    c.add_argument("--replace", action="store_true", help="swap the whole catalog atomically (one request)")
+    c.add_argument("--delete", action="append", metavar="ID", help="also remove this id (repeatable)")
+    c.add_argument("--batch-size", type=int, default=500, help="candidates per request when upserting (default 500)")
+    c.add_argument("--use-model", help="the served bi-encoder to embed with")
+    c = csub.add_parser("select", parents=[client_flags], help="the best candidates of a catalog for a query")
+    c.add_argument("name")
+    c.add_argument("query")
+    c.add_argument("--top-k", type=int, default=10)
+    c.add_argument("--min-score", type=float)
+    c.add_argument("--pin", action="append", metavar="ID", help="always include this id (repeatable)")
+    c.add_argument("--filter", action="append", metavar="KEY=VALUE", help="metadata must match (repeatable)")
+    c.add_argument("--instruction", help="prepended to the query for the bi-encoder")
+    c.add_argument("--context", action="append", metavar="TURN", help="an earlier turn, oldest first (repeatable)")
+    c.add_argument("--stage-one-only", action="store_true", help="skip the cross-encoder stage")
+    c.add_argument("--use-model", help="the catalog's bi-encoder")
+    c.add_argument("--text", action="store_true", help="show each result's normalized text")
+    c.add_argument("--json", action="store_true", help="the whole response as JSON, with the candidates")
+    c = csub.add_parser("list", parents=[client_flags], help="every catalog: size, version, model")
+    c.add_argument("--json", action="store_true")
+    c = csub.add_parser("get", parents=[client_flags], help="one catalog's size, version and model")
+    c.add_argument("name")
+    c = csub.add_parser("delete", parents=[client_flags], help="remove a catalog")
+    c.add_argument("name")
+    p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("models", help="list the known models, pull one from a Hugging Face hub")
     msub = p.add_subparsers(dest="models_command", required=True)

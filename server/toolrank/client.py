@@ -26,6 +26,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from toolrank.api.convert import candidate_to_pb
 from toolrank.balancing import channel_options as balanced_channel
 from toolrank.candidates import candidate_from_json
+from toolrank.client_catalogs import AsyncCatalogMethods, CatalogMethods
 from toolrank.errors import ToolrankError
 from toolrank.types import Candidate, CodeInput, SqlInput, TextInput, ToolInput, Scored, Timing, Usage
 from toolrank.v1 import reranker_pb2 as pb
@@ -284,7 +285,7 @@ class _Base:
         return self.timeout if timeout is None else timeout
 
 
-class Client(_Base):
+class Client(CatalogMethods, _Base):
     """A blocking client over one gRPC channel; safe to share between threads.
 
     ``token`` is sent as ``authorization: Bearer <token>`` on every call;
@@ -340,7 +341,7 @@ class Client(_Base):
         self.close()
 
 
-class AsyncClient(_Base):
+class AsyncClient(AsyncCatalogMethods, _Base):
     """The asyncio twin of :class:`Client` (grpc.aio); the channel opens on first use
     so that it belongs to the running event loop."""
 

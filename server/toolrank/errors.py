@@ -31,6 +31,14 @@ class Overloaded(ToolrankError):
     """Too much work in flight: refused at once rather than queued without bound."""
 
 
+class CatalogNotFound(ToolrankError):
+    """The request names a catalog that does not exist (gRPC NOT_FOUND, HTTP 404)."""
+
+
+class CatalogLimitExceeded(Overloaded):
+    """A put would pass the server's limit on catalogs or on candidates per catalog (RESOURCE_EXHAUSTED)."""
+
+
 class DeadlineExceeded(ToolrankError):
     """The request ran past the server's per-request limit (``request_timeout_s``); its work was stopped."""
 

@@ -51,6 +51,10 @@ class Settings:
     tls_client_ca_file: str = ""  # PEM CA: clients must present a certificate it signed (mutual TLS)
     auth_tokens_file: str = ""  # bearer tokens, one a line: every RPC and route but health needs one
     auth_tokens: str = field(default="", repr=False)  # comma-separated bearer tokens (TOOLRANK_AUTH_TOKENS)
+    store: str = ""  # catalogs: sqlite:///path (default: under the user's data dir), memory://, redis://...
+    max_catalogs: int = 1000  # catalogs per server (store): past it a put is RESOURCE_EXHAUSTED
+    max_catalog_candidates: int = 100_000  # candidates per catalog: past it a put is RESOURCE_EXHAUSTED
+    catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions
     limits: Limits = field(default_factory=Limits)
 
     @property

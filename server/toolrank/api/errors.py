@@ -11,6 +11,7 @@ import grpc
 import grpc.aio
 
 from toolrank.errors import (
+    CatalogNotFound,
     DeadlineExceeded,
     InvalidRequest,
     ModelUnavailable,
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 STATUS_OF: tuple[tuple[type[ToolrankError], grpc.StatusCode], ...] = (
     (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
+    (CatalogNotFound, grpc.StatusCode.NOT_FOUND),
     (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (ModelUnavailable, grpc.StatusCode.UNAVAILABLE),
     (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),

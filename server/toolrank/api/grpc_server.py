@@ -28,8 +28,10 @@ from toolrank.api.convert import (
 )
 from toolrank.api.auth import AuthInterceptor, TokenChecker
 from toolrank.api.errors import ErrorInterceptor
+from toolrank.api.grpc_catalogs import add_catalogs_service
 from toolrank.api.http_server import HttpServer, create_http_server
 from toolrank.api.tls import grpc_credentials
+from toolrank.catalogs.service import catalog_service_for
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 from toolrank.v1 import reranker_pb2 as pb
@@ -95,10 +97,11 @@ async def create_server(settings: Settings, engine: Engine) -> RunningServer:
                              options=grpc_options(settings),
                              maximum_concurrent_rpcs=2 * settings.max_inflight_requests + 64)
     pb_grpc.add_RerankerServicer_to_server(RerankerService(engine), server)
+    catalogs_name = add_catalogs_service(server, engine, settings)  # the store opens on the first Catalogs call
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (SERVICE_NAME, catalogs_name, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
     credentials = grpc_credentials(settings)
@@ -117,6 +120,7 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
     grpc_credentials(settings)
     TokenChecker.from_settings(settings)
     engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
+    catalogs = catalog_service_for(engine, settings)  # opens --store now: a bad one fails before serving
     running = await create_server(settings, engine)
     http: HttpServer | None = await create_http_server(settings, engine) if settings.http_port >= 0 else None
     await running.server.start()
@@ -144,5 +148,6 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
     await running.server.stop(max(0.5, settings.grace_s - (loop.time() - started)))
     if http is not None:
         await http.stop(max(0.5, settings.grace_s - (loop.time() - started)))
+    await catalogs.aclose()
     await engine.stop()
     log.info("stopped")

@@ -22,7 +22,7 @@ from toolrank.engine.cache import LruCache, content_key
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.validate import validate_candidates, validate_rerank
-from toolrank.errors import DeadlineExceeded, ModelUnavailable, Overloaded, UnknownModel
+from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
 from toolrank.metrics import Metrics
 from toolrank.models.loader import BI_ENCODER, LoadedModel, ModelSpec
 from toolrank.normalize import normalize, raw_text
@@ -345,6 +345,31 @@ class Engine:
             raise Overloaded(f"{served.scheduler.queued_tokens} tokens queued, this request adds {tokens}: "
                              f"over the limit of {self.settings.max_queued_tokens}, retry later")
 
+    async def embed(self, texts: list[str], model: str = "") -> "Embedded":
+        """Unit vectors of ``texts`` under a bi-encoder, through the shared scheduler (catalogs: put and Select)."""
+        served = self.served(model)
+        if served.spec.kind != BI_ENCODER:
+            raise InvalidRequest(f"model: {served.spec.name!r} is a {served.spec.kind}; embeddings need a bi-encoder")
+        self._check_admission()
+        self._inflight += 1
+        try:
+            return await self._within_time_limit(self._embed(served, texts))
+        finally:
+            self._inflight -= 1
+
+    async def _embed(self, served: ServedModel, texts: list[str]) -> "Embedded":
+        t0 = time.perf_counter_ns()
+        ids = self._token_ids(served, texts) if len(texts) == 1 else await asyncio.to_thread(self._token_ids, served, texts)
+        t1 = time.perf_counter_ns()
+        sequences, truncated = [], 0
+        for d in ids:
+            seq, cut = build_single(list(d), served.model.template, served.spec.max_length)
+            truncated += cut
+            sequences.append(seq)
+        self._admit(served, sequences)
+        outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
+        return Embedded(outputs, sum(len(d) for d in ids), truncated, t1 - t0, queue_ns, infer_ns)
+
     async def normalize_candidates(self, candidates: tuple[Candidate, ...], model: str = "") -> list[NormalizedCandidate]:
         """What each candidate becomes, with token counts under the model's tokenizer."""
         validate_candidates(candidates, self.settings.limits)
@@ -366,6 +391,18 @@ class Engine:
             return await self._within_time_limit(asyncio.to_thread(work))
         finally:
             self._inflight -= 1
+
+
+@dataclass(frozen=True, slots=True)
+class Embedded:
+    """What :meth:`Engine.embed` returns: one unit row per text, and what it cost."""
+
+    vectors: np.ndarray  # float32 [n, dim]
+    tokens: int
+    truncated: int
+    tokenize_ns: int
+    queue_ns: int
+    inference_ns: int
 
 
 def _logit_of(outputs: np.ndarray) -> np.ndarray:

@@ -1,0 +1,104 @@
+"""Protobuf <-> catalogs dataclasses (server and client side); imports no engine or onnxruntime."""
+
+from __future__ import annotations
+
+from toolrank.api.convert import candidate_from_pb, candidate_to_pb
+from toolrank.catalogs.types import (
+    CatalogInfo,
+    PutCatalogRequest,
+    PutOutcome,
+    SelectHit,
+    SelectOutcome,
+    SelectQuery,
+)
+from toolrank.types import Timing, Usage
+from toolrank.v1 import catalogs_pb2 as cpb
+from toolrank.v1 import reranker_pb2 as pb
+
+
+def usage_to_pb(u: Usage) -> pb.Usage:
+    return pb.Usage(query_tokens=u.query_tokens, candidate_tokens=u.candidate_tokens, truncated=u.truncated,
+                    windows=u.windows, fallbacks=u.fallbacks, cache_hits=u.cache_hits)
+
+
+def usage_from_pb(u: pb.Usage) -> Usage:
+    return Usage(u.query_tokens, u.candidate_tokens, u.truncated, u.windows, u.fallbacks, u.cache_hits)
+
+
+def timing_to_pb(t: Timing) -> pb.Timing:
+    return pb.Timing(normalize_ns=t.normalize_ns, tokenize_ns=t.tokenize_ns, queue_ns=t.queue_ns,
+                     inference_ns=t.inference_ns, total_ns=t.total_ns)
+
+
+def timing_from_pb(t: pb.Timing) -> Timing:
+    return Timing(t.normalize_ns, t.tokenize_ns, t.queue_ns, t.inference_ns, t.total_ns)
+
+
+def put_request_from_pb(req: cpb.PutCatalogRequest) -> PutCatalogRequest:
+    return PutCatalogRequest(req.catalog, tuple(candidate_from_pb(c) for c in req.candidates), req.replace,
+                             tuple(req.delete_ids), req.model)
+
+
+def put_request_to_pb(req: PutCatalogRequest) -> cpb.PutCatalogRequest:
+    return cpb.PutCatalogRequest(catalog=req.catalog, candidates=[candidate_to_pb(c) for c in req.candidates],
+                                 replace=req.replace, delete_ids=list(req.delete_ids), model=req.model)
+
+
+def put_outcome_to_pb(out: PutOutcome) -> cpb.PutCatalogResponse:
+    return cpb.PutCatalogResponse(catalog=out.catalog, version=out.version, size=out.size, added=out.added,
+                                  updated=out.updated, deleted=out.deleted, usage=usage_to_pb(out.usage))
+
+
+def put_outcome_from_pb(resp: cpb.PutCatalogResponse) -> PutOutcome:
+    return PutOutcome(resp.catalog, resp.version, resp.size, resp.added, resp.updated, resp.deleted,
+                      usage_from_pb(resp.usage))
+
+
+def select_query_from_pb(req: cpb.SelectRequest) -> SelectQuery:
+    return SelectQuery(
+        catalog=req.catalog, query=req.query, top_k=req.top_k,
+        min_score=req.min_score if req.HasField("min_score") else None,
+        pinned_ids=tuple(req.pinned_ids), filter=dict(req.filter), instruction=req.instruction,
+        return_candidates=req.return_candidates, return_text=req.return_text, model=req.model,
+        context=tuple(req.context), rerank_depth=req.rerank_depth, stage_one_only=req.stage_one_only,
+        rerank_model=req.rerank_model,
+    )
+
+
+def select_query_to_pb(q: SelectQuery) -> cpb.SelectRequest:
+    msg = cpb.SelectRequest(
+        catalog=q.catalog, query=q.query, top_k=q.top_k, pinned_ids=list(q.pinned_ids), filter=dict(q.filter),
+        instruction=q.instruction, return_candidates=q.return_candidates, return_text=q.return_text,
+        model=q.model, context=list(q.context), rerank_depth=q.rerank_depth, stage_one_only=q.stage_one_only,
+        rerank_model=q.rerank_model,
+    )
+    if q.min_score is not None:
+        msg.min_score = q.min_score
+    return msg
+
+
+def select_outcome_to_pb(out: SelectOutcome) -> cpb.SelectResponse:
+    results = []
+    for h in out.results:
+        r = cpb.SelectResult(id=h.id, score=h.score, pinned=h.pinned, text=h.text or "")
+        if h.candidate is not None:
+            r.candidate.CopyFrom(candidate_to_pb(h.candidate))
+        results.append(r)
+    return cpb.SelectResponse(results=results, version=out.version, usage=usage_to_pb(out.usage),
+                              timing=timing_to_pb(out.timing), model=out.model, rerank_model=out.rerank_model)
+
+
+def select_outcome_from_pb(resp: cpb.SelectResponse) -> SelectOutcome:
+    hits = tuple(SelectHit(r.id, r.score, r.pinned, r.text or None,
+                           candidate_from_pb(r.candidate) if r.HasField("candidate") else None)
+                 for r in resp.results)
+    return SelectOutcome(hits, resp.version, usage_from_pb(resp.usage), timing_from_pb(resp.timing), resp.model,
+                         resp.rerank_model)
+
+
+def info_to_pb(info: CatalogInfo) -> cpb.CatalogInfo:
+    return cpb.CatalogInfo(catalog=info.catalog, version=info.version, size=info.size, model=info.model)
+
+
+def info_from_pb(msg: cpb.CatalogInfo) -> CatalogInfo:
+    return CatalogInfo(msg.catalog, msg.version, msg.size, msg.model)

@@ -1,0 +1,58 @@
+"""The gRPC transport of catalogs: toolrank.v1.Catalogs, converting messages and calling CatalogService."""
+
+from __future__ import annotations
+
+import grpc
+import grpc.aio
+
+from toolrank.api.convert_catalogs import (
+    info_to_pb,
+    put_outcome_to_pb,
+    put_request_from_pb,
+    select_outcome_to_pb,
+    select_query_from_pb,
+)
+from toolrank.catalogs.service import CatalogService, catalog_service_for
+from toolrank.engine.engine import Engine
+from toolrank.settings import Settings
+from toolrank.v1 import catalogs_pb2 as cpb
+from toolrank.v1 import catalogs_pb2_grpc as cpb_grpc
+
+SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["Catalogs"].full_name
+
+
+class CatalogsService(cpb_grpc.CatalogsServicer):
+    """Converts messages and calls the catalog service; errors go through the one interceptor."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    @property
+    def catalogs(self) -> CatalogService:
+        """The engine's one catalog service, created (store opened) on first use."""
+        return catalog_service_for(self.engine, self.settings)
+
+    async def PutCatalog(self, request: cpb.PutCatalogRequest,
+                         context: grpc.aio.ServicerContext) -> cpb.PutCatalogResponse:
+        return put_outcome_to_pb(await self.catalogs.put(put_request_from_pb(request)))
+
+    async def Select(self, request: cpb.SelectRequest, context: grpc.aio.ServicerContext) -> cpb.SelectResponse:
+        return select_outcome_to_pb(await self.catalogs.select(select_query_from_pb(request)))
+
+    async def GetCatalog(self, request: cpb.GetCatalogRequest, context: grpc.aio.ServicerContext) -> cpb.CatalogInfo:
+        return info_to_pb(await self.catalogs.get(request.catalog))
+
+    async def ListCatalogs(self, request: cpb.ListCatalogsRequest,
+                           context: grpc.aio.ServicerContext) -> cpb.ListCatalogsResponse:
+        return cpb.ListCatalogsResponse(catalogs=[info_to_pb(i) for i in await self.catalogs.list()])
+
+    async def DeleteCatalog(self, request: cpb.DeleteCatalogRequest,
+                            context: grpc.aio.ServicerContext) -> cpb.CatalogInfo:
+        return info_to_pb(await self.catalogs.delete(request.catalog))
+
+
+def add_catalogs_service(server: grpc.aio.Server, engine: Engine, settings: Settings) -> str:
+    """Register toolrank.v1.Catalogs on ``server``; returns its full name (for reflection)."""
+    cpb_grpc.add_CatalogsServicer_to_server(CatalogsService(engine, settings), server)
+    return SERVICE_NAME

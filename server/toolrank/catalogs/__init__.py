@@ -1,0 +1,29 @@
+"""Catalogs: register candidates once, select the best few from thousands per query (two stages, persistent).
+
+Transports call :class:`CatalogService` (one per engine: :func:`catalog_service_for`);
+stores implement the small :class:`Store` protocol (:mod:`toolrank.catalogs.store`).
+Names are imported lazily, so that ``toolrank.catalogs.types`` (plain dataclasses, used
+by the client) does not pull in the engine and onnxruntime.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "CatalogService": "service", "catalog_service_for": "service",
+    "CatalogRecord": "store", "Store": "store", "StoredEntry": "store", "VersionConflict": "store",
+    "default_store_url": "store", "open_store": "store",
+    "CatalogInfo": "types", "PutCatalogRequest": "types", "PutOutcome": "types", "SelectHit": "types",
+    "SelectOutcome": "types", "SelectQuery": "types",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'toolrank.catalogs' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"toolrank.catalogs.{module}"), name)

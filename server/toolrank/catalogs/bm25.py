@@ -1,0 +1,128 @@
+"""BM25 over a catalog's normalized text, as a numpy CSR matrix of precomputed term weights.
+
+Why not a library: a catalog needs only "score every document for a handful of query
+terms", which is one slice and one scatter-add per term once each term's
+``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))`` is computed at build
+time; ``bm25s`` would bring scipy for the same arithmetic. Term ids come from one
+:class:`Vocabulary` shared by every catalog of a service, and each document's term
+counts are computed once per text (:func:`term_counts`), so rebuilding an index after
+an upsert is array work, not Python loops over every token.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+K1 = 1.2
+B = 0.75
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Lower-cased words with identifiers split: ``getWeatherByCity`` -> get, weather, by, city.
+
+    The unsplit identifier is kept too (``getweatherbycity``), so an exact identifier
+    still outranks its parts scattered over several documents.
+    """
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        parts = _CAMEL.findall(word)
+        if len(parts) > 1:
+            out.extend(p.lower() for p in parts)
+        out.append(word.lower())
+    # snake_case and dotted names: the joined form counts as an identifier too
+    for ident in re.findall(r"[A-Za-z0-9]+(?:[_.\-][A-Za-z0-9]+)+", text):
+        out.append(re.sub(r"[_.\-]", "", ident).lower())
+    return out
+
+
+class Vocabulary:
+    """Term -> id, grow-only, shared by the catalogs of one service (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def ids(self, terms: Iterable[str]) -> list[int]:
+        with self._lock:
+            out = []
+            for t in terms:
+                i = self._ids.get(t)
+                if i is None:
+                    i = self._ids[t] = len(self._ids)
+                out.append(i)
+            return out
+
+    def lookup(self, terms: Iterable[str]) -> list[int | None]:
+        """Ids of known terms (None for a term no document has)."""
+        return [self._ids.get(t) for t in terms]
+
+
+@dataclass(frozen=True, slots=True)
+class TermCounts:
+    """One document's distinct term ids and their counts, and its length in terms."""
+
+    terms: np.ndarray  # int32, sorted
+    counts: np.ndarray  # float32
+    length: int
+
+
+def term_counts(text: str, vocab: Vocabulary) -> TermCounts:
+    tokens = lexical_tokens(text)
+    counter = Counter(vocab.ids(tokens))
+    terms = np.fromiter(counter.keys(), dtype=np.int32, count=len(counter))
+    counts = np.fromiter(counter.values(), dtype=np.float32, count=len(counter))
+    order = np.argsort(terms)
+    return TermCounts(terms[order], counts[order], len(tokens))
+
+
+class Bm25Index:
+    """Precomputed BM25 weights, term-major (CSR): ``score(query_terms)`` -> one score per document."""
+
+    def __init__(self, docs: Sequence[TermCounts]) -> None:
+        self.size = len(docs)
+        lengths = np.array([d.length for d in docs], dtype=np.float32)
+        avg = float(lengths.mean()) if len(docs) and lengths.mean() > 0 else 1.0
+        if docs:
+            terms = np.concatenate([d.terms for d in docs]).astype(np.int64)
+            tf = np.concatenate([d.counts for d in docs])
+            rows = np.repeat(np.arange(len(docs), dtype=np.int32), [len(d.terms) for d in docs])
+        else:
+            terms, tf, rows = np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.int32)
+        n_terms = int(terms.max()) + 1 if len(terms) else 0
+        df = np.bincount(terms, minlength=n_terms).astype(np.float64)
+        idf = np.log1p((len(docs) - df + 0.5) / (df + 0.5))  # Lucene's BM25 idf: never negative
+        norm = K1 * (1.0 - B + B * lengths[rows] / avg)
+        weights = (idf[terms] * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
+        order = np.argsort(terms, kind="stable")
+        self._rows = rows[order]
+        self._weights = weights[order]
+        self._ptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=n_terms), out=self._ptr[1:])
+
+    def score(self, query: Sequence[tuple[int | None, float]]) -> np.ndarray:
+        """Scores for (term id, query weight) pairs; a term twice counts twice."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        n_terms = len(self._ptr) - 1
+        for term, weight in query:
+            if term is None or term >= n_terms:
+                continue
+            lo, hi = self._ptr[term], self._ptr[term + 1]
+            if hi > lo:
+                scores[self._rows[lo:hi]] += weight * self._weights[lo:hi]
+        return scores
+
+    @property
+    def nbytes(self) -> int:
+        return self._rows.nbytes + self._weights.nbytes + self._ptr.nbytes

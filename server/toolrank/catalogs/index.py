@@ -1,0 +1,195 @@
+"""CatalogIndex: one immutable snapshot of a catalog version, and stage one over it.
+
+Built from the store's entries plus their embeddings; never changed after build,
+so a Select that holds one sees one version from start to end while a put builds
+the next. Stage one = dense cosine (one matrix-vector product over the whole
+catalog) fused with BM25 over the normalized text, per candidate kind, plus exact
+name matches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from toolrank.catalogs.bm25 import Bm25Index, TermCounts, Vocabulary, lexical_tokens
+from toolrank.catalogs.store import CatalogRecord, StoredEntry
+from toolrank.catalogs.types import BM25, DENSE
+from toolrank.candidates import candidate_from_json
+from toolrank.types import Candidate
+
+KINDS = ("text", "code", "sql", "tool")
+
+# BM25's share of the stage-one score per candidate kind, chosen on ../shared/data with
+# `python bench/catalog_weights.py` (whole-catalog nDCG@10 over a grid; see the README).
+BM25_WEIGHT: dict[str, float] = {"tool": 0.3, "sql": 0.2, "code": 0.1, "text": 0.2}
+NAME_MATCH_PULL = 0.5  # an exact name match moves the score this far towards 1
+KEYWORD_REPEAT = 2  # metadata keywords count as this many occurrences in BM25
+CONTEXT_DECAY = 0.5  # the last earlier turn weighs this much of the query, the one before half that...
+
+
+@dataclass(frozen=True, slots=True)
+class StageOne:
+    """Stage-one scores of every row (dense and BM25 parts kept for evaluation)."""
+
+    scores: np.ndarray  # float32 [n], in [0, 1]
+    name_match: np.ndarray  # bool [n]
+
+
+def name_of(kind: str, candidate: Mapping[str, object]) -> str:
+    """The tool or table name of a candidate (as JSON), for exact-name matches; "" when none."""
+    try:
+        if kind == "tool":
+            tool = candidate.get("tool")
+            doc = json.loads(tool) if isinstance(tool, str) else tool
+            if isinstance(doc, dict):
+                fn = doc.get("function")
+                if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                    return fn["name"]
+                for key in ("name", "operationId", "title"):
+                    if isinstance(doc.get(key), str):
+                        return doc[key]
+        elif kind == "sql":
+            sql = candidate.get("sql")
+            text = sql.get("text", "") if isinstance(sql, dict) else str(sql or "")
+            m = re.search(r"\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:table|view)\s+"
+                          r"(?:if\s+not\s+exists\s+)?([`\"\[]?[\w.]+[`\"\]]?)", text, re.IGNORECASE)
+            if m:
+                return m.group(1).strip("`\"[]")
+    except (ValueError, TypeError):
+        return ""
+    return ""
+
+
+def name_keys(name: str) -> set[str]:
+    """The forms of a name a query may use: as written, and without separators."""
+    low = name.strip().lower()
+    if len(low) < 3:
+        return set()
+    return {low, re.sub(r"[\s_.\-]+", "", low)}
+
+
+def query_name_keys(query: str) -> set[str]:
+    """Identifier-like tokens of the query and runs of 1-4 words joined, to look up names."""
+    keys = {t.lower() for t in re.findall(r"[A-Za-z0-9_.:\-/]+", query)}
+    words = re.findall(r"[A-Za-z0-9]+", query.lower())
+    for n in range(1, 5):
+        for i in range(len(words) - n + 1):
+            keys.add("".join(words[i:i + n]))
+    return {k.strip(".:-/") for k in keys}
+
+
+def lexical_text(entry: StoredEntry, metadata: Mapping[str, str]) -> str:
+    """What BM25 indexes: the normalized text, the name, and the operator's keywords (repeated)."""
+    keywords = metadata.get("keywords", "")
+    extra = " ".join([keywords] * KEYWORD_REPEAT) if keywords else ""
+    return " ".join(p for p in (entry.text, entry.name, extra) if p)
+
+
+@dataclass
+class CatalogIndex:
+    """An immutable snapshot: entries in store order, their embeddings, BM25, names, metadata."""
+
+    record: CatalogRecord
+    entries: tuple[StoredEntry, ...]
+    matrix: np.ndarray | None  # float32 [n, dim], unit rows; None when the catalog has no dense stage
+    bm25: Bm25Index
+    kinds: np.ndarray  # int8 [n], index into KINDS
+    metadata: tuple[Mapping[str, str], ...]
+    counts: tuple[TermCounts, ...]
+    row_of: dict[str, int]
+    names: dict[str, list[int]]
+    _filters: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return self.record.version
+
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
+    @classmethod
+    def build(cls, record: CatalogRecord, entries: Sequence[StoredEntry], metadata: Sequence[Mapping[str, str]],
+              vectors: Sequence[np.ndarray] | None, counts: Sequence[TermCounts]) -> "CatalogIndex":
+        """``vectors``/``counts`` in entry order (the service caches both per text)."""
+        matrix = None
+        if vectors is not None and len(vectors):
+            matrix = np.ascontiguousarray(np.stack(vectors).astype(np.float32, copy=False))
+        kinds = np.array([KINDS.index(e.kind) if e.kind in KINDS else 0 for e in entries], dtype=np.int8)
+        names: dict[str, list[int]] = {}
+        for row, e in enumerate(entries):
+            for key in name_keys(e.name) | name_keys(e.id):
+                names.setdefault(key, []).append(row)
+        return cls(record, tuple(entries), matrix, Bm25Index(counts), kinds, tuple(metadata), tuple(counts),
+                   {e.id: row for row, e in enumerate(entries)}, names)
+
+    # -- stage one -------------------------------------------------------------------
+
+    def stage_one(self, query_vector: np.ndarray | None, query_terms: Sequence[tuple[int | None, float]],
+                  query: str, scoring: str) -> StageOne:
+        n = self.size
+        beta = np.array([BM25_WEIGHT[k] for k in KINDS], dtype=np.float32)[self.kinds]
+        if self.matrix is None or query_vector is None:
+            beta = np.ones(n, dtype=np.float32)  # no bi-encoder: BM25 alone
+        if scoring == DENSE:
+            beta = np.zeros(n, dtype=np.float32)
+        elif scoring == BM25:
+            beta = np.ones(n, dtype=np.float32)
+        scores = np.zeros(n, dtype=np.float32)
+        if self.matrix is not None and query_vector is not None and scoring != BM25:
+            scores += (1.0 - beta) * (self.matrix @ query_vector + 1.0) * 0.5
+        if scoring != DENSE:
+            lexical = self.bm25.score(query_terms)
+            top = float(lexical.max()) if n else 0.0
+            if top > 0:
+                scores += beta * (lexical / top)
+        matched = np.zeros(n, dtype=bool)
+        if self.names:
+            for key in query_name_keys(query):
+                rows = self.names.get(key)
+                if rows:
+                    matched[rows] = True
+            if matched.any():
+                scores = np.where(matched, scores + (1.0 - scores) * NAME_MATCH_PULL, scores).astype(np.float32)
+        return StageOne(scores, matched)
+
+    def filter_mask(self, conditions: Mapping[str, str]) -> np.ndarray | None:
+        """Rows whose metadata has every key=value; None = no filter."""
+        if not conditions:
+            return None
+        mask = np.ones(self.size, dtype=bool)
+        for key, value in conditions.items():
+            rows = self._filters.get((key, value))
+            if rows is None:  # built on first use, then kept for this snapshot
+                rows = np.array([m.get(key) == value for m in self.metadata], dtype=bool)
+                self._filters[(key, value)] = rows
+            mask &= rows
+        return mask
+
+    def candidate(self, row: int) -> Candidate:
+        return candidate_from_json(json.loads(self.entries[row].candidate), f"catalog entry {row}")
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of the arrays (matrix and BM25), for the scale bench."""
+        return (self.matrix.nbytes if self.matrix is not None else 0) + self.bm25.nbytes + self.kinds.nbytes
+
+
+def query_terms(vocab: Vocabulary, query: str, context: Sequence[str]) -> list[tuple[int | None, float]]:
+    """BM25 query terms with weights: the query's at 1, earlier turns' decaying below it."""
+    out = [(t, 1.0) for t in vocab.lookup(lexical_tokens(query))]
+    weight = CONTEXT_DECAY
+    for turn in reversed(context):
+        out.extend((t, weight) for t in vocab.lookup(lexical_tokens(turn)))
+        weight *= CONTEXT_DECAY
+    return out
+
+
+def context_weights(n: int) -> list[float]:
+    """Dense weights of ``n`` earlier turns, oldest first: ..., decay^2, decay."""
+    return [CONTEXT_DECAY ** (n - i) for i in range(n)]
