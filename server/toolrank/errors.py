@@ -39,6 +39,10 @@ class CatalogLimitExceeded(Overloaded):
     """A put would pass the server's limit on catalogs or on candidates per catalog (RESOURCE_EXHAUSTED)."""
 
 
+class StoreUnavailable(ToolrankError):
+    """The catalog store (e.g. Redis) cannot be reached: puts fail (gRPC UNAVAILABLE, HTTP 503), loaded catalogs still answer."""
+
+
 class DeadlineExceeded(ToolrankError):
     """The request ran past the server's per-request limit (``request_timeout_s``); its work was stopped."""
 

@@ -171,7 +171,7 @@ def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 
 
 SETTING_NAMES = {ENV_PREFIX + f.name.upper() for f in fields(Settings) if f.name not in ("models", "limits")} | {
-    ENV_PREFIX + f.name.upper() for f in fields(Limits)} | {ENV_PREFIX + "MODEL", ENV_PREFIX + "STORE"}
+    ENV_PREFIX + f.name.upper() for f in fields(Limits)} | {ENV_PREFIX + "MODEL"}
 
 
 def container_env(objects: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:

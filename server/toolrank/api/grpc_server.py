@@ -28,8 +28,9 @@ from toolrank.api.convert import (
 )
 from toolrank.api.auth import AuthInterceptor, TokenChecker
 from toolrank.api.errors import ErrorInterceptor
-from toolrank.api.grpc_catalogs import add_catalogs_service
+from toolrank.api.grpc_catalogs import SERVICE_NAME as catalogs_service_name, add_catalogs_service
 from toolrank.api.http_server import HttpServer, create_http_server
+from toolrank.api.store_health import follow_store_health
 from toolrank.api.tls import grpc_credentials
 from toolrank.catalogs.service import catalog_service_for
 from toolrank.engine.engine import Engine
@@ -128,6 +129,7 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
         await http.start()  # /health says 503 until the engine is warm
     await engine.start()
     await running.set_serving(True)
+    store_health = asyncio.create_task(follow_store_health(catalogs.store, running.health, catalogs_service_name))
     log.info("toolrank %s serving %s on %s:%d", toolrank.__version__,
              ", ".join(s.name for s in engine.model_specs()), settings.host, running.port)
     print(f"toolrank serving on {settings.host}:{running.port}", flush=True)
@@ -148,6 +150,7 @@ async def serve(settings: Settings, engine: Engine | None = None) -> None:
     await running.server.stop(max(0.5, settings.grace_s - (loop.time() - started)))
     if http is not None:
         await http.stop(max(0.5, settings.grace_s - (loop.time() - started)))
+    store_health.cancel()
     await catalogs.aclose()
     await engine.stop()
     log.info("stopped")

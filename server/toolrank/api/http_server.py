@@ -48,6 +48,7 @@ from toolrank.errors import (
     DeadlineExceeded,
     InvalidRequest,
     ModelUnavailable,
+    StoreUnavailable,
     Overloaded,
     RequestTooLarge,
     ToolrankError,
@@ -87,6 +88,7 @@ STATUS_OF: tuple[tuple[type[ToolrankError], int], ...] = (
     (Unauthenticated, 401),
     (Overloaded, 429),
     (ModelUnavailable, 503),
+    (StoreUnavailable, 503),
     (DeadlineExceeded, 504),
     (ToolrankError, 500),
 )
