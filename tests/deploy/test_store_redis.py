@@ -141,6 +141,24 @@ def test_password_and_what_errors_say(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert redacted("rediss://user:pw@host:6380/2") == "rediss://user:***@host:6380/2"
+    assert redacted("redis://:pw@[::1]:6379/0") == "redis://:***@[::1]:6379/0"
+    assert redacted("redis://host:6379/0") == "redis://host:6379/0"
+
+
+def test_rediss_with_password(tmp_path: Path) -> None:
+    """TLS (rediss://, the CA given as ssl_ca_certs) and a password, through open_store as --store gets it."""
+    server = RedisServer(tmp_path, password="tls-pw", tls=True).start()
+    try:
+        store = open_store(server.url)
+        assert store.url.startswith("rediss://:***@localhost:")
+        store.commit("t", base_version=0, upserts=[entry("x")], delete_ids=[], replace=False, model="")
+        assert [e.id for e in store.load("t")[1]] == ["x"]
+        store.close()
+        plain = RedisStore.from_url(f"redis://:tls-pw@127.0.0.1:{server.port}/0")  # no TLS: refused
+        assert not plain.available()
+        plain.close()
+    finally:
+        server.stop()
 
 
 def test_redis_down_fails_fast_and_recovers(own_redis: RedisServer) -> None:

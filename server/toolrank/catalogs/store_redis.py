@@ -87,7 +87,7 @@ def redacted(url: str) -> str:
     if parts.password is None:
         return url
     user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")))
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.netloc.rsplit('@', 1)[1]}"))
 
 
 class RedisStore:
