@@ -81,6 +81,22 @@ class RedisServer:
             self.process = None
 
 
+@pytest.fixture()
+def redis_url() -> Iterator[str]:
+    """The machine's Redis (database 13, emptied before and after), else one we start, else skip."""
+    yield from shared_redis_url()
+
+
+@pytest.fixture()
+def own_redis(tmp_path: Path) -> Iterator["RedisServer"]:
+    """A redis-server of our own (tests that stop and restart Redis)."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = RedisServer(directory).start()
+    yield server
+    server.stop()
+
+
 def shared_redis_url() -> Iterator[str]:
     """The machine's Redis, database 13, emptied before and after; else one we start; else skip."""
     try:
