@@ -112,6 +112,7 @@ class Load:
     clients: int = 4
     phase: str = "before"
     records: list[tuple[str, str, float, str]] = field(default_factory=list)  # (phase, method, seconds, status)
+    failures: list[str] = field(default_factory=list)  # what each failed call said
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -132,6 +133,8 @@ class Load:
                 status = "OK"
             except toolrank.errors.ToolrankError as exc:
                 status = getattr(exc, "code", None).name if getattr(exc, "code", None) else type(exc).__name__
+                with self._lock:
+                    self.failures.append(f"{phase} {method} after {time.perf_counter() - t0:.3f}s: {exc}")
             with self._lock:
                 self.records.append((phase, method, time.perf_counter() - t0, status))
             i += self.clients
@@ -248,6 +251,7 @@ def run(redis_url: str, serve_args: list[str], log_dir: Path, catalog_size: int 
         balanced.close()
         report["embeddings_written_by_restarts"] = store.embeddings_written() - written_before
         report.update(summarize(load.records))
+        report["failures"] = load.failures[:20]
         return report
     finally:
         for r in replicas:

@@ -31,13 +31,15 @@ IDEMPOTENT_METHODS: tuple[tuple[str, str], ...] = (
 )
 
 # gRPC caps maxAttempts at 5. Backoff: 50 ms, then up to 1 s; a retry is a fresh pick, so with
-# round_robin it lands on the next ready replica.
+# round_robin it lands on the next ready replica. CANCELLED too: a stopping gRPC server cancels the
+# calls it has received but not yet handed to a handler (grpc/grpc#41785), although the client
+# cancelled nothing; a call the client itself cancels is over and never retried.
 RETRY_POLICY: dict[str, Any] = {
     "maxAttempts": 5,
     "initialBackoff": "0.05s",
     "maxBackoff": "1s",
     "backoffMultiplier": 2,
-    "retryableStatusCodes": ["UNAVAILABLE"],
+    "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"],
 }
 
 SERVICE_CONFIG: dict[str, Any] = {

@@ -145,8 +145,7 @@ class AsyncCatalogMethods:
     def _open(self) -> Any:  # provided by AsyncClient
         raise NotImplementedError
 
-    def _timeout(self, timeout: float | None) -> float | None:  # provided by the client base
-        raise NotImplementedError
+    _timeout: Callable[[float | None], float | None]  # the client base's (a stub here would shadow it: MRO)
 
     async def _catalog_call(self, name: str, request: Any, timeout: float | None) -> Any:
         from toolrank.client import error_from_rpc

@@ -27,7 +27,8 @@ def test_replicas_lose_nothing_when_one_drains_and_one_dies(redis_url: str, tmp_
     assert report["sigkill_exit_code"] == -9
     for phase in ("before", "during", "after"):
         assert report[phase]["requests"] > 0, f"no requests sent {phase} the failures: the test proves nothing"
-    assert report["lost"] == 0, f"requests lost: {report['errors']}"
+    logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(tmp_path.glob("replica*.log")))
+    assert report["lost"] == 0, f"requests lost: {report['errors']}: {report['failures']}\n{logs}"
     assert report["embeddings_written_by_restarts"] == 0, "a restarted replica embedded the catalog again"
     assert report["propagation_ms"]["n"] == 3 * 2
 
