@@ -12,7 +12,8 @@ import grpc
 import pytest
 
 from toolrank.api.grpc_server import RunningServer, create_server
-from toolrank.api.http_server import HttpServer, create_http_server
+from toolrank.api.http_runner import HttpServer, create_http_server
+from toolrank.api.metrics import Metrics
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 
@@ -24,13 +25,15 @@ TINY = ROOT / "tests" / "models"
 class ServerThread:
     """A real server (engine + gRPC, + HTTP when ``http``) on its own event loop in a background thread."""
 
-    def __init__(self, settings: Settings, http: bool = False) -> None:
+    def __init__(self, settings: Settings, http: bool = False, tracing: object = None) -> None:
         self.settings = replace(settings, host="127.0.0.1", port=0, http_port=0)
         self.loop = asyncio.new_event_loop()
         self.engine: Engine | None = None
         self.running: RunningServer | None = None
         self.want_http = http
         self.http: HttpServer | None = None
+        self.metrics: Metrics | None = None
+        self.tracing = tracing  # a toolrank.api.tracing.Tracing, or None
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def start(self) -> "ServerThread":
@@ -40,10 +43,13 @@ class ServerThread:
 
     async def _start(self) -> None:
         self.engine = Engine.from_settings(self.settings)
-        self.running = await create_server(self.settings, self.engine)
+        self.metrics = Metrics(self.engine)  # one registry for both transports, as `toolrank serve` has
+        if self.tracing is not None:
+            self.engine.add_observer(self.tracing)  # type: ignore[arg-type]
+        self.running = await create_server(self.settings, self.engine, self.metrics, self.tracing)  # type: ignore[arg-type]
         await self.running.server.start()
         if self.want_http:
-            self.http = await create_http_server(self.settings, self.engine)
+            self.http = await create_http_server(self.settings, self.engine, self.metrics, self.tracing)  # type: ignore[arg-type]
             await self.http.start()
         await self.engine.start()
         await self.running.set_serving(True)

@@ -1,4 +1,4 @@
-"""The Prometheus registry's text format, and the toolrank families after real gRPC and HTTP traffic."""
+"""Prometheus metrics (prometheus-client) after real gRPC and HTTP traffic, read back with its own parser."""
 
 from __future__ import annotations
 
@@ -9,55 +9,49 @@ import urllib.request
 
 import grpc
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from toolrank.metrics import Registry
+from toolrank.api.metrics import Metrics
 from toolrank.v1 import reranker_pb2 as pb
 from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
 
-def test_text_format_counters_gauges_histograms():
-    r = Registry()
-    c = r.counter("t_requests_total", "Requests.", ("method", "status"))
-    c.inc(method="/a", status="200")
-    c.inc(2, method="/a", status="200")
-    c.inc(method='we"ird\\\n', status="500")
-    r.gauge("t_depth", "Depth.", (), lambda: 7)
-    r.gauge("t_per_model", "Per model.", ("model",), lambda: {("m1",): 1.5})
-    h = r.histogram("t_seconds", "Latency.", ("stage",), buckets=(0.1, 1.0))
-    for v in (0.05, 0.5, 0.5, 3.0):
-        h.observe(v, stage="total")
-    text = r.render()
-    assert text.endswith("\n")
-    assert "# HELP t_requests_total Requests.\n# TYPE t_requests_total counter\n" in text
-    assert 't_requests_total{method="/a",status="200"} 3\n' in text
-    assert 't_requests_total{method="we\\"ird\\\\\\n",status="500"} 1\n' in text
-    assert "# TYPE t_depth gauge\nt_depth 7\n" in text
-    assert 't_per_model{model="m1"} 1.5\n' in text
-    assert "# TYPE t_seconds histogram\n" in text
-    assert 't_seconds_bucket{stage="total",le="0.1"} 1\n' in text
-    assert 't_seconds_bucket{stage="total",le="1"} 3\n' in text  # cumulative
-    assert 't_seconds_bucket{stage="total",le="+Inf"} 4\n' in text
-    assert 't_seconds_sum{stage="total"} 4.05\n' in text
-    assert 't_seconds_count{stage="total"} 4\n' in text
-    assert c.value(method="/a", status="200") == 3 and h.count(stage="total") == 4
-
-
-def test_labels_must_match_and_names_are_unique():
-    r = Registry()
-    c = r.counter("x_total", "X.", ("a",))
+def test_families_without_an_engine_and_label_checks():
+    m = Metrics()
+    m.observe_request("http", "/v1/rerank", "200", 0.5)
+    m.observe_request("http", "/v1/rerank", "200", 3.0)
+    families = {f.name: f for f in text_string_to_metric_families(m.render().decode())}
+    requests = families["toolrank_requests"]  # the parser drops the counter's _total suffix
+    assert requests.type == "counter"
+    (sample,) = [s for s in requests.samples if s.name == "toolrank_requests_total"]
+    assert sample.labels == {"transport": "http", "method": "/v1/rerank", "status": "200"} and sample.value == 2
+    hist = families["toolrank_request_duration_seconds"]
+    buckets = {s.labels["le"]: s.value for s in hist.samples if s.name.endswith("_bucket")}
+    assert buckets["0.5"] == 1 and buckets["+Inf"] == 2  # cumulative
     with pytest.raises(ValueError):
-        c.inc(b="1")
-    with pytest.raises(ValueError):
-        r.gauge("x_total", "again")
+        m.requests.labels("http", "/x")  # a missing label
 
 
-def _samples(text: str) -> dict[str, float]:
-    """Each sample line as {"name{labels}": value}."""
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, value = line.rsplit(" ", 1)
-            out[key] = float(value)
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def _key(name: str, labels: dict[str, str]) -> str:
+    return name + ("{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}" if labels else "")
+
+
+class _Samples(dict):
+    """Samples by ``name{labels}``, read with prometheus_client's parser; label order does not matter."""
+
+    def __getitem__(self, key: str) -> float:
+        name, _, rest = key.partition("{")
+        return super().__getitem__(_key(name, dict(_LABEL.findall(rest))))
+
+
+def _samples(text: str) -> _Samples:
+    out = _Samples()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[_key(sample.name, sample.labels)] = sample.value
     return out
 
 
@@ -87,6 +81,11 @@ def test_families_count_grpc_and_http_traffic(default_server, channel):
         assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
         text = resp.read().decode()
     s = _samples(text)
+    # prometheus_client's own parser reads every family back, with the documented types
+    types = {f.name: f.type for f in text_string_to_metric_families(text)}
+    assert types["toolrank_requests"] == types["toolrank_cache_hits"] == "counter"
+    assert types["toolrank_request_duration_seconds"] == types["toolrank_batch_size"] == "histogram"
+    assert types["toolrank_queued_tokens"] == types["toolrank_ready"] == types["toolrank_cache_entries"] == "gauge"
     rerank = 'method="/toolrank.v1.Reranker/Rerank"'
     assert s[f'toolrank_requests_total{{transport="grpc",{rerank},status="OK"}}'] >= 2
     assert s[f'toolrank_requests_total{{transport="grpc",{rerank},status="INVALID_ARGUMENT"}}'] >= 1
@@ -107,4 +106,5 @@ def test_families_count_grpc_and_http_traffic(default_server, channel):
     assert s['toolrank_cache_hits_total{cache="normalized",model=""}'] >= 3
     assert s['toolrank_cache_misses_total{cache="normalized",model=""}'] >= 3
     assert _sum(s, r'toolrank_cache_hits_total\{cache="(tokens|embeddings)",.*') > 0
+    assert not any("_created" in k for k in s)  # the documented families only
     assert s['toolrank_cache_entries{cache="embeddings",model="all-MiniLM-L6-v2"}'] > 0

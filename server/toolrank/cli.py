@@ -39,7 +39,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from toolrank.api.grpc_server import serve
+    from toolrank.api.serve import serve
 
     from toolrank.errors import ToolrankError
 
@@ -128,6 +128,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from toolrank.eval import evaluate, format_table, load_dataset
 
     settings = _settings(args)
+    if args.catalog:
+        return _eval_catalog(args, settings)
 
     async def run() -> list:
         engine = Engine.from_settings(settings)
@@ -146,6 +148,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
     reports = asyncio.run(run())
     if not args.json:
         print(format_table(reports))
+    return 0
+
+
+def _eval_catalog(args: argparse.Namespace, settings: Settings) -> int:
+    """``eval --catalog``: each set's whole corpus in one catalog; every query against all of it."""
+    from toolrank.catalogs.evaluate import evaluate_catalog, format_catalog_table
+    from toolrank.engine.engine import Engine
+    from toolrank.eval import load_dataset
+
+    async def run() -> list:
+        reports = []
+        async with Engine.from_settings(settings) as engine:
+            for path in args.datasets:
+                for report in await evaluate_catalog(engine, load_dataset(path, args.limit), model=args.use_model or ""):
+                    reports.append(report)
+                    if args.json:
+                        print(json.dumps(report.as_dict()), flush=True)
+        return reports
+
+    reports = asyncio.run(run())
+    if not args.json:
+        print(format_catalog_table(reports))
     return 0
 
 
@@ -306,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health")
     p.add_argument("--store", metavar="URL", help="where catalogs live: sqlite:///path (default: "
                    "$XDG_DATA_HOME or ~/.local/share/toolrank/catalogs.sqlite3), memory://, redis://host:port/db")
+    p.add_argument("--model-alias", dest="model_aliases", action="append", metavar="ALIAS=MODEL",
+                   help="another name for a served model (repeatable; MODEL may be 'default'), "
+                        "e.g. rerank-v3.5=default (default: none; also TOOLRANK_MODEL_ALIAS=a=b,c=d)")
+    p.add_argument("--otlp-endpoint", metavar="URL",
+                   help="send OpenTelemetry traces to this OTLP/gRPC collector (needs toolrank[otel]; "
+                        "default off; also OTEL_EXPORTER_OTLP_ENDPOINT)")
     p.add_argument("--log-level", default="info")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_serve)
@@ -335,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per set")
     p.add_argument("--limit", type=int, default=0, help="first N queries of each set")
     p.add_argument("--use-model", help="a served model's name (with several --model)")
+    p.add_argument("--catalog", action="store_true",
+                   help="whole-catalog retrieval: the corpus in one catalog, every query against all of it "
+                        "(Recall@5, Recall@10, nDCG@10 for dense, BM25 and fused)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_eval)
 

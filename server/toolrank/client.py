@@ -227,7 +227,7 @@ def _error_table() -> dict[grpc.StatusCode, type[ToolrankError]]:
     from toolrank.api.errors import STATUS_OF
 
     table: dict[grpc.StatusCode, type[ToolrankError]] = {}
-    for cls, code in STATUS_OF:
+    for cls, code in reversed(STATUS_OF):  # most general class per code (InvalidRequest, not RequestTooLarge)
         if cls is not ToolrankError:
             table.setdefault(code, cls)
     return table

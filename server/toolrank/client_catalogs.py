@@ -94,9 +94,7 @@ class CatalogMethods:
     """For the blocking :class:`toolrank.Client` (needs ``_channel`` and ``_call``)."""
 
     _channel: grpc.Channel
-
-    def _call(self, method: Any, request: Any, timeout: float | None) -> Any:  # provided by Client
-        raise NotImplementedError
+    _call: Callable[..., Any]  # Client's: (method, request, timeout) -> response, errors mapped
 
     def _catalogs(self) -> cpb_grpc.CatalogsStub:
         stub = getattr(self, "_catalogs_stub", None)
@@ -141,11 +139,8 @@ class AsyncCatalogMethods:
     """For :class:`toolrank.AsyncClient` (needs ``_open``, ``_timeout``, ``_metadata``)."""
 
     _metadata: Any
-
-    def _open(self) -> Any:  # provided by AsyncClient
-        raise NotImplementedError
-
-    _timeout: Callable[[float | None], float | None]  # the client base's (a stub here would shadow it: MRO)
+    _open: Callable[[], Any]  # AsyncClient's: the channel, opened on first use
+    _timeout: Callable[[float | None], float | None]  # the client base's default deadline
 
     async def _catalog_call(self, name: str, request: Any, timeout: float | None) -> Any:
         from toolrank.client import error_from_rpc

@@ -61,3 +61,31 @@ class ModelUnavailable(ToolrankError):
 
 class ModelLoadError(ModelUnavailable):
     """A model directory is missing files or cannot be opened."""
+
+
+class InvalidField(InvalidRequest):
+    """A field of the wrong type or value in an HTTP body (HTTP 422; gRPC INVALID_ARGUMENT)."""
+
+
+# The one table from toolrank errors to transport statuses, most specific class first:
+# (error class, gRPC status code name, HTTP status). Both transports and the client read it.
+STATUS_TABLE: tuple[tuple[type[ToolrankError], str, int], ...] = (
+    (RequestTooLarge, "INVALID_ARGUMENT", 413),
+    (InvalidField, "INVALID_ARGUMENT", 422),
+    (InvalidRequest, "INVALID_ARGUMENT", 400),
+    (CatalogNotFound, "NOT_FOUND", 404),
+    (Unauthenticated, "UNAUTHENTICATED", 401),
+    (Overloaded, "RESOURCE_EXHAUSTED", 429),
+    (StoreUnavailable, "UNAVAILABLE", 503),  # before ModelUnavailable: clients map UNAVAILABLE to the last one
+    (ModelUnavailable, "UNAVAILABLE", 503),
+    (DeadlineExceeded, "DEADLINE_EXCEEDED", 504),
+    (ToolrankError, "INTERNAL", 500),
+)
+
+
+def status_of(exc: BaseException) -> tuple[str, int]:
+    """(gRPC code name, HTTP status) for an error; anything not a ToolrankError is INTERNAL / 500."""
+    for cls, grpc_code, http_status in STATUS_TABLE:
+        if isinstance(exc, cls):
+            return grpc_code, http_status
+    return "INTERNAL", 500

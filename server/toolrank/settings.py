@@ -56,6 +56,10 @@ class Settings:
     max_catalog_candidates: int = 100_000  # candidates per catalog: past it a put is RESOURCE_EXHAUSTED
     catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions
     limits: Limits = field(default_factory=Limits)
+    # other names for served models (ALIAS, MODEL), e.g. ("rerank-v3.5", "default"): clients that hard-code a
+    # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
+    model_aliases: tuple[tuple[str, str], ...] = ()
+    otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
 
     @property
     def default_model_name(self) -> str:
@@ -72,7 +76,7 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
     limit_values: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for group, target, names in (
-        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits")]),
+        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits", "model_aliases")]),
         (Limits, limit_values, [f.name for f in fields(Limits)]),
     ):
         for name in names:
@@ -87,7 +91,22 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
         values["models"] = tuple(models)
     elif env.get(_ENV_PREFIX + "MODEL"):
         values["models"] = tuple(parse_model_arg(m) for m in env[_ENV_PREFIX + "MODEL"].split(","))
+    aliases = overrides.get("model_aliases")
+    if aliases:
+        values["model_aliases"] = tuple(parse_alias_arg(a) for a in aliases)
+    elif env.get(_ENV_PREFIX + "MODEL_ALIAS"):
+        values["model_aliases"] = tuple(parse_alias_arg(a) for a in env[_ENV_PREFIX + "MODEL_ALIAS"].split(","))
     return replace(base, limits=replace(base.limits, **limit_values), **values)
+
+
+def parse_alias_arg(arg: str) -> tuple[str, str]:
+    """``ALIAS=MODEL`` (MODEL: a served model's name, or ``default``)."""
+    alias, sep, model = arg.partition("=")
+    if not sep or not alias.strip() or not model.strip():
+        from toolrank.errors import ConfigError
+
+        raise ConfigError(f"--model-alias {arg!r}: expected ALIAS=MODEL, e.g. rerank-v3.5=default")
+    return alias.strip(), model.strip()
 
 
 def parse_model_arg(arg: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""The one table from toolrank errors to gRPC status codes, applied by one interceptor."""
+"""gRPC side of the one error table (``toolrank.errors.STATUS_TABLE``), applied by one interceptor."""
 
 from __future__ import annotations
 
@@ -10,47 +10,31 @@ from typing import Any, Awaitable, Callable
 import grpc
 import grpc.aio
 
-from toolrank.errors import (
-    CatalogNotFound,
-    DeadlineExceeded,
-    InvalidRequest,
-    ModelUnavailable,
-    StoreUnavailable,
-    Overloaded,
-    ToolrankError,
-    Unauthenticated,
-)
-from toolrank.metrics import Metrics
+from toolrank.api.metrics import Metrics
+from toolrank.api.tracing import Tracing
+from toolrank.errors import STATUS_TABLE, ToolrankError, status_of
 
 log = logging.getLogger(__name__)
 
-STATUS_OF: tuple[tuple[type[ToolrankError], grpc.StatusCode], ...] = (
-    (InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
-    (CatalogNotFound, grpc.StatusCode.NOT_FOUND),
-    (Overloaded, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (ModelUnavailable, grpc.StatusCode.UNAVAILABLE),
-    (StoreUnavailable, grpc.StatusCode.UNAVAILABLE),
-    (DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
-    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
-    (ToolrankError, grpc.StatusCode.INTERNAL),
-)
+# The table's gRPC column as StatusCode values (the client reads it backwards).
+STATUS_OF: tuple[tuple[type[ToolrankError], grpc.StatusCode], ...] = tuple(
+    (cls, grpc.StatusCode[code]) for cls, code, _ in STATUS_TABLE)
 
 
 def grpc_status(exc: ToolrankError) -> grpc.StatusCode:
-    for cls, code in STATUS_OF:
-        if isinstance(exc, cls):
-            return code
-    return grpc.StatusCode.INTERNAL
+    return grpc.StatusCode[status_of(exc)[0]]
 
 
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Turn ToolrankError into its status; anything unexpected into INTERNAL, logged once.
 
-    With ``metrics``, every unary call is also counted by method and final status, with its latency.
+    With ``metrics``, every unary call is also counted by method and final status, with its latency;
+    with ``tracing``, each call is a span whose parent comes from the call's ``traceparent`` metadata.
     """
 
-    def __init__(self, metrics: Metrics | None = None) -> None:
+    def __init__(self, metrics: Metrics | None = None, tracing: Tracing | None = None) -> None:
         self.metrics = metrics
+        self.tracing = tracing
 
     async def intercept_service(
         self,
@@ -78,6 +62,17 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged on the server)")
 
         async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            if self.tracing is None:
+                return await counted(request, context)
+            with self.tracing.grpc_span(method, context.invocation_metadata()) as span:
+                try:
+                    return await counted(request, context)
+                finally:
+                    code = context.code()
+                    span.set_attribute("rpc.grpc.status_code", code.value[0] if isinstance(code, grpc.StatusCode)
+                                       else 0)
+
+        async def counted(request: Any, context: grpc.aio.ServicerContext) -> Any:
             if self.metrics is None:
                 return await handle(request, context)
             started = time.perf_counter()

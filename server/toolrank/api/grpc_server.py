@@ -1,16 +1,14 @@
 """The gRPC transport: toolrank.v1.Reranker, grpc.health.v1.Health and reflection.
 
 ``create_server`` builds a server bound to a port (0 = any free port) and
-returns it with the port, so tests run on loopback; ``serve`` runs it until
-SIGTERM/SIGINT, turning health to NOT_SERVING first and letting in-flight
-requests finish within the grace period.
+returns it with the port, so tests run on loopback; ``toolrank.api.serve``
+runs it beside the HTTP server.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
+from dataclasses import replace
 from dataclasses import dataclass
 
 import grpc
@@ -27,12 +25,12 @@ from toolrank.api.convert import (
     rerank_response_to_pb,
 )
 from toolrank.api.auth import AuthInterceptor, TokenChecker
+from toolrank.api.aliases import ModelAliases
 from toolrank.api.errors import ErrorInterceptor
-from toolrank.api.grpc_catalogs import SERVICE_NAME as catalogs_service_name, add_catalogs_service
-from toolrank.api.http_server import HttpServer, create_http_server
-from toolrank.api.store_health import follow_store_health
+from toolrank.api.grpc_catalogs import add_catalogs_service
+from toolrank.api.metrics import Metrics
+from toolrank.api.tracing import Tracing
 from toolrank.api.tls import grpc_credentials
-from toolrank.catalogs.service import catalog_service_for
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 from toolrank.v1 import reranker_pb2 as pb
@@ -47,16 +45,19 @@ MAX_CONNECTION_AGE_MS = 5 * 60 * 1000
 class RerankerService(pb_grpc.RerankerServicer):
     """Converts messages and calls the engine; nothing else."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, aliases: ModelAliases | None = None) -> None:
         self.engine = engine
+        self.aliases = aliases or ModelAliases()
 
     async def Rerank(self, request: pb.RerankRequest, context: grpc.aio.ServicerContext) -> pb.RerankResponse:
-        outcome = await self.engine.rerank(rerank_query_from_pb(request))
+        query = rerank_query_from_pb(request)
+        outcome = await self.engine.rerank(replace(query, model=self.aliases.resolve(query.model)))
         return rerank_response_to_pb(outcome)
 
     async def Normalize(self, request: pb.NormalizeRequest, context: grpc.aio.ServicerContext) -> pb.NormalizeResponse:
         candidates = tuple(candidate_from_pb(c) for c in request.candidates)
-        return normalized_to_pb(await self.engine.normalize_candidates(candidates, request.model))
+        return normalized_to_pb(await self.engine.normalize_candidates(candidates,
+                                                                       self.aliases.resolve(request.model)))
 
     async def Info(self, request: pb.InfoRequest, context: grpc.aio.ServicerContext) -> pb.InfoResponse:
         default = self.engine.default_model
@@ -93,16 +94,17 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
     ]
 
 
-async def create_server(settings: Settings, engine: Engine) -> RunningServer:
+async def create_server(settings: Settings, engine: Engine, metrics: Metrics | None = None,
+                        tracing: Tracing | None = None) -> RunningServer:
     """Build and bind (not start) the gRPC server; health starts NOT_SERVING."""
     tokens = TokenChecker.from_settings(settings)
     interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(tokens)] if tokens.enabled else []
     # A hard cap on calls in the server (beyond it: RESOURCE_EXHAUSTED), above the engine's own admission
     # limit, so that even calls not yet admitted (being read, validated) cannot pile up without bound.
-    server = grpc.aio.server(interceptors=[*interceptors, ErrorInterceptor(engine.metrics)],
+    server = grpc.aio.server(interceptors=[*interceptors, ErrorInterceptor(metrics or Metrics(engine), tracing)],
                              options=grpc_options(settings),
                              maximum_concurrent_rpcs=2 * settings.max_inflight_requests + 64)
-    pb_grpc.add_RerankerServicer_to_server(RerankerService(engine), server)
+    pb_grpc.add_RerankerServicer_to_server(RerankerService(engine, ModelAliases(settings.model_aliases)), server)
     catalogs_name = add_catalogs_service(server, engine, settings)  # the store opens on the first Catalogs call
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -118,44 +120,3 @@ async def create_server(settings: Settings, engine: Engine) -> RunningServer:
     running = RunningServer(server, port, health_servicer)
     await running.set_serving(False)
     return running
-
-
-async def serve(settings: Settings, engine: Engine | None = None) -> None:
-    """Load, warm up, serve until a signal, then shut down gracefully."""
-    # Read the TLS and token files first: a bad one fails at once, not after the model has loaded.
-    grpc_credentials(settings)
-    TokenChecker.from_settings(settings)
-    engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
-    catalogs = catalog_service_for(engine, settings)  # opens --store now: a bad one fails before serving
-    running = await create_server(settings, engine)
-    http: HttpServer | None = await create_http_server(settings, engine) if settings.http_port >= 0 else None
-    await running.server.start()
-    if http is not None:
-        await http.start()  # /health says 503 until the engine is warm
-    await engine.start()
-    await running.set_serving(True)
-    store_health = asyncio.create_task(follow_store_health(catalogs.store, running.health, catalogs_service_name))
-    log.info("toolrank %s serving %s on %s:%d", toolrank.__version__,
-             ", ".join(s.name for s in engine.model_specs()), settings.host, running.port)
-    print(f"toolrank serving on {settings.host}:{running.port}", flush=True)
-    if http is not None:
-        log.info("HTTP API (Cohere/Jina rerank, /health, /info, /metrics) on %s:%d", settings.host, http.port)
-        print(f"toolrank HTTP on {settings.host}:{http.port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_s)
-    started = loop.time()
-    await running.health.enter_graceful_shutdown()  # first: health says NOT_SERVING (while still answering)
-    # Then new requests are refused with UNAVAILABLE while those in flight finish, within the grace period.
-    if not await engine.drain(settings.grace_s):
-        log.warning("grace period over: %d requests still in flight are cancelled", engine.inflight)
-    await running.server.stop(max(0.5, settings.grace_s - (loop.time() - started)))
-    if http is not None:
-        await http.stop(max(0.5, settings.grace_s - (loop.time() - started)))
-    store_health.cancel()
-    await catalogs.aclose()
-    await engine.stop()
-    log.info("stopped")

@@ -6,12 +6,13 @@ terms", which is one slice and one scatter-add per term once each term's
 time; ``bm25s`` would bring scipy for the same arithmetic. Term ids come from one
 :class:`Vocabulary` shared by every catalog of a service, and each document's term
 counts are computed once per text (:func:`term_counts`), so rebuilding an index after
-an upsert is array work, not Python loops over every token.
+an upsert is array work, not Python loops over every token. Words come from
+:func:`toolrank.engine.lexical.lexical_tokens` (identifiers split, stopwords out,
+plural -s folded), the same tokens Rerank's lexical fusion uses.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -19,29 +20,12 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from toolrank.engine.lexical import lexical_tokens  # one tokenization for Rerank's BM25 and catalogs
+
 K1 = 1.2
 B = 0.75
 
-_WORD = re.compile(r"[A-Za-z0-9]+")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
-
-
-def lexical_tokens(text: str) -> list[str]:
-    """Lower-cased words with identifiers split: ``getWeatherByCity`` -> get, weather, by, city.
-
-    The unsplit identifier is kept too (``getweatherbycity``), so an exact identifier
-    still outranks its parts scattered over several documents.
-    """
-    out: list[str] = []
-    for word in _WORD.findall(text):
-        parts = _CAMEL.findall(word)
-        if len(parts) > 1:
-            out.extend(p.lower() for p in parts)
-        out.append(word.lower())
-    # snake_case and dotted names: the joined form counts as an identifier too
-    for ident in re.findall(r"[A-Za-z0-9]+(?:[_.\-][A-Za-z0-9]+)+", text):
-        out.append(re.sub(r"[_.\-]", "", ident).lower())
-    return out
+__all__ = ["Bm25Index", "TermCounts", "Vocabulary", "lexical_tokens", "term_counts"]
 
 
 class Vocabulary:

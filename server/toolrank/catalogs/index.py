@@ -26,7 +26,7 @@ KINDS = ("text", "code", "sql", "tool")
 
 # BM25's share of the stage-one score per candidate kind, chosen on ../shared/data with
 # `python bench/catalog_weights.py` (whole-catalog nDCG@10 over a grid; see the README).
-BM25_WEIGHT: dict[str, float] = {"tool": 0.3, "sql": 0.2, "code": 0.1, "text": 0.2}
+BM25_WEIGHT: dict[str, float] = {"tool": 0.10, "sql": 0.40, "code": 0.0, "text": 0.05}
 NAME_MATCH_PULL = 0.5  # an exact name match moves the score this far towards 1
 KEYWORD_REPEAT = 2  # metadata keywords count as this many occurrences in BM25
 CONTEXT_DECAY = 0.5  # the last earlier turn weighs this much of the query, the one before half that...

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import re
 import time
 import weakref
@@ -51,8 +52,8 @@ from toolrank.types import Candidate, CodeInput, RerankQuery, SqlInput, TextInpu
 log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
-EMBED_BATCH = 256  # texts per engine call at put time: progress granularity, and a bound on queued tokens
-COMMIT_RETRIES = 5
+EMBED_BATCH = 128  # texts per engine call at put time: progress granularity, and a bound on queued tokens
+COMMIT_RETRIES = 30  # across replicas (optimistic, on the store's version); in one process a lock serializes
 PARALLEL_STAGE_ONE_ROWS = 20_000  # above this, stage one runs in a worker thread instead of on the event loop
 
 
@@ -299,6 +300,7 @@ class CatalogService:
                 except VersionConflict:
                     if attempt == COMMIT_RETRIES - 1:
                         raise CatalogLimitExceeded(f"catalog {req.catalog!r}: too many concurrent writers, retry later")
+                    await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # another replica wrote: back off
         raise AssertionError("unreachable")
 
     async def _current(self, name: str, record: CatalogRecord | None) -> CatalogIndex | None:
@@ -399,7 +401,7 @@ class CatalogService:
         query_vector, query_tokens, tok_ns, queue_ns, infer_ns = None, 0, 0, 0, 0
         if index.matrix is not None and q.scoring != BM25:
             text = f"{q.instruction} {q.query}" if q.instruction else q.query
-            out = await self.engine.embed([text, *q.context], index.record.model)
+            out = await self.engine.embed([text, *q.context], index.record.model, cache=False)
             query_vector = out.vectors[0].astype(np.float32)
             if q.context:
                 query_vector = query_vector + np.asarray(context_weights(len(q.context)), np.float32) @ out.vectors[1:]
@@ -488,11 +490,18 @@ class CatalogService:
 
 
 def _best(scores: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the ``k`` highest finite scores (unordered)."""
-    k = min(k, len(scores))
+    """Rows of the ``k`` highest finite scores (unordered); ties at the cut go to the lower rows, so that
+    equal scores always give the same answer (linear time: one partition, no full sort)."""
+    n = len(scores)
+    k = min(k, n)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    rows = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    if k == n:
+        rows = np.arange(n)
+    else:
+        cut = -np.partition(-scores, k - 1)[k - 1]
+        above = np.flatnonzero(scores > cut)
+        rows = np.concatenate([above, np.flatnonzero(scores == cut)[: k - len(above)]])
     return rows[np.isfinite(scores[rows])]
 
 

@@ -21,9 +21,9 @@ import numpy as np
 from toolrank.engine.cache import LruCache, content_key
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.scheduler import BatchScheduler
+from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
 from toolrank.engine.validate import validate_candidates, validate_rerank
 from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
-from toolrank.metrics import Metrics
 from toolrank.models.loader import BI_ENCODER, LoadedModel, ModelSpec
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
@@ -85,8 +85,7 @@ class Engine:
         self._inflight = 0
         self._closing = False
         self.ready = False
-        self.metrics = Metrics()  # one registry per engine, shared by every transport
-        self.metrics.bind_engine(self)
+        self.observers = Observers()  # transports subscribe (metrics); the engine owns no registry
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Engine":
@@ -104,7 +103,7 @@ class Engine:
             self._served[m.spec.name] = ServedModel(
                 m,
                 BatchScheduler(m, self.settings.token_budget, self.settings.max_batch_size,
-                               on_batch=functools.partial(self.metrics.observe_batch, m.spec.name)),
+                               on_batch=functools.partial(self.observers.batch, m.spec.name)),
                 LruCache(self.settings.cache_size),
                 LruCache(self.settings.cache_size),
             )
@@ -158,6 +157,22 @@ class Engine:
             out[("tokens", name)] = (s.token_cache.hits, s.token_cache.misses, len(s.token_cache))
             out[("embeddings", name)] = (s.embedding_cache.hits, s.embedding_cache.misses, len(s.embedding_cache))
         return out
+
+    def add_observer(self, observer: EngineObserver) -> None:
+        """Be told of each batch and each finished rerank (metrics, tracing)."""
+        self.observers.add(observer)
+
+    def stats(self) -> EngineStats:
+        """A snapshot of the engine's counters and gauges, read by transports at scrape time."""
+        return EngineStats(
+            ready=self.ready,
+            inflight=self._inflight,
+            requests=self.counters.requests,
+            candidates=self.counters.candidates,
+            fallbacks=self.counters.fallbacks,
+            queued_tokens={name: s.scheduler.queued_tokens for name, s in self._served.items()},
+            caches={k: CacheStats(*v) for k, v in self.cache_stats().items()},
+        )
 
     def normalize_one(self, item: CandidateInput) -> tuple[Normalized, bool]:
         """The normalized text of one candidate, from the cache when seen before."""
@@ -284,7 +299,7 @@ class Engine:
         )
         timing = Timing(t1 - t0, t2 - t1, queue_ns, infer_ns, time.perf_counter_ns() - t0)
         outcome = RerankOutcome(results, usage, timing, spec.name)
-        self.metrics.observe_rerank(outcome, len(texts))
+        self.observers.rerank(outcome, len(texts))
         return outcome
 
     def _tokenize_request(self, served: ServedModel, query: str, texts: list[str]) -> tuple[list[int], list[tuple[int, ...]]]:
@@ -345,30 +360,43 @@ class Engine:
             raise Overloaded(f"{served.scheduler.queued_tokens} tokens queued, this request adds {tokens}: "
                              f"over the limit of {self.settings.max_queued_tokens}, retry later")
 
-    async def embed(self, texts: list[str], model: str = "") -> "Embedded":
-        """Unit vectors of ``texts`` under a bi-encoder, through the shared scheduler (catalogs: put and Select)."""
+    async def embed(self, texts: list[str], model: str = "", *, cache: bool = True) -> "Embedded":
+        """Unit vectors of ``texts`` under a bi-encoder, through the shared scheduler (catalogs: put and Select).
+
+        ``cache``: read and fill the same embedding cache as Rerank (a catalog put warms Rerank and back).
+        """
         served = self.served(model)
         if served.spec.kind != BI_ENCODER:
             raise InvalidRequest(f"model: {served.spec.name!r} is a {served.spec.kind}; embeddings need a bi-encoder")
         self._check_admission()
         self._inflight += 1
         try:
-            return await self._within_time_limit(self._embed(served, texts))
+            return await self._within_time_limit(self._embed(served, texts, cache))
         finally:
             self._inflight -= 1
 
-    async def _embed(self, served: ServedModel, texts: list[str]) -> "Embedded":
+    async def _embed(self, served: ServedModel, texts: list[str], cache: bool) -> "Embedded":
         t0 = time.perf_counter_ns()
         ids = self._token_ids(served, texts) if len(texts) == 1 else await asyncio.to_thread(self._token_ids, served, texts)
         t1 = time.perf_counter_ns()
+        keys = [content_key(t, str(len(d))) for t, d in zip(texts, ids)]  # Rerank's own embedding key
+        found = [served.embedding_cache.get(k) if cache else None for k in keys]
+        todo = [i for i, v in enumerate(found) if v is None]
         sequences, truncated = [], 0
-        for d in ids:
-            seq, cut = build_single(list(d), served.model.template, served.spec.max_length)
+        for i in todo:
+            seq, cut = build_single(list(ids[i]), served.model.template, served.spec.max_length)
             truncated += cut
             sequences.append(seq)
-        self._admit(served, sequences)
-        outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
-        return Embedded(outputs, sum(len(d) for d in ids), truncated, t1 - t0, queue_ns, infer_ns)
+        queue_ns = infer_ns = 0
+        if sequences:
+            self._admit(served, sequences)
+            outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
+            for row, i in enumerate(todo):
+                found[i] = outputs[row]
+                if cache:
+                    served.embedding_cache.put(keys[i], outputs[row])
+        vectors = np.stack(found) if found else np.zeros((0, 0), np.float32)  # type: ignore[arg-type]
+        return Embedded(vectors, sum(len(d) for d in ids), truncated, t1 - t0, queue_ns, infer_ns)
 
     async def normalize_candidates(self, candidates: tuple[Candidate, ...], model: str = "") -> list[NormalizedCandidate]:
         """What each candidate becomes, with token counts under the model's tokenizer."""

@@ -1,0 +1,101 @@
+"""Catalogs over HTTP: ``PUT/GET/DELETE /v1/catalogs/{name}``, ``GET /v1/catalogs``, ``POST /v1/catalogs/{name}/select``.
+
+A FastAPI router on the same CatalogService as gRPC (one per engine); bodies are the
+JSON twins of the protobuf messages, candidates in :mod:`toolrank.candidates`' shapes.
+Errors go through the app's one table (404 for an unknown catalog, 429 past a limit).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any, Optional
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from toolrank.api.http_app import body_schema, read_body
+from toolrank.candidates import candidate_from_json
+from toolrank.catalogs.service import CatalogService, candidate_json, catalog_service_for
+from toolrank.catalogs.types import CatalogInfo, PutCatalogRequest, SelectQuery
+from toolrank.engine.engine import Engine
+from toolrank.settings import Settings
+
+
+class PutBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    candidates: list[Any] = Field(default_factory=list, description="candidates, each with a unique id")
+    replace: StrictBool = False
+    delete_ids: list[StrictStr] = Field(default_factory=list)
+    model: StrictStr = ""
+
+
+class SelectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: StrictStr
+    top_k: StrictInt = Field(0, ge=0, description="0 = 10")
+    min_score: Optional[StrictFloat | StrictInt] = None
+    pinned_ids: list[StrictStr] = Field(default_factory=list)
+    filter: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    instruction: StrictStr = ""
+    return_candidates: StrictBool = False
+    return_text: StrictBool = False
+    model: StrictStr = ""
+    context: list[StrictStr] = Field(default_factory=list)
+    rerank_depth: StrictInt = Field(0, ge=0)
+    stage_one_only: StrictBool = False
+    rerank_model: StrictStr = ""
+
+
+def _info(info: CatalogInfo) -> dict[str, Any]:
+    return asdict(info)
+
+
+def catalogs_router(engine: Engine, settings: Settings, service: CatalogService | None = None) -> APIRouter:
+    """The catalog routes; ``service`` defaults to the engine's one (shared with gRPC)."""
+    router = APIRouter(tags=["catalogs"])
+
+    def catalogs() -> CatalogService:
+        return service or catalog_service_for(engine, settings)
+
+    @router.put("/v1/catalogs/{name}", openapi_extra=body_schema(PutBody))
+    async def put_catalog(name: str, request: Request) -> dict[str, Any]:
+        body = await read_body(request, PutBody)
+        cands = tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
+        out = await catalogs().put(PutCatalogRequest(name, cands, body.replace, tuple(body.delete_ids), body.model))
+        return {**asdict(out), "usage": asdict(out.usage)}
+
+    @router.post("/v1/catalogs/{name}/select", openapi_extra=body_schema(SelectBody))
+    async def select(name: str, request: Request) -> dict[str, Any]:
+        body = await read_body(request, SelectBody)
+        out = await catalogs().select(SelectQuery(
+            name, body.query, top_k=body.top_k,
+            min_score=float(body.min_score) if body.min_score is not None else None,
+            pinned_ids=tuple(body.pinned_ids), filter=body.filter, instruction=body.instruction,
+            return_candidates=body.return_candidates, return_text=body.return_text, model=body.model,
+            context=tuple(body.context), rerank_depth=body.rerank_depth, stage_one_only=body.stage_one_only,
+            rerank_model=body.rerank_model))
+        results = []
+        for h in out.results:
+            item: dict[str, Any] = {"id": h.id, "score": h.score, "pinned": h.pinned}
+            if h.text is not None:
+                item["text"] = h.text
+            if h.candidate is not None:
+                item["candidate"] = json.loads(candidate_json(h.candidate))
+            results.append(item)
+        return {"results": results, "version": out.version, "usage": asdict(out.usage),
+                "timing": asdict(out.timing), "model": out.model, "rerank_model": out.rerank_model}
+
+    @router.get("/v1/catalogs/{name}")
+    async def get_catalog(name: str) -> dict[str, Any]:
+        return _info(await catalogs().get(name))
+
+    @router.get("/v1/catalogs")
+    async def list_catalogs() -> dict[str, Any]:
+        return {"catalogs": [_info(i) for i in await catalogs().list()]}
+
+    @router.delete("/v1/catalogs/{name}")
+    async def delete_catalog(name: str) -> dict[str, Any]:
+        return _info(await catalogs().delete(name))
+
+    return router

@@ -1,0 +1,88 @@
+"""``toolrank serve``: one engine, gRPC and (with ``--http-port``) HTTP side by side on one event loop.
+
+Order: read TLS/token files (a bad one fails before the model loads), load the
+engine, bind both ports (a busy one fails here), start both transports, warm
+up, then health SERVING. On SIGTERM/SIGINT: health NOT_SERVING on both, new
+requests refused (UNAVAILABLE / 503), requests in flight get ``grace_s``, then
+both transports stop, the engine stops, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import toolrank
+from toolrank.api.aliases import ModelAliases
+from toolrank.api.auth import TokenChecker
+from toolrank.api.grpc_catalogs import SERVICE_NAME as CATALOGS_SERVICE
+from toolrank.api.grpc_server import create_server
+from toolrank.api.http_runner import HttpServer, create_http_server
+from toolrank.api.metrics import Metrics
+from toolrank.api.store_health import follow_store_health
+from toolrank.api.tls import grpc_credentials, http_ssl_context
+from toolrank.api.tracing import Tracing
+from toolrank.catalogs.service import catalog_service_for
+from toolrank.engine.engine import Engine
+from toolrank.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.Event | None = None) -> None:
+    """Load, warm up, serve until a signal (or ``stop``), then shut down gracefully."""
+    grpc_credentials(settings)
+    http_ssl_context(settings)
+    TokenChecker.from_settings(settings)
+    tracing = Tracing.from_settings(settings)
+    engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
+    catalogs = catalog_service_for(engine, settings)  # opens --store now: a bad one fails before serving
+    metrics = Metrics(engine)
+    if tracing is not None:
+        engine.add_observer(tracing)
+    running = await create_server(settings, engine, metrics, tracing)
+    http: HttpServer | None = None
+    if settings.http_port >= 0:
+        http = await create_http_server(settings, engine, metrics, tracing)
+    await running.server.start()
+    if http is not None:
+        await http.start()  # /health says 503 until the engine is warm
+    await engine.start()
+    try:
+        ModelAliases(settings.model_aliases).check([s.name for s in engine.model_specs()])
+    except Exception:
+        await asyncio.gather(running.server.stop(0), http.stop(0) if http is not None else asyncio.sleep(0))
+        await engine.stop()
+        raise
+    await running.set_serving(True)
+    store_health = asyncio.create_task(follow_store_health(catalogs.store, running.health, CATALOGS_SERVICE))
+    log.info("toolrank %s serving %s on %s:%d", toolrank.__version__,
+             ", ".join(s.name for s in engine.model_specs()), settings.host, running.port)
+    print(f"toolrank serving on {settings.host}:{running.port}", flush=True)
+    if http is not None:
+        log.info("HTTP API (Cohere/Jina/TEI rerank, /health, /info, /metrics, /docs) on %s:%d",
+                 settings.host, http.port)
+        print(f"toolrank HTTP on {settings.host}:{http.port}", flush=True)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_s)
+    started = loop.time()
+    if http is not None:
+        http.draining = True  # /health 503 at once
+    await running.health.enter_graceful_shutdown()  # health says NOT_SERVING (while still answering)
+    # Then new requests are refused with UNAVAILABLE/503 while those in flight finish, within the grace period.
+    if not await engine.drain(settings.grace_s):
+        log.warning("grace period over: %d requests still in flight are cancelled", engine.inflight)
+    left = max(0.5, settings.grace_s - (loop.time() - started))
+    await asyncio.gather(running.server.stop(left), http.stop(left) if http is not None else asyncio.sleep(0))
+    store_health.cancel()
+    await catalogs.aclose()
+    await engine.stop()
+    if tracing is not None:
+        tracing.shutdown()
+    log.info("stopped")
+

@@ -1,0 +1,119 @@
+"""Lexical scoring: BM25 over a request's own candidates, z-scored, added to the model score.
+
+Why: a small embedding model reads meaning but blurs exact identifiers; a query
+that names a column, a parameter or a function is better served when the words
+it shares with a candidate count too. The fused score is
+
+    score = model score + lexical_weight * z(BM25(query, candidate))
+
+where BM25 (Okapi, k1 1.2, b 0.75) is computed over the request's candidates
+only (its own IDF and average length) and z standardizes those BM25 scores
+across the request (mean 0, standard deviation 1; all equal -> 0). The model
+score keeps its scale (cosine for a bi-encoder, sigmoid or logit for a
+cross-encoder), so a weight of 0.1 moves a candidate by 0.1 per standard
+deviation of lexical match. Pure numpy; the catalogs reuse :func:`lexical_tokens`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from toolrank.normalize.common import STOPWORDS, split_identifier
+
+K1 = 1.2
+B = 0.75
+
+_WORDS = re.compile(r"[^\W_]+(?:_[^\W_]+)*", re.UNICODE)
+_EXTRA_STOPWORDS = frozenset(
+    "and or if i me my we you your how what when where who why do does did get given using use "
+    "there their them then than from has have had all any each other some such only own same so".split()
+)
+_LEXICAL_STOPWORDS = STOPWORDS | _EXTRA_STOPWORDS
+MAX_TOKENS = 4096
+"""Tokens read per text: BM25 over a long document gains nothing past this, and the cost stays bounded."""
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """The words BM25 matches on: lower-case, identifiers split, stopwords out, plural -s folded.
+
+    ``getUserById(user_id) returns codes`` -> ``["user", "id", "user", "id", "return", "code"]``
+    (``get`` and ``by`` are stopwords): camelCase, snake_case, dotted and kebab names split into
+    their words (:func:`toolrank.normalize.common.split_identifier`), so a query's
+    "user id" meets a column ``user_id`` and a parameter ``userId`` alike.
+    Deterministic and pure; used for both the query and the candidates.
+    """
+    out: list[str] = []
+    for match in _WORDS.finditer(text):
+        for word in split_identifier(match.group(0)) or [match.group(0).lower()]:
+            if word in _LEXICAL_STOPWORDS:
+                continue
+            if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+                word = word[:-1]
+            out.append(word)
+            if len(out) >= MAX_TOKENS:
+                return out
+    return out
+
+
+def bm25_scores(query: Sequence[str], documents: Sequence[Sequence[str]], k1: float = K1, b: float = B) -> np.ndarray:
+    """Okapi BM25 of each tokenized document for the tokenized query, IDF from these documents only."""
+    n = len(documents)
+    scores = np.zeros(n, dtype=np.float64)
+    terms = set(query)
+    if n == 0 or not terms:
+        return scores
+    counts = [Counter(doc) for doc in documents]
+    lengths = np.array([len(doc) for doc in documents], dtype=np.float64)
+    avg = float(lengths.mean()) or 1.0
+    norm = k1 * (1.0 - b + b * lengths / avg)
+    query_counts = Counter(query)
+    for term in terms:
+        tf = np.array([c.get(term, 0) for c in counts], dtype=np.float64)
+        df = int(np.count_nonzero(tf))
+        if df == 0:
+            continue
+        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        scores += query_counts[term] * idf * tf * (k1 + 1.0) / (tf + norm)
+    return scores
+
+
+def zscore(values: np.ndarray) -> np.ndarray:
+    """(x - mean) / std over the request; all zeros when every value is the same."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return values
+    std = float(values.std())
+    if std < 1e-12:
+        return np.zeros_like(values)
+    return (values - values.mean()) / std
+
+
+def lexical_z(query: str, texts: Sequence[str]) -> np.ndarray:
+    """The z-scored BM25 of each text for ``query`` (the term :func:`fuse` adds)."""
+    return zscore(bm25_scores(lexical_tokens(query), [lexical_tokens(t) for t in texts]))
+
+
+def fuse(model_scores: np.ndarray, query: str, texts: Sequence[str], weights: np.ndarray | float) -> np.ndarray:
+    """``model_scores + weights * z(BM25)``; ``weights`` one per candidate or one for all."""
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(model_scores))
+    scores = np.asarray(model_scores, dtype=np.float64)
+    if not np.any(w):
+        return scores
+    return scores + w * lexical_z(query, texts)
+
+
+DEFAULT_WEIGHTS: Mapping[str, float] = {"tool": 0.0, "sql": 0.0, "code": 0.0, "text": 0.0}
+"""Per-kind default ``lexical_weight`` when a request sets none (README: the sweep that chose them)."""
+
+
+def default_weight(kind: str) -> float:
+    """The default weight of a candidate kind ("tool", "sql", "code", "text")."""
+    return DEFAULT_WEIGHTS.get(kind, 0.0)
+
+
+__all__ = ["DEFAULT_WEIGHTS", "bm25_scores", "default_weight", "fuse", "lexical_tokens", "lexical_z", "zscore"]
