@@ -293,7 +293,7 @@ def test_cohere_sdk_v2_and_errors(url):
 
 
 def test_langchain_cohere_rerank(url):
-    pytest.importorskip("langchain_cohere")
+    pytest.importorskip("langchain_cohere", reason="pip install -e '.[test-langchain]' (langchain-cohere needs cohere<6)")
     from langchain_cohere import CohereRerank
     from langchain_core.documents import Document
 
@@ -301,3 +301,18 @@ def test_langchain_cohere_rerank(url):
     docs = [Document(page_content="A recipe for chocolate cake."), Document(page_content="Sunny weather in Paris.")]
     (best,) = reranker.compress_documents(docs, QUERY)
     assert best.page_content == "Sunny weather in Paris." and best.metadata["relevance_score"] > 0
+
+
+def test_connections_have_tcp_nodelay(default_server, url):
+    """Without TCP_NODELAY, Nagle and delayed ACKs added ~40 ms to every warm W1 request (the listening
+    socket must be created with proto IPPROTO_TCP for asyncio to set it)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        assert request(url, "GET", "/health", conn=conn)[0] == 200
+        server = default_server.http.server
+        flags = [c.transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                 for c in list(server.server_state.connections)]
+        assert flags and all(flags)
+    finally:
+        conn.close()

@@ -9,7 +9,7 @@
     GET  /health                  200 {"status": "serving"} once warm, else 503 (never needs a token)
     GET  /info                    served models, aliases and version
     GET  /metrics                 Prometheus text format 0.0.4
-    GET  /openapi.json, /docs     the schema of every route (/docs loads Swagger UI from a CDN)
+    GET  /openapi.json, /docs     the schema of every route; Swagger UI with its files served here (no CDN)
 
 More routers plug in through ``routers=`` or, once for every server, ``EXTRA_ROUTERS``.
 Bodies are read as bytes and parsed (JSON, then the pydantic model) in a
@@ -23,13 +23,16 @@ import importlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar, Union
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, TypeVar, Union
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 
 import toolrank
 from toolrank.api.aliases import ModelAliases
@@ -69,6 +72,7 @@ EXTRA_ROUTERS: tuple[tuple[str, str], ...] = (
     ("toolrank.api.http_catalogs", "catalogs_router"),
 )
 OFF_LOOP_BYTES = 64 * 1024  # bodies above this are parsed in a worker thread
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's files, served from the fastapi-offline wheel
 
 
 @dataclass
@@ -122,21 +126,51 @@ def _errors(model: type[BaseModel], *statuses: int) -> dict[Union[int, str], dic
 
 def create_app(engine: Engine, settings: Settings, metrics: Metrics | None = None,
                routers: Iterable[APIRouter | RouterFactory] = (), state: HttpState | None = None,
-               tracing: Tracing | None = None) -> FastAPI:
-    """The app with every route, guarded (limits, auth, metrics, tracing); more ``routers`` may be added."""
+               tracing: Tracing | None = None, services: Mapping[str, Any] | None = None) -> FastAPI:
+    """The app with every route, guarded (limits, auth, metrics, tracing); more ``routers`` may be added.
+
+    A router factory is called as ``factory(engine=..., settings=..., **services)``: ``services`` carries
+    what other routers need beyond the engine (e.g. a catalog store), built once by ``serve()``.
+    """
     metrics = metrics or Metrics(engine)
     state = state or HttpState()
     aliases = ModelAliases(settings.model_aliases)
+    assets = _swagger_assets()
     app = FastAPI(title="toolrank", version=toolrank.__version__, redoc_url=None,
+                  docs_url=None if assets is not None else "/docs",
                   description="Rerank tool schemas, code, SQL and text: Cohere/Jina and TEI dialects.")
+    if assets is not None:
+        _serve_docs_locally(app, assets)
     app.state.toolrank = state
     _add_error_handlers(app)
     app.include_router(_core_router(engine, settings, metrics, state, aliases))
     for extra in (*routers, *_registered_routers()):
-        app.include_router(extra if isinstance(extra, APIRouter) else extra(engine=engine, settings=settings))
+        app.include_router(extra if isinstance(extra, APIRouter)
+                           else extra(engine=engine, settings=settings, **(services or {})))
     app.add_middleware(HttpGuard, settings=settings, checker=TokenChecker.from_settings(settings),
                        metrics=metrics, tracing=tracing)
     return app
+
+
+def _swagger_assets() -> Path | None:
+    """Swagger UI's script and style from the fastapi-offline wheel (no CDN); None when it is absent."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    folder = Path(fastapi_offline.__file__).parent / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+def _serve_docs_locally(app: FastAPI, assets: Path) -> None:
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="toolrank - Swagger UI",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
 
 
 def _registered_routers() -> list[RouterFactory]:

@@ -8,7 +8,7 @@ everywhere else. Messages name the field; never a stack trace.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from starlette.responses import JSONResponse
 
@@ -33,8 +33,8 @@ def error_body(path: str, status: int, message: str) -> dict[str, Any]:
     return {"error": {"type": ERROR_TYPE.get(status, "error"), "message": message}}
 
 
-def error_response(path: str, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(path, status, message), status_code=status, headers=headers)
+def error_response(path: str, status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(path, status, message), status_code=status, headers=dict(headers or {}))
 
 
 def field_path(loc: Iterable[Any]) -> str:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import re
 import socket
+import ssl
 import sys
 from http import HTTPStatus
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import h11
 import uvicorn
@@ -24,24 +27,55 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from toolrank.api.http_app import HttpState, RouterFactory, create_app
 from toolrank.api.http_errors import ERROR_TYPE
 from toolrank.api.metrics import Metrics
-from toolrank.api.tls import http_ssl_context, tls_enabled
+from toolrank.api.tls import http_ssl_context
 from toolrank.api.tracing import Tracing
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 HEAD_BUFFER_BYTES = 64 * 1024  # h11's cap on a request head; the guard refuses heads over 16 KiB with 431
+
+
+class _QuietRefusals(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """uvicorn's logger minus its warning for each malformed request: those are answered (400/431) and
+    counted in metrics; a log line each would let any client flood the log."""
+
+    @property
+    def level(self) -> int:
+        return self.logger.level
+
+    def warning(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        if msg != "Invalid HTTP request received.":
+            self.logger.warning(msg, *args, **kwargs)
 
 
 class _Protocol(H11Protocol):
     """uvicorn's h11 protocol with JSON refusals and a deadline for each request head."""
 
     head_timeout_s: float = 30.0
+    metrics: Metrics | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.logger = _QuietRefusals(logging.getLogger("uvicorn.error"), {})  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
         self._cycle_seen: Any = None
+        self._head_tail = b""
         self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        """Refuse a head with a bare LF line end: h11 would read it as a line break, a proxy may not (smuggling)."""
+        if self.conn.their_state in (h11.IDLE, h11.DONE):  # these bytes start or continue a request head
+            seen = self._head_tail + data
+            end = seen.find(b"\r\n\r\n")
+            if _BARE_LF.search(seen if end < 0 else seen[: end + 4]):
+                self._refuse(400, "malformed request: a line of the request head ends in LF without CR")
+                return
+            self._head_tail = seen[-3:] if end < 0 else b""
+        super().data_received(data)
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -85,6 +119,8 @@ class _Protocol(H11Protocol):
         self._refuse(status, f"malformed request: {detail}" if status == 400 else detail)
 
     def _refuse(self, status: int, message: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_request("http", "other", str(status), 0.0)
         body = json.dumps({"error": {"type": ERROR_TYPE.get(status, "error"), "message": message}}).encode()
         headers = [(b"content-type", b"application/json"), (b"connection", b"close"),
                    (b"content-length", str(len(body)).encode())]
@@ -111,20 +147,27 @@ class HttpServer:
     """A bound (not yet serving) HTTP server on the running loop; ``start()``, then ``stop(grace_s)``."""
 
     def __init__(self, settings: Settings, engine: Engine, metrics: Metrics | None = None,
-                 tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = ()) -> None:
+                 tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = (),
+                 services: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
         self.state = HttpState()
-        self.app = create_app(engine, settings, metrics, routers, self.state, tracing)
-        protocol = type("TimedH11Protocol", (_Protocol,), {"head_timeout_s": settings.http_read_timeout_s})
-        ssl_factory = (lambda config, default: http_ssl_context(settings)) if tls_enabled(settings) else None
-        http_ssl_context(settings)  # a bad TLS file fails here, at bind time, not on the first connection
+        metrics = metrics or Metrics(engine)
+        self.app = create_app(engine, settings, metrics, routers, self.state, tracing, services)
+        protocol = type("TimedH11Protocol", (_Protocol,), {"head_timeout_s": settings.http_read_timeout_s,
+                                                           "metrics": metrics})
+        context = http_ssl_context(settings)  # a bad TLS file fails here, at bind time, not on the first connection
+
+        def ssl_factory(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+            assert context is not None
+            return context
+
         self.config = uvicorn.Config(
             self.app, host=settings.host, port=settings.http_port, http=protocol, lifespan="off",
             log_config=None, access_log=False, server_header=False,
             timeout_keep_alive=max(1, int(settings.http_read_timeout_s)),
             limit_concurrency=2 * settings.max_inflight_requests + 64,
             timeout_graceful_shutdown=max(1, int(settings.grace_s)),
-            h11_max_incomplete_event_size=HEAD_BUFFER_BYTES, ssl_context_factory=ssl_factory)
+            h11_max_incomplete_event_size=HEAD_BUFFER_BYTES, ssl_context_factory=ssl_factory if context is not None else None)
         self.server = _Server(self.config)
         self.port = 0
         self._socket: socket.socket | None = None
@@ -140,10 +183,20 @@ class HttpServer:
 
     def bind(self) -> None:
         """Bind the listening socket (OSError when the port is busy)."""
-        family = socket.getaddrinfo(self.settings.host, None, type=socket.SOCK_STREAM)[0][0]
-        self._socket = socket.create_server((self.settings.host, self.settings.http_port), family=family,
-                                            backlog=2048)
-        self._socket.setblocking(False)
+        family, _, proto, _, address = socket.getaddrinfo(self.settings.host, self.settings.http_port,
+                                                          type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)[0]
+        # proto IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+        # Nagle's algorithm and delayed ACKs add ~40 ms to each response (measured: bench/http_overhead.py)
+        sock = socket.socket(family, socket.SOCK_STREAM, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only; a listener still refuses
+            sock.bind(address)
+            sock.listen(2048)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self._socket = sock
         self.port = self._socket.getsockname()[1]
 
     async def start(self) -> None:
@@ -166,9 +219,9 @@ class HttpServer:
 
 
 async def create_http_server(settings: Settings, engine: Engine, metrics: Metrics | None = None,
-                             tracing: Tracing | None = None,
-                             routers: Iterable[APIRouter | RouterFactory] = ()) -> HttpServer:
+                             tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = (),
+                             services: Mapping[str, Any] | None = None) -> HttpServer:
     """Build and bind (not start) the HTTP server on ``settings.host:settings.http_port`` (0 = a free port)."""
-    server = HttpServer(settings, engine, metrics, tracing, routers)
+    server = HttpServer(settings, engine, metrics, tracing, routers, services)
     server.bind()
     return server

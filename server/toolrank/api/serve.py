@@ -36,7 +36,8 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     http_ssl_context(settings)
     TokenChecker.from_settings(settings)
     tracing = Tracing.from_settings(settings)
-    engine = engine or await asyncio.to_thread(Engine.from_settings, settings)
+    if engine is None:
+        engine = await asyncio.to_thread(Engine.from_settings, settings)
     catalogs = catalog_service_for(engine, settings)  # opens --store now: a bad one fails before serving
     metrics = Metrics(engine)
     if tracing is not None:

@@ -44,7 +44,7 @@ def grpc_credentials(settings: Settings) -> grpc.ServerCredentials | None:
 
 
 def http_ssl_context(settings: Settings) -> ssl.SSLContext | None:
-    """An SSLContext for ``asyncio.start_server(ssl=...)``, or None for plaintext."""
+    """The HTTP server's SSLContext (uvicorn's ``ssl_context_factory``), or None for plaintext."""
     if not tls_enabled(settings):
         return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
