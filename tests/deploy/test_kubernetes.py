@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -128,24 +128,25 @@ def with_component(tmp_path: Path, component: Path) -> Path:
     return tmp_path
 
 
-def renderings(tmp_path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    yield "overlays/example", render(OVERLAY)
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """The example overlay and the base with each component, rendered once for the module."""
+    out = {"overlays/example": render(OVERLAY)}
     for component in COMPONENTS:
-        sub = tmp_path / component.name
-        sub.mkdir()
-        yield f"base + components/{component.name}", render(with_component(sub, component))
+        sub = tmp_path_factory.mktemp(component.name)
+        out[f"base + components/{component.name}"] = render(with_component(sub, component))
+    return out
 
 
-def test_rendered_objects_validate(tmp_path: Path) -> None:
-    for name, objects in renderings(tmp_path):
+def test_rendered_objects_validate(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    for name, objects in rendered.items():
         kinds = {o["kind"] for o in objects}
         assert {"Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"} <= kinds, name
         for obj in objects:
             validate(obj, name)
 
 
-def test_components_do_what_they_say(tmp_path: Path) -> None:
-    rendered = dict(renderings(tmp_path))
+def test_components_do_what_they_say(rendered: dict[str, list[dict[str, Any]]]) -> None:
     example = rendered["overlays/example"]
     assert {o["metadata"].get("namespace") for o in example if o["kind"] != "Namespace"} == {"toolrank"}
     assert by_kind(example, "StatefulSet")["metadata"]["name"] == "toolrank-redis"
@@ -199,10 +200,10 @@ def parse_command(argv: list[str]) -> argparse.Namespace:
         pytest.fail(f"`{' '.join(argv)}` is not accepted by the toolrank CLI")
 
 
-def test_manifests_match_what_toolrank_serve_accepts(tmp_path: Path) -> None:
+def test_manifests_match_what_toolrank_serve_accepts(rendered: dict[str, list[dict[str, Any]]]) -> None:
     from toolrank.api.grpc_server import SERVICE_NAME
 
-    for name, objects in renderings(tmp_path):
+    for name, objects in rendered.items():
         deployment = by_kind(objects, "Deployment")
         pod = deployment["spec"]["template"]["spec"]
         (server,) = [c for c in pod["containers"] if c["name"] == "toolrank"]
