@@ -172,6 +172,7 @@ def test_dns_target_balances_over_every_address(replicas: list[FakeReplica]) -> 
     ("dns:///toolrank-grpc.toolrank.svc:50051", "dns:///toolrank-grpc.toolrank.svc:50051", None),
     ("127.0.0.1:1, 127.0.0.2:2", "ipv4:127.0.0.1:1,127.0.0.2:2", None),
     ("[::1]:1,[::1]:2", "ipv6:[::1]:1,[::1]:2", None),
+    ("ipv4:127.0.0.1:1,127.0.0.2:2", "ipv4:127.0.0.1:1,127.0.0.2:2", None),  # already a gRPC target: as it is
     ("localhost:7,127.0.0.3:8", "ipv4:127.0.0.1:7,127.0.0.3:8", "localhost:7"),
 ])
 def test_channel_target(address: str, target: str, authority: str | None) -> None:

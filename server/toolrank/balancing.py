@@ -51,6 +51,9 @@ SERVICE_CONFIG: dict[str, Any] = {
 }
 
 
+_SCHEMES = {"dns", "ipv4", "ipv6", "unix", "unix-abstract", "vsock", "xds", "google-c2p"}  # gRPC target schemes
+
+
 def channel_target(address: str) -> tuple[str, str | None]:
     """The gRPC target for ``address``, and the authority to present when it had to be changed.
 
@@ -60,7 +63,7 @@ def channel_target(address: str) -> tuple[str, str | None]:
     authority stays the first entry's ``host:port`` so that TLS checks the name, not an IP.
     """
     address = address.strip()
-    if "," not in address:
+    if "," not in address or address.split(":", 1)[0] in _SCHEMES:
         return address, None
     entries = [a.strip() for a in address.split(",") if a.strip()]
     if not entries:
