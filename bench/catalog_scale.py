@@ -9,7 +9,8 @@
 2. Select p50/p99 over real queries, interleaved query by query with (a) Rerank of the
    same 10,000 candidates (embedded model, warm caches: every text normalized, tokenized
    and embedded before timing) and (b) the floor: one query embedding through the same
-   engine plus one matrix-vector product over the catalog's embeddings.
+   engine plus one matrix-vector product over the catalog's embeddings (single-threaded
+   einsum, the fastest product on this machine: see ``toolrank.catalogs.index.cosines``).
 3. Select latency from 1k to 100k candidates: past the real size the catalog is filled
    with exact duplicates under new ids (their embeddings are shared, so building it costs
    no inference); the floor is measured on each size too.
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from toolrank.catalogs.evaluate import catalog_candidates
+from toolrank.catalogs.index import cosines
 from toolrank.catalogs.service import CatalogService
 from toolrank.catalogs.store import open_store
 from toolrank.catalogs.types import PutCatalogRequest, SelectQuery
@@ -107,7 +109,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         async def floor(q: str, matrix: np.ndarray) -> float:
             t = time.perf_counter()
             v = (await engine.embed([q], cache=False)).vectors[0]
-            scores = matrix @ v
+            scores = cosines(matrix, v)  # the fastest matrix-vector product here (see its docstring)
             scores.argmax()
             return time.perf_counter() - t
 

@@ -174,3 +174,25 @@ def test_async_client_catalog_methods(server):
             assert await client.health()  # the client's own methods still work beside the mixin
 
     asyncio.run(go())
+
+
+def test_catalogs_need_the_bearer_token(tmp_path):
+    server = ServerThread(tiny_settings(store="memory://", auth_tokens="s3cret"), http=True).start()
+    try:
+        with Client(server.address, timeout=30) as anonymous:
+            with pytest.raises(Exception) as refused:
+                anonymous.list_catalogs()
+            assert getattr(refused.value, "code", None) == grpc.StatusCode.UNAUTHENTICATED
+        with Client(server.address, timeout=30, token="s3cret") as client:
+            client.put_catalog("c", [{"id": "a", "text": "alpha"}])
+            assert client.select("c", "alpha").ids == ["a"]
+        import http.client as hc
+        from urllib.parse import urlparse
+
+        parts = urlparse(server.http_url)
+        conn = hc.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        conn.request("GET", "/v1/catalogs/c")
+        assert conn.getresponse().status == 401
+        conn.close()
+    finally:
+        server.stop()

@@ -51,7 +51,8 @@ def _info(info: CatalogInfo) -> dict[str, Any]:
     return asdict(info)
 
 
-def catalogs_router(engine: Engine, settings: Settings, service: CatalogService | None = None) -> APIRouter:
+def catalogs_router(engine: Engine, settings: Settings, service: CatalogService | None = None,
+                    **_services: Any) -> APIRouter:
     """The catalog routes; ``service`` defaults to the engine's one (shared with gRPC)."""
     router = APIRouter(tags=["catalogs"])
 
