@@ -252,3 +252,15 @@ def test_redis_down_selects_keep_working_puts_fail_then_recover(own_redis: Redis
                 await s.aclose()
 
     asyncio.run(main())
+
+
+def test_the_redis_store_imports_no_transport_and_no_engine() -> None:
+    """catalogs sits under the transports: its Redis store pulls in neither them nor onnxruntime."""
+    import subprocess
+    import sys
+
+    code = ("import sys, toolrank.catalogs.store_redis; bad = [m for m in sys.modules if m.startswith(("
+            "'grpc', 'google.protobuf', 'fastapi', 'toolrank.api', 'toolrank.engine', 'onnxruntime'))]; "
+            "print(bad); assert not bad")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
