@@ -26,6 +26,17 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-size", type=int, help="entries per cache: normalized text, token ids, embeddings")
 
 
+def _lexical_weight(value: str) -> float:
+    """``--lexical-weight``: a number from 0 to 10 (the range requests accept), else a usage error."""
+    try:
+        weight = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not 0.0 <= weight <= 10.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got {value}")
+    return weight
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {k: v for k, v in vars(args).items() if k not in ("command", "func")}
     if overrides.get("models"):
@@ -139,7 +150,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 ds = load_dataset(path, args.limit)
                 modes = [False, True] if args.both else [args.raw]
                 for raw in modes:
-                    report = await evaluate(engine, ds, model=args.use_model or "", raw=raw)
+                    report = await evaluate(engine, ds, model=args.use_model or "", raw=raw,
+                                            lexical_weight=args.lexical_weight)
                     reports.append(report)
                     if args.json:
                         print(json.dumps(report.as_dict()), flush=True)
@@ -307,6 +319,12 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from toolrank.mcp.cli import cmd_mcp as run_mcp
+
+    return run_mcp(args, _settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="toolrank", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -365,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per set")
     p.add_argument("--limit", type=int, default=0, help="first N queries of each set")
     p.add_argument("--use-model", help="a served model's name (with several --model)")
+    p.add_argument("--lexical-weight", type=_lexical_weight, default=None, metavar="W",
+                   help="BM25 weight in the fused score for every candidate (0: model only; default: per kind)")
     p.add_argument("--catalog", action="store_true",
                    help="whole-catalog retrieval: the corpus in one catalog, every query against all of it "
                         "(Recall@5, Recall@10, nDCG@10 for dense, BM25 and fused)")
@@ -425,6 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="W1-W4 against the naive onnxruntime loop and sentence-transformers")
     add_bench_arguments(p)
     p.set_defaults(func=cmd_bench)
+
+    from toolrank.mcp.cli import add_arguments as add_mcp_arguments  # argparse only at import
+
+    p = sub.add_parser("mcp", help="MCP: a tool-search proxy in front of MCP servers, or search_tools over a catalog")
+    add_mcp_arguments(p, _add_engine_flags)
+    p.set_defaults(func=cmd_mcp)
     return parser
 
 

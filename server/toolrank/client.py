@@ -458,76 +458,15 @@ def candidates_from_folder(path: str | os.PathLike[str], pattern: str = "**/*",
     return out
 
 
-def split_sql_statements(sql: str, dialect: str = "") -> list[str]:
-    """The statements of a SQL script, each with its leading comments, as written."""
-    from sqlglot.dialects.dialect import Dialect
-    from sqlglot.tokens import TokenType
-
-    tokens = Dialect.get_or_raise(dialect or None).tokenize(sql)
-    pieces: list[str] = []
-    start = 0
-    for tok in tokens:
-        if tok.token_type == TokenType.SEMICOLON:
-            pieces.append(sql[start : tok.end + 1])
-            start = tok.end + 1
-    pieces.append(sql[start:])
-    return [p.strip() for p in pieces if p.strip().strip(";").strip()]
-
-
-def _created_name(statement: str, dialect: str) -> str | None:
-    """The table or view a CREATE TABLE/VIEW statement defines, else None."""
-    import sqlglot
-    from sqlglot import exp
-    from sqlglot.errors import SqlglotError
-
-    try:
-        tree = sqlglot.parse_one(statement, read=dialect or None)
-    except SqlglotError:
-        return _created_name_from_tokens(statement, dialect)
-    if not isinstance(tree, exp.Create) or str(tree.args.get("kind", "")).upper() not in ("TABLE", "VIEW"):
-        return None
-    table = tree.find(exp.Table)
-    if table is None:
-        return None
-    return ".".join(p.name for p in table.parts) or None
-
-
-def _created_name_from_tokens(statement: str, dialect: str) -> str | None:
-    """Fallback for statements sqlglot cannot parse: CREATE ... TABLE|VIEW [IF NOT EXISTS] name."""
-    from sqlglot.dialects.dialect import Dialect
-    from sqlglot.errors import SqlglotError
-    from sqlglot.tokens import TokenType
-
-    try:
-        tokens = Dialect.get_or_raise(dialect or None).tokenize(statement)
-    except SqlglotError:
-        return None
-    if not tokens or tokens[0].token_type != TokenType.CREATE:
-        return None
-    for i, tok in enumerate(tokens[:8]):
-        if tok.token_type in (TokenType.TABLE, TokenType.VIEW):
-            rest = [t for t in tokens[i + 1 :] if t.text.upper() not in ("IF", "NOT", "EXISTS")]
-            if not rest:
-                return None
-            parts = [rest[0].text]
-            k = 1
-            while k + 1 < len(rest) and rest[k].token_type == TokenType.DOT:
-                parts.append(rest[k + 1].text)
-                k += 2
-            return ".".join(parts)
-    return None
-
-
 def candidates_from_sql_file(path: str | os.PathLike[str], dialect: str = "") -> list[Sql]:
     """One :class:`Sql` candidate per CREATE TABLE / CREATE VIEW in a schema file.
 
-    Each keeps the statement's text (with the comments before it); its ``id`` is
-    the table or view name. Other statements (indexes, inserts...) are skipped.
+    Each keeps the statement's text (with the comments before it) followed by the
+    ``CREATE INDEX``, ``COMMENT ON`` and ``ALTER TABLE`` statements naming that table,
+    as the SQL normalizer folds them; its ``id`` is the table or view name. Other
+    statements (inserts...) are skipped.
     """
+    from toolrank.normalize.sql import schema_tables
+
     text = Path(path).read_text(encoding="utf-8")
-    out: list[Sql] = []
-    for statement in split_sql_statements(text, dialect):
-        name = _created_name(statement, dialect)
-        if name:
-            out.append(Sql(statement, dialect, id=name))
-    return out
+    return [Sql(statement, dialect, id=name) for name, statement in schema_tables(text, dialect)]

@@ -61,9 +61,12 @@ def _selection(out: SelectOutcome) -> Selection:
 def _put_requests(catalog: str, candidates: Iterable[Any], replace: bool, delete_ids: Sequence[str], model: str,
                   batch_size: int) -> list[cpb.PutCatalogRequest]:
     """One request, or (``batch_size`` > 0 and not ``replace``) one per batch, deletes in the last."""
-    from toolrank.client import _candidates_pb  # the client's candidate shapes (str, dict, Tool(...), ...)
+    from toolrank.api.convert import candidate_to_pb
+    from toolrank.client import to_candidate  # the client's candidate shapes (str, dict, Tool(...), ...)
 
-    pbs = _candidates_pb(candidates)
+    if isinstance(candidates, (str, bytes, Mapping)):
+        raise TypeError("candidates: expected a list of candidates")
+    pbs = [candidate_to_pb(to_candidate(c, f"candidates[{i}]")) for i, c in enumerate(candidates)]
     if replace or batch_size <= 0 or len(pbs) <= batch_size:
         return [cpb.PutCatalogRequest(catalog=catalog, candidates=pbs, replace=replace,
                                       delete_ids=list(delete_ids), model=model)]

@@ -35,6 +35,7 @@ class SetReport:
     mrr_at_10: float
     tokens_per_candidate: float
     raw: bool
+    lexical_weight: float | None = None  # None: the per-kind defaults
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -71,15 +72,17 @@ def mrr_at_10(ranked: list[str], relevant: set[str]) -> float:
     return 0.0
 
 
-async def evaluate(engine: Engine, dataset: Dataset, *, model: str = "", raw: bool = False) -> SetReport:
-    """Rank every query of ``dataset`` and average the metrics."""
+async def evaluate(engine: Engine, dataset: Dataset, *, model: str = "", raw: bool = False,
+                   lexical_weight: float | None = None) -> SetReport:
+    """Rank every query of ``dataset`` and average the metrics (``lexical_weight`` None: per-kind defaults)."""
     totals = {"ndcg": 0.0, "r1": 0.0, "r5": 0.0, "mrr": 0.0}
     tokens = 0
     count = 0
     for q in dataset.queries:
         ids = q["candidates"]
         relevant = set(q["relevant"])
-        request = RerankQuery(q["query"], tuple(dataset.corpus[i] for i in ids), model=model)
+        request = RerankQuery(q["query"], tuple(dataset.corpus[i] for i in ids), model=model,
+                              lexical_weight=lexical_weight)
         outcome = await engine.rerank(request, raw=raw)
         ranked = [ids[r.index] for r in outcome.results]
         totals["ndcg"] += ndcg_at_10(ranked, relevant)
@@ -90,13 +93,14 @@ async def evaluate(engine: Engine, dataset: Dataset, *, model: str = "", raw: bo
         count += len(ids)
     n = max(1, len(dataset.queries))
     return SetReport(dataset.name, len(dataset.queries), totals["ndcg"] / n, totals["r1"] / n,
-                     totals["r5"] / n, totals["mrr"] / n, tokens / max(1, count), raw)
+                     totals["r5"] / n, totals["mrr"] / n, tokens / max(1, count), raw, lexical_weight)
 
 
 def format_table(reports: list[SetReport]) -> str:
-    head = f"{'set':<18} {'mode':<10} {'nDCG@10':>8} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'tok/cand':>9}"
+    head = f"{'set':<18} {'mode':<10} {'lexical':>7} {'nDCG@10':>8} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'tok/cand':>9}"
     lines = [head, "-" * len(head)]
     for r in reports:
-        lines.append(f"{r.set:<18} {'raw' if r.raw else 'normalized':<10} {r.ndcg_at_10:>8.3f} "
+        lexical = "default" if r.lexical_weight is None else f"{r.lexical_weight:g}"
+        lines.append(f"{r.set:<18} {'raw' if r.raw else 'normalized':<10} {lexical:>7} {r.ndcg_at_10:>8.3f} "
                      f"{r.recall_at_1:>6.3f} {r.recall_at_5:>6.3f} {r.mrr_at_10:>7.3f} {r.tokens_per_candidate:>9.1f}")
     return "\n".join(lines)

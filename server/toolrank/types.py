@@ -12,9 +12,10 @@ from typing import Mapping, Union
 
 @dataclass(frozen=True, slots=True)
 class TextInput:
-    """A plain passage of text."""
+    """A plain passage of text; ``detect`` (kind "auto") reads it as a tool, SQL or code when sure."""
 
     text: str
+    detect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,7 @@ class Normalized:
     text: str
     fallback: bool = False
     detail: str = ""
+    kind: str = ""  # the kind a detected text was read as ("tool", "sql", "code"); "" = the candidate's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,7 @@ class RerankQuery:
     raw_scores: bool = False
     model: str = ""
     max_tokens_per_doc: int = 0  # cap each candidate's tokens before scoring (0 = the model's own limits)
+    lexical_weight: float | None = None  # BM25 weight in the fused score; None = per-kind default (engine/lexical.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolrank.normalize.code import detect_language, normalize_code, resolve_language
-from toolrank.normalize.code_languages import BY_NAME, RULES
+from toolrank.normalize.code.languages import BY_NAME, RULES
 from toolrank.types import CodeInput, Normalized, NormalizeOptions
 
 OPTIONS = NormalizeOptions()
@@ -369,6 +369,23 @@ def test_license_header_is_dropped() -> None:
     text = norm(source, "javascript").text
     assert "Copyright" not in text
     assert text == "function run() { go(); }"
+
+
+def test_comments_about_licences_and_tools_are_content() -> None:
+    # the word "license" is a notice only in a file's header; a linter's name is a pragma only with its directive
+    source = (
+        "# Licensed to the project, see LICENSE\nimport json\n\n\n"
+        "def read_license(package):\n    # return the license field of the package metadata\n"
+        "    # mypy cannot see through this lookup\n    return json.load(package)['license']  # pragma: no cover\n"
+    )
+    text = norm(source, "python").text
+    assert "Licensed to the project" not in text and "pragma" not in text
+    assert "# return the license field of the package metadata" in text
+    assert "# mypy cannot see through this lookup" in text
+    long_body = "\n".join(f"    step_{i} = run_{i}(step_{i - 1})" for i in range(1, 200))
+    summary = norm(f"import os\n\n# Return the license field of the package.\ndef read_license(package):\n{long_body}\n",
+                   "python", max_chars=400).text
+    assert summary.startswith("def read_license(package): Return the license field of the package.")
 
 
 def test_boilerplate_is_dropped() -> None:

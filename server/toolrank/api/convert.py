@@ -16,12 +16,14 @@ from toolrank.types import (
 from toolrank.v1 import reranker_pb2 as pb
 
 
-def candidate_from_pb(msg: pb.Candidate) -> Candidate:
-    """A protobuf Candidate as a dataclass; content None when the oneof is unset."""
+def candidate_from_pb(msg: pb.Candidate, detect_kinds: bool = False) -> Candidate:
+    """A protobuf Candidate as a dataclass; content None when the oneof is unset.
+
+    ``detect_kinds``: text is read as a tool, SQL or code when detection is sure ("kind: auto")."""
     which = msg.WhichOneof("content")
     content: object
     if which == "text":
-        content = TextInput(msg.text)
+        content = TextInput(msg.text, detect_kinds)
     elif which == "code":
         content = CodeInput(msg.code.source, msg.code.language, msg.code.path)
     elif which == "sql":
@@ -51,11 +53,12 @@ def candidate_to_pb(cand: Candidate) -> pb.Candidate:
 def rerank_query_from_pb(req: pb.RerankRequest) -> RerankQuery:
     return RerankQuery(
         query=req.query,
-        candidates=tuple(candidate_from_pb(c) for c in req.candidates),
+        candidates=tuple(candidate_from_pb(c, req.detect_kinds) for c in req.candidates),
         top_n=req.top_n,
         return_text=req.return_text,
         raw_scores=req.raw_scores,
         model=req.model,
+        lexical_weight=req.lexical_weight if req.HasField("lexical_weight") else None,
     )
 
 

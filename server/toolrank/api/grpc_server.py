@@ -55,7 +55,7 @@ class RerankerService(pb_grpc.RerankerServicer):
         return rerank_response_to_pb(outcome)
 
     async def Normalize(self, request: pb.NormalizeRequest, context: grpc.aio.ServicerContext) -> pb.NormalizeResponse:
-        candidates = tuple(candidate_from_pb(c) for c in request.candidates)
+        candidates = tuple(candidate_from_pb(c, request.detect_kinds) for c in request.candidates)
         return normalized_to_pb(await self.engine.normalize_candidates(candidates,
                                                                        self.aliases.resolve(request.model)))
 

@@ -13,7 +13,7 @@ import math
 import uuid
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from toolrank.candidates import content_from_json
 from toolrank.errors import InvalidField, InvalidRequest
@@ -50,6 +50,11 @@ class RerankBody(_Body):
         None, description="Fields of plain object documents to rank on (default: text, else all).")
     max_tokens_per_doc: Optional[StrictInt] = Field(None, ge=1, description="Cut each document to this many "
                                                                               "tokens before scoring.")
+    lexical_weight: Optional[Union[StrictInt, StrictFloat]] = Field(
+        None, description="score = model score + lexical_weight x z-scored BM25 over these documents (0 to 10; "
+                          "absent: the per-kind default, see the README).")
+    detect_kinds: Optional[StrictBool] = Field(
+        None, description="Read string and {text} documents as a tool schema, SQL or code when sure (default true).")
 
 
 class RerankResult(BaseModel):
@@ -156,11 +161,15 @@ def _render_fields(doc: dict[str, Any], names: list[str], where: str) -> str:
     return "\n".join(lines)
 
 
-def document_content(doc: str | dict[str, Any], where: str, rank_fields: list[str] | None) -> CandidateInput:
+def document_content(doc: str | dict[str, Any], where: str, rank_fields: list[str] | None,
+                     detect: bool = True) -> CandidateInput:
     """A string is text; a tool schema or a code/sql/tool/text object goes to its normalizer; other objects
-    become ``field: value`` lines of ``rank_fields`` (default: every field)."""
+    become ``field: value`` lines of ``rank_fields`` (default: every field).
+
+    ``detect`` ("kind: auto", the default for HTTP): a string or ``{"text": ...}`` document that is a
+    tool schema, SQL or a source file is normalized as one (normalize/detect.py)."""
     if isinstance(doc, str):
-        return TextInput(doc)
+        return TextInput(doc, detect)
     try:
         content: CandidateInput | None = content_from_json(doc, where)
     except InvalidRequest as exc:
@@ -168,21 +177,24 @@ def document_content(doc: str | dict[str, Any], where: str, rank_fields: list[st
             raise InvalidField(str(exc)) from None
         content = None  # a plain object: rendered below
     if content is not None and not (rank_fields and isinstance(content, TextInput)):
-        return content
+        return TextInput(content.text, detect) if isinstance(content, TextInput) else content
     return TextInput(_render_fields(doc, rank_fields or [str(k) for k in doc], where))
 
 
-def document_candidate(doc: str | dict[str, Any], where: str, rank_fields: list[str] | None = None) -> Candidate:
+def document_candidate(doc: str | dict[str, Any], where: str, rank_fields: list[str] | None = None,
+                       detect: bool = True) -> Candidate:
     """The one conversion from an HTTP document (Cohere, Jina, TEI) to the engine's Candidate."""
     doc_id = doc.get("id") if isinstance(doc, dict) else None
-    return Candidate(document_content(doc, where, rank_fields), doc_id if isinstance(doc_id, str) else "")
+    return Candidate(document_content(doc, where, rank_fields, detect), doc_id if isinstance(doc_id, str) else "")
 
 
 def rerank_query_of(body: RerankBody, model: str) -> RerankQuery:
-    candidates = tuple(document_candidate(doc, f"documents[{i}]", body.rank_fields)
+    detect = body.detect_kinds is not False
+    candidates = tuple(document_candidate(doc, f"documents[{i}]", body.rank_fields, detect)
                        for i, doc in enumerate(body.documents))
     return RerankQuery(query=body.query, candidates=candidates, top_n=body.top_n or 0, model=model,
-                       max_tokens_per_doc=body.max_tokens_per_doc or 0)
+                       max_tokens_per_doc=body.max_tokens_per_doc or 0,
+                       lexical_weight=float(body.lexical_weight) if body.lexical_weight is not None else None)
 
 
 def tei_query_of(body: TeiRerankBody, model: str) -> RerankQuery:

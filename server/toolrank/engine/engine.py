@@ -19,6 +19,7 @@ from typing import Awaitable, TypeVar
 import numpy as np
 
 from toolrank.engine.cache import LruCache, content_key
+from toolrank.engine.lexical import default_weight, fuse
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
@@ -278,6 +279,7 @@ class Engine:
             scores, windows, truncated, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts)
         else:
             scores, windows, truncated, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, query.raw_scores)
+        scores = await self._fuse_lexical(query, normalized, texts, scores)
         order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
         if query.top_n:
             order = order[: query.top_n]
@@ -301,6 +303,17 @@ class Engine:
         outcome = RerankOutcome(results, usage, timing, spec.name)
         self.observers.rerank(outcome, len(texts))
         return outcome
+
+    async def _fuse_lexical(self, query: RerankQuery, normalized: list[Normalized], texts: list[str],
+                            scores: np.ndarray) -> np.ndarray:
+        """Model score + lexical_weight x z(BM25) over this request (engine/lexical.py); per-kind weights by default."""
+        if query.lexical_weight is not None:
+            weights: np.ndarray | float = query.lexical_weight
+        else:
+            weights = np.array([default_weight(n.kind or c.kind) for n, c in zip(normalized, query.candidates)])
+        if not np.any(weights):
+            return scores
+        return await asyncio.to_thread(fuse, scores, query.query, texts, weights)
 
     def _tokenize_request(self, served: ServedModel, query: str, texts: list[str]) -> tuple[list[int], list[tuple[int, ...]]]:
         q_ids = list(served.model.tokenize([query])[0])

@@ -7,6 +7,8 @@ from toolrank.normalize import raw_text
 from toolrank.settings import Limits
 from toolrank.types import CodeInput, RerankQuery, SqlInput, ToolInput
 
+MAX_LEXICAL_WEIGHT = 10.0
+
 
 def _field_of(content: object) -> str:
     if isinstance(content, CodeInput):
@@ -52,4 +54,6 @@ def validate_rerank(query: RerankQuery, limits: Limits) -> None:
         raise RequestTooLarge(f"query: {size} bytes, over the limit of {limits.max_query_bytes} bytes")
     if query.top_n < 0:
         raise InvalidRequest("top_n: must be >= 0")
+    if query.lexical_weight is not None and not 0.0 <= query.lexical_weight <= MAX_LEXICAL_WEIGHT:
+        raise InvalidRequest(f"lexical_weight: must be between 0 and {MAX_LEXICAL_WEIGHT:g}, got {query.lexical_weight}")
     validate_candidates(query.candidates, limits)

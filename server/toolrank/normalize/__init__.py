@@ -12,6 +12,7 @@ from typing import Callable
 
 from toolrank.normalize.code import normalize_code
 from toolrank.normalize.common import clip, collapse_spaces
+from toolrank.normalize.detect import detect_kind
 from toolrank.normalize.sql import normalize_sql
 from toolrank.normalize.text import normalize_text
 from toolrank.normalize.tool import normalize_tool
@@ -23,6 +24,7 @@ from toolrank.types import (
     SqlInput,
     TextInput,
     ToolInput,
+    kind_of,
 )
 
 Normalizer = Callable[[CandidateInput, NormalizeOptions], Normalized]
@@ -62,11 +64,26 @@ def normalize(item: CandidateInput, options: NormalizeOptions | None = None) -> 
         # Only a bounded prefix is read, so the cost follows the limit, not the input.
         text = clip(collapse_spaces(raw[: 2 * limit + 1024]), limit)
         return Normalized(text, True, f"too large to parse: {len(raw)} characters, over {MAX_PARSE_CHARS}")
+    if isinstance(item, TextInput) and item.detect:
+        return _normalize_detected(item, options)
     try:
         return NORMALIZERS[type(item)](item, options)
     except Exception as exc:  # noqa: BLE001 - the safety net must catch everything
         text = clip(collapse_spaces(raw_text(item)), options.max_chars)
         return Normalized(text, True, f"normalizer error: {type(exc).__name__}")
+
+
+def _normalize_detected(item: TextInput, options: NormalizeOptions) -> Normalized:
+    """``kind: auto``: normalize as the detected kind; kept as text when detection or that normalizer fails."""
+    detected = detect_kind(item.text)
+    if detected is not None:
+        result = normalize(detected, options)
+        if not result.fallback:
+            kind = kind_of(detected)
+            return Normalized(result.text, False, f"auto: {kind}, {result.detail}", kind)
+    text = normalize(TextInput(item.text), options)
+    return Normalized(text.text, text.fallback, "auto: text" if detected is None else
+                      f"auto: text ({kind_of(detected)} unreadable)")
 
 
 __all__ = ["NORMALIZERS", "normalize", "raw_text"]

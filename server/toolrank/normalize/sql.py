@@ -527,6 +527,110 @@ def _fold_comment(node: exp.Comment, tables: dict[str, _Table]) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- schema files
+
+
+def split_statements(script: str, dialect: str = "") -> list[str]:
+    """The statements of a SQL script, each with its leading comments, as written (``;`` inside strings kept)."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.tokens import TokenType
+
+    tokens = Dialect.get_or_raise(_dialect_name(dialect) or None).tokenize(script)
+    pieces: list[str] = []
+    start = 0
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            pieces.append(script[start : tok.end + 1])
+            start = tok.end + 1
+    pieces.append(script[start:])
+    return [p.strip() for p in pieces if p.strip().strip(";").strip()]
+
+
+def schema_tables(script: str, dialect: str = "") -> list[tuple[str, str]]:
+    """(name, statements) per CREATE TABLE / CREATE VIEW of a schema script, in file order.
+
+    Each table's text is its CREATE statement (with the comments before it) followed by
+    the ``CREATE INDEX``, ``COMMENT ON`` and ``ALTER TABLE`` statements that name it,
+    so that a table candidate carries what :func:`normalize_sql` folds into the table.
+    Other statements (inserts, grants...) and those naming a table not defined here
+    are left out. Tables are matched by their last name part, case-insensitively.
+    """
+    named: list[tuple[str, list[str]]] = []
+    by_key: dict[str, list[str]] = {}
+    pending: list[tuple[str, str]] = []
+    for statement in split_statements(script, dialect):
+        tree = _parse_one(statement, dialect)
+        created = _created_name(tree, statement, dialect)
+        if created is not None:
+            parts = [statement]
+            named.append((created, parts))
+            by_key.setdefault(created.rsplit(".", 1)[-1].lower(), parts)
+            continue
+        key = _target_key(tree)
+        if key:
+            pending.append((key, statement))
+    for key, statement in pending:
+        if key in by_key:
+            by_key[key].append(statement)
+    return [(name, "\n".join(parts)) for name, parts in named]
+
+
+def _parse_one(statement: str, dialect: str) -> exp.Expression | None:
+    try:
+        return sqlglot.parse_one(statement, read=_dialect_name(dialect) or None)
+    except Exception:  # noqa: BLE001 - sqlglot raises many types; the token scan below takes over
+        return None
+
+
+def _created_name(tree: exp.Expression | None, statement: str, dialect: str) -> str | None:
+    """The table or view a CREATE TABLE/VIEW statement defines, else None."""
+    if tree is None:
+        return _created_name_from_tokens(statement, dialect)
+    if not isinstance(tree, exp.Create) or str(tree.args.get("kind", "")).upper() not in ("TABLE", "VIEW"):
+        return None
+    table = tree.find(exp.Table)
+    if table is None:
+        return None
+    return ".".join(p.name for p in table.parts) or None
+
+
+def _created_name_from_tokens(statement: str, dialect: str) -> str | None:
+    """For statements sqlglot cannot parse: CREATE ... TABLE|VIEW [IF NOT EXISTS] name."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = Dialect.get_or_raise(_dialect_name(dialect) or None).tokenize(statement)
+    except Exception:  # noqa: BLE001
+        return None
+    if not tokens or tokens[0].token_type != TokenType.CREATE:
+        return None
+    for i, tok in enumerate(tokens[:8]):
+        if tok.token_type in (TokenType.TABLE, TokenType.VIEW):
+            rest = [t for t in tokens[i + 1 :] if t.text.upper() not in ("IF", "NOT", "EXISTS")]
+            if not rest:
+                return None
+            parts = [rest[0].text]
+            k = 1
+            while k + 1 < len(rest) and rest[k].token_type == TokenType.DOT:
+                parts.append(rest[k + 1].text)
+                k += 2
+            return ".".join(parts)
+    return None
+
+
+def _target_key(tree: exp.Expression | None) -> str:
+    """The table key a CREATE INDEX, COMMENT ON or ALTER TABLE names (as :func:`_render` folds them), else ""."""
+    if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "INDEX":
+        return _index_text(tree)[0]
+    if isinstance(tree, exp.Alter):
+        return _table_key(tree.this)
+    if isinstance(tree, exp.Comment):
+        target = tree.this
+        return target.table.lower() if isinstance(target, exp.Column) else _table_key(target)
+    return ""
+
+
 # ---------------------------------------------------------------- fallback
 
 

@@ -54,20 +54,24 @@ class Candidate(_message.Message):
     def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., code: _Optional[_Union[Code, _Mapping]] = ..., sql: _Optional[_Union[Sql, _Mapping]] = ..., tool: _Optional[_Union[Tool, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class RerankRequest(_message.Message):
-    __slots__ = ("query", "candidates", "top_n", "return_text", "raw_scores", "model")
+    __slots__ = ("query", "candidates", "top_n", "return_text", "raw_scores", "model", "lexical_weight", "detect_kinds")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     TOP_N_FIELD_NUMBER: _ClassVar[int]
     RETURN_TEXT_FIELD_NUMBER: _ClassVar[int]
     RAW_SCORES_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    LEXICAL_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    DETECT_KINDS_FIELD_NUMBER: _ClassVar[int]
     query: str
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
     top_n: int
     return_text: bool
     raw_scores: bool
     model: str
-    def __init__(self, query: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., top_n: _Optional[int] = ..., return_text: _Optional[bool] = ..., raw_scores: _Optional[bool] = ..., model: _Optional[str] = ...) -> None: ...
+    lexical_weight: float
+    detect_kinds: bool
+    def __init__(self, query: _Optional[str] = ..., candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., top_n: _Optional[int] = ..., return_text: _Optional[bool] = ..., raw_scores: _Optional[bool] = ..., model: _Optional[str] = ..., lexical_weight: _Optional[float] = ..., detect_kinds: _Optional[bool] = ...) -> None: ...
 
 class RerankResult(_message.Message):
     __slots__ = ("index", "id", "score", "text")
@@ -124,12 +128,14 @@ class RerankResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[RerankResult, _Mapping]]] = ..., usage: _Optional[_Union[Usage, _Mapping]] = ..., timing: _Optional[_Union[Timing, _Mapping]] = ..., model: _Optional[str] = ...) -> None: ...
 
 class NormalizeRequest(_message.Message):
-    __slots__ = ("candidates", "model")
+    __slots__ = ("candidates", "model", "detect_kinds")
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    DETECT_KINDS_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[Candidate]
     model: str
-    def __init__(self, candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., model: _Optional[str] = ...) -> None: ...
+    detect_kinds: bool
+    def __init__(self, candidates: _Optional[_Iterable[_Union[Candidate, _Mapping]]] = ..., model: _Optional[str] = ..., detect_kinds: _Optional[bool] = ...) -> None: ...
 
 class NormalizedCandidate(_message.Message):
     __slots__ = ("index", "id", "kind", "text", "fallback", "detail", "tokens", "raw_tokens")

@@ -1,0 +1,122 @@
+"""``toolrank mcp proxy|serve``: flags and entry points (argparse only at import, so ``toolrank --help`` stays cheap)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+if sys.version_info < (3, 11):  # anyio's dependency brings the backport
+    from exceptiongroup import BaseExceptionGroup
+
+EngineFlags = Callable[[argparse.ArgumentParser], None]
+
+
+def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) -> None:
+    sub = parser.add_subparsers(dest="mcp_command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--transport", choices=("stdio", "streamable-http"), default="stdio",
+                        help="how the client connects (default stdio)")
+    common.add_argument("--host", default="127.0.0.1", help="streamable-http: address to bind (default 127.0.0.1)")
+    common.add_argument("--port", type=int, default=8000,
+                        help="streamable-http: port (default 8000; 0 = any free port, printed on stderr)")
+    common.add_argument("--log-level", default="warning", help="log level on stderr (default warning)")
+
+    p = sub.add_parser("proxy", parents=[common],
+                       help="upstream MCP servers behind two tools: search_tools and call_tool")
+    p.add_argument("--upstream", action="append", default=[], metavar="NAME=COMMAND",
+                   help="an upstream started over stdio, e.g. fs='npx -y @modelcontextprotocol/server-filesystem /tmp' "
+                        "(repeatable)")
+    p.add_argument("--upstream-url", action="append", default=[], metavar="NAME=URL",
+                   help="an upstream reached over streamable HTTP, e.g. docs=http://127.0.0.1:9000/mcp (repeatable)")
+    p.add_argument("--expose-found", type=int, nargs="?", const=20, default=0, metavar="N",
+                   help="also list the tools search_tools found, at most N (default 20), least recently found "
+                        "dropped first; the client is told with notifications/tools/list_changed")
+    p.add_argument("--catalog", default="mcp", help="catalog name for the upstream tools (default mcp)")
+    p.add_argument("--store", help="catalog store URL (default memory://; a sqlite:// store keeps embeddings "
+                                   "across restarts)")
+    p.add_argument("--max-restarts", type=int, default=5,
+                   help="restarts in a row of a dead or unstartable upstream before giving up (default 5)")
+    p.add_argument("--restart-backoff-s", type=float, default=1.0,
+                   help="first wait before a restart, doubled each time up to 30 s (default 1)")
+    p.add_argument("--connect-timeout-s", type=float, default=30.0,
+                   help="limit for an upstream to start and list its tools (default 30)")
+    p.add_argument("--startup-wait-s", type=float, default=60.0,
+                   help="how long a search or call waits for upstreams still starting and being indexed (default 60)")
+    p.add_argument("--call-timeout-s", type=float, default=0.0,
+                   help="limit for one forwarded tool call (default 0 = none)")
+    engine_flags(p)
+
+    s = sub.add_parser("serve", parents=[common], help="search_tools over an existing catalog (no upstreams)")
+    s.add_argument("--catalog", required=True, help="the catalog to search (filled by `toolrank catalog put`)")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--store", help="open this store in process (default: the one `toolrank catalog` uses)")
+    where.add_argument("--address", help="ask a running `toolrank serve` at HOST:PORT instead")
+    s.add_argument("--token", help="bearer token for --address (also TOOLRANK_TOKEN)")
+    engine_flags(s)
+
+
+def _logging(level: str) -> None:
+    # stdout is the MCP channel on stdio: everything human goes to stderr.
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper(), logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("toolrank.mcp").setLevel(min(logging.INFO, logging.getLogger().level))
+
+
+def cmd_mcp(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Any]) -> int:
+    """Run ``mcp proxy`` or ``mcp serve``; one ``toolrank mcp: error: ...`` line and exit 1 on a setup failure."""
+    import anyio
+
+    from toolrank.errors import ToolrankError
+
+    _logging(args.log_level)
+    try:
+        if args.mcp_command == "proxy":
+            runner = _proxy(args, settings_of)
+        else:
+            runner = _serve(args, settings_of)
+        anyio.run(runner)
+    except BaseException as exc:
+        leaf = exc
+        while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
+            leaf = leaf.exceptions[0]
+        if isinstance(leaf, KeyboardInterrupt):
+            return 0
+        if not isinstance(leaf, (ValueError, ToolrankError, OSError)):
+            raise
+        print(f"toolrank mcp: error: {' '.join(str(leaf).split())}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _proxy(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Any]) -> Callable[[], Any]:
+    from dataclasses import replace
+
+    from toolrank.mcp.proxy import ProxyOptions, run_proxy, upstream_specs
+    from toolrank.mcp.upstream import RestartPolicy
+
+    specs = upstream_specs(args.upstream, args.upstream_url)
+    if not specs:
+        raise ValueError("give at least one --upstream NAME=COMMAND or --upstream-url NAME=URL")
+    store = args.store or "memory://"
+    settings = replace(settings_of(args), store=store)
+    options = ProxyOptions(
+        upstreams=specs, catalog=args.catalog, store=store, transport=args.transport, host=args.host,
+        port=args.port, expose_found=max(args.expose_found or 0, 0),
+        policy=RestartPolicy(max_restarts=max(args.max_restarts, 0), backoff_s=max(args.restart_backoff_s, 0.0),
+                             connect_timeout_s=args.connect_timeout_s),
+        call_timeout_s=args.call_timeout_s or None, ready_timeout_s=max(args.startup_wait_s, 0.0))
+    return lambda: run_proxy(settings, options)
+
+
+def _serve(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Any]) -> Callable[[], Any]:
+    from toolrank.mcp.catalog_search import run_catalog_server
+
+    settings = settings_of(args)
+    token = args.token or os.environ.get("TOOLRANK_TOKEN") or None
+    return lambda: run_catalog_server(settings, args.catalog, address=args.address, token=token,
+                                      transport=args.transport, host=args.host, port=args.port)
