@@ -1,10 +1,30 @@
-# The toolrank server image: gRPC on 50051, the embedded default model.
-FROM python:3.11-slim
-WORKDIR /app
+# syntax=docker/dockerfile:1
+# The toolrank server image: gRPC on 50051 (HTTP on 8080 when TOOLRANK_HTTP_PORT=8080), the embedded model.
+#
+# Two stages so that the model is stored once: the build stage makes the wheel, the final stage installs
+# it through a bind mount (BuildKit), so neither the sources nor the wheel stay in a layer of the image.
+
+FROM python:3.11-slim AS build
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY proto ./proto
 COPY server ./server
-RUN pip install --no-cache-dir . && useradd --system toolrank
-USER toolrank
-EXPOSE 50051
+RUN pip wheel --no-deps --no-cache-dir -w /wheels .
+
+FROM python:3.11-slim
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-cache-dir /wheels/*.whl \
+ && groupadd --gid 10001 toolrank \
+ && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/toolrank toolrank
+# A numeric user (Kubernetes runAsNonRoot can check it) with a writable home for pulled models.
+USER 10001:10001
+ENV HOME=/home/toolrank \
+    TOOLRANK_CACHE_DIR=/home/toolrank/.cache/toolrank/models \
+    TOOLRANK_PORT=50051 \
+    TOOLRANK_HTTP_PORT=-1
+WORKDIR /home/toolrank
+EXPOSE 50051 8080
+# The standard grpc.health.v1.Health service: healthy once the model is warm, unhealthy while draining.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD toolrank health --address "127.0.0.1:${TOOLRANK_PORT}" --timeout 4 || exit 1
 ENTRYPOINT ["toolrank", "serve", "--host", "0.0.0.0"]

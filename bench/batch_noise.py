@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from dataclasses import replace
 
-from toolrank.engine import scheduler
 from toolrank.engine.engine import Engine
 from toolrank.eval import evaluate, load_dataset
 from toolrank.settings import Settings, parse_model_arg
@@ -28,8 +28,7 @@ async def run(sets: list[str], overheads: list[int], model: str | None) -> list[
     datasets = [load_dataset(path) for path in sets]
     rows = []
     for overhead in overheads:
-        scheduler.RUN_OVERHEAD_TOKENS = overhead
-        async with Engine.from_settings(settings) as engine:  # fresh caches for every cut
+        async with Engine.from_settings(replace(settings, run_overhead_tokens=overhead)) as engine:  # fresh caches for every cut
             for ds in datasets:
                 for raw in (False, True):
                     report = await evaluate(engine, ds, raw=raw)

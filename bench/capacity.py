@@ -50,6 +50,25 @@ def w1_candidates(corpus: dict[str, dict[str, Any]], query: dict[str, Any], ids:
     return [{"id": i, "tool": {"json": json.dumps(corpus[i]["tool"])}} for i in chosen]
 
 
+def workload_call(workload: str, client: Any, corpus: dict[str, dict[str, Any]], queries: list[dict[str, Any]],
+                  ids: list[str]) -> Callable[[int], None]:
+    """Request number ``i`` of a workload (see the module's docstring)."""
+    shared = w1_candidates(corpus, queries[0], ids)
+
+    def select(i: int) -> None:
+        client.select("bfcl", queries[i % len(queries)]["query"], top_k=5)
+
+    def rerank_shared(i: int) -> None:
+        client.rerank(queries[i % len(queries)]["query"], shared, top_n=5)
+
+    def cold(i: int) -> None:
+        q = queries[i % len(queries)]
+        start = (i * 20) % (len(ids) - 20)
+        client.rerank(q["query"], w1_candidates(corpus, q, ids[start:start + 20]), top_n=5)
+
+    return {"select": select, "rerank-shared": rerank_shared}.get(workload, cold)
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -118,20 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             client = toolrank.Client(replica.address, timeout=300)
             if workload == "select":
                 client.put_catalog("bfcl", [corpus[i] for i in ids], batch_size=500)
-
-                def call(i: int) -> None:
-                    client.select("bfcl", queries[i % len(queries)]["query"], top_k=5)
-            elif workload == "rerank-shared":
-                shared = w1_candidates(corpus, queries[0], ids)
-
-                def call(i: int) -> None:
-                    client.rerank(queries[i % len(queries)]["query"], shared, top_n=5)
-            else:
-                def call(i: int) -> None:
-                    q = queries[i % len(queries)]
-                    start = (i * 20) % (len(ids) - 20)
-                    client.rerank(q["query"], w1_candidates(corpus, q, ids[start:start + 20]), top_n=5)
-
+            call = workload_call(workload, client, corpus, queries, ids)
             for i in range(3):
                 call(10_000 + i)  # warm-up (and, for rerank-shared, the catalog's one cold pass)
             result = drive(call, args.clients, args.cold_seconds if workload == "rerank-cold" else args.seconds,

@@ -16,10 +16,10 @@ import argparse
 import asyncio
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from toolrank.candidates import candidate_from_json
-from toolrank.engine import scheduler
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings, parse_model_arg
 from toolrank.types import RerankQuery
@@ -34,12 +34,14 @@ def _padding(engine: Engine, before: tuple[int, int]) -> tuple[float, tuple[int,
     return padded / max(1, real), now
 
 
-async def run(requests: int, clients: int, model: str | None) -> None:
+async def run(requests: int, clients: int, model: str | None, run_overhead: int | None = None) -> None:
     rows = [json.loads(line) for line in (DATA / "corpus.jsonl").read_text().splitlines()[:50]]
     queries = [json.loads(line)["query"] for line in (DATA / "queries.jsonl").read_text().splitlines()]
     queries = [queries[i % len(queries)] for i in range(requests)]
     catalog = tuple(candidate_from_json(r) for r in rows)
     settings = Settings(models=(parse_model_arg(model),)) if model else Settings()
+    if run_overhead is not None:
+        settings = replace(settings, run_overhead_tokens=run_overhead)
     async with Engine.from_settings(settings) as engine:
         await engine.rerank(RerankQuery("warm up", catalog))
         _, mark = _padding(engine, (0, 0))
@@ -67,11 +69,9 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=160)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--model", help="model directory (default: the embedded model)")
-    ap.add_argument("--run-overhead", type=int, help="scheduler.RUN_OVERHEAD_TOKENS for this run")
+    ap.add_argument("--run-overhead", type=int, help="Settings.run_overhead_tokens for this run (default 32)")
     args = ap.parse_args()
-    if args.run_overhead is not None:
-        scheduler.RUN_OVERHEAD_TOKENS = args.run_overhead
-    asyncio.run(run(args.requests, args.clients, args.model))
+    asyncio.run(run(args.requests, args.clients, args.model, args.run_overhead))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from toolrank.bench import find_data_dir, percentile
+from bench import find_data_dir, percentile  # bench/bench.py, beside this script
 from toolrank.candidates import candidate_from_json
 from toolrank.normalize import normalize
 from toolrank.types import NormalizeOptions

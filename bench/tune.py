@@ -17,7 +17,7 @@ import sys
 import time
 from dataclasses import replace
 
-from toolrank import bench
+import bench  # bench/bench.py, beside this script
 from toolrank.engine.engine import Engine
 from toolrank.models import loader
 from toolrank.settings import Settings

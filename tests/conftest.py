@@ -88,3 +88,13 @@ def default_server() -> Iterator[ServerThread]:
 def channel(default_server: ServerThread) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(default_server.address) as ch:
         yield ch
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "shared_data: reads the ranking sets in ../shared/data (skipped when absent)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked ``shared_data`` skip, saying why, when the ranking sets are not beside the checkout."""
+    if item.get_closest_marker("shared_data") is not None and not DATA.is_dir():
+        pytest.skip(f"ranking sets not found at {DATA} (../shared/data): see ../shared/data/README.md")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from toolrank.bench import Shape, format_table, percentile
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from bench import Shape, format_table, percentile  # noqa: E402  (bench/bench.py: a checkout script)
 
 TINY = Path(__file__).resolve().parent / "models" / "tiny-bert-cross"
 

@@ -162,7 +162,7 @@ def test_token_is_sent_as_bearer_metadata(default_server):
             return continuation(details, request)
 
     with Client(default_server.address, token="s3cret", timeout=30) as c:
-        c._stub = toolrank.client.pb_grpc.RerankerStub(grpc.intercept_channel(c._channel, Spy()))
+        c._stub = toolrank.client.sync.pb_grpc.RerankerStub(grpc.intercept_channel(c._channel, Spy()))
         c.info()
     assert ("authorization", "Bearer s3cret") in seen[0]
 

@@ -7,12 +7,12 @@ import json
 import pytest
 
 from conftest import DATA
-from toolrank.api.convert import candidate_to_pb
 from toolrank.candidates import candidate_from_json
+from toolrank.convert import candidate_to_pb
 from toolrank.v1 import reranker_pb2 as pb
 from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
-
+pytestmark = pytest.mark.shared_data
 
 def _load(name: str):
     root = DATA / name

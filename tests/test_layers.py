@@ -46,7 +46,7 @@ def test_one_table_for_both_transports(error, grpc_code, http_status):
 
 
 def test_the_client_reads_the_table_backwards_to_the_general_class():
-    table = client._error_table()
+    table = client.errors._error_table()  # toolrank.client is a package (harden): client/errors.py
     assert table[grpc.StatusCode.INVALID_ARGUMENT] is errors.InvalidRequest  # not RequestTooLarge
     assert table[grpc.StatusCode.RESOURCE_EXHAUSTED] is errors.Overloaded
     assert table[grpc.StatusCode.UNAVAILABLE] is errors.ModelUnavailable

@@ -13,14 +13,38 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _dockerfile_copies(text: str) -> list[str]:
+    """The sources of every COPY from the build context (not ``--from=`` another stage)."""
+    sources = []
+    for line in re.findall(r"^COPY\s+(.+)$", text, flags=re.M):
+        words = [w for w in line.split() if not w.startswith("--")]
+        if any(w.startswith("--from") for w in line.split()):
+            continue
+        sources.extend(words[:-1])
+    return sources
+
+
 def test_dockerfile_copies_only_what_exists():
     text = (ROOT / "Dockerfile").read_text()
-    copies = re.findall(r"^COPY\s+(.+?)\s+\S+\s*$", text, flags=re.M)
+    copies = _dockerfile_copies(text)
     assert copies, "Dockerfile copies nothing"
-    for line in copies:
-        for src in line.split():
-            assert (ROOT / src).exists(), f"Dockerfile copies {src}, which does not exist"
+    for src in copies:
+        assert (ROOT / src).exists(), f"Dockerfile copies {src}, which does not exist"
     assert re.search(r'"toolrank",\s*"serve"', text)
+
+
+def test_dockerfile_shape():
+    """Health via the gRPC health service, HTTP port from the environment, a numeric non-root user."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")  # join continued lines
+    assert re.search(r"^HEALTHCHECK .*CMD toolrank health", text, flags=re.M)
+    assert re.search(r"^ENV .*TOOLRANK_HTTP_PORT=", text, flags=re.M) and re.search(r"^EXPOSE .*8080", text, flags=re.M)
+    assert "pip install" in text and not re.search(r"^COPY (?!--from)\S*\s+\S*models", text, flags=re.M)
+    user = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
+    assert user and re.fullmatch(r"[1-9]\d*(:\d+)?", user[-1]), "USER must be numeric and not root"
+    assert re.search(r"^ENV .*HOME=", text, flags=re.M)
+    ignore = (ROOT / ".dockerignore").read_text().split()
+    for must in (".git", ".venv", "tests", "bench", "work-models"):
+        assert any(line.strip("/") == must for line in ignore), f".dockerignore lacks {must}"
 
 
 def test_generated_proto_code_is_reproducible(tmp_path):
@@ -43,7 +67,8 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_wheel_ships_the_default_model(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+    # --no-build-isolation: build with this environment's setuptools, no download (tests use no network)
+    out = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
     if out.returncode != 0:
         pytest.fail(out.stderr[-2000:])
@@ -52,3 +77,5 @@ def test_wheel_ships_the_default_model(tmp_path):
     for f in ("model.onnx", "tokenizer.json", "config.json", "toolrank.json", "MODEL_CARD.md"):
         assert f"toolrank/models/default/{f}" in names
     assert "toolrank/v1/reranker_pb2.py" in names
+    assert not [n for n in names if n.startswith("toolrank/bench")], "checkout-only scripts live in bench/"
+    assert "toolrank/client/__init__.py" in names

@@ -15,7 +15,7 @@ _LAZY = {name: "toolrank.client" for name in (
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:
-    from toolrank.client import (AsyncClient, Client, Code, Hit, Ranking, Sql, Text, Tool,
+    from toolrank.client import (AsyncClient, Client, Code, Hit, Ranking, Sql, Text, Tool,  # noqa: F401
                                  candidates_from_folder, candidates_from_sql_file)
 
 

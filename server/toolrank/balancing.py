@@ -116,5 +116,6 @@ def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv
         raise ValueError(f"address {host}:{port}: cannot resolve ({exc})") from exc
     seen: dict[str, ipaddress.IPv4Address | ipaddress.IPv6Address] = {}
     for _family, _type, _proto, _name, sockaddr in infos:
-        seen.setdefault(str(sockaddr[0]), ipaddress.ip_address(sockaddr[0].split("%")[0]))
+        host = str(sockaddr[0])
+        seen.setdefault(host, ipaddress.ip_address(host.split("%")[0]))
     return list(seen.values())

@@ -1,7 +1,9 @@
-"""The ``toolrank`` command: serve, rerank, normalize, eval, info.
+"""The ``toolrank`` command: serve, rerank, normalize, eval, info, models, bench.
 
 Flags win over ``TOOLRANK_*`` environment variables, which win over defaults;
-settings are built once here and passed down.
+settings are built once here and passed down. A user's mistake (a missing file,
+bad JSON, a bad setting) prints one ``toolrank CMD: error: ...`` line and exits 1,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -11,19 +13,27 @@ import asyncio
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from toolrank.settings import Settings, parse_model_arg, settings_from
 
+_D = Settings()  # the defaults, for the help texts
+
 
 def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", dest="models", action="append", metavar="[NAME=]DIR",
-                   help="serve this model directory (repeatable; default: the embedded all-MiniLM-L6-v2)")
-    p.add_argument("--default-model", help="name of the model used when a request names none")
-    p.add_argument("--threads", type=int, help="onnxruntime intra-op threads (0 = all cores)")
-    p.add_argument("--token-budget", type=int, help="padded tokens per inference batch (default 1024; at least the model's max length)")
-    p.add_argument("--max-batch-size", type=int, help="sequences per inference batch (default 64)")
-    p.add_argument("--cache-size", type=int, help="entries per cache: normalized text, token ids, embeddings")
+                   help="serve this model directory or pulled catalog model (repeatable; "
+                        "default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--default-model", help="name of the model used when a request names none (default: the first)")
+    p.add_argument("--threads", type=int, help=f"onnxruntime intra-op threads (default {_D.threads} = all cores)")
+    p.add_argument("--token-budget", type=int,
+                   help=f"padded tokens per inference batch (default {_D.token_budget}; at least the model's max length)")
+    p.add_argument("--max-batch-size", type=int, help=f"sequences per inference batch (default {_D.max_batch_size})")
+    p.add_argument("--run-overhead-tokens", type=int,
+                   help=f"the scheduler's cost of one run, in padded tokens (default {_D.run_overhead_tokens})")
+    p.add_argument("--cache-size", type=int,
+                   help=f"entries per cache: normalized text, token ids, embeddings (default {_D.cache_size}; 0 = off)")
 
 
 def _lexical_weight(value: str) -> float:
@@ -44,7 +54,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = settings_from(overrides)
     from dataclasses import replace
 
-    from toolrank.models.catalog import resolve_models  # --model NAME: a pulled catalog model
+    from toolrank.models.catalog import (
+        resolve_models,  # --model NAME: a pulled catalog model
+    )
 
     return replace(settings, models=resolve_models(settings.models, settings.cache_dir))
 
@@ -52,40 +64,61 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     from toolrank.api.serve import serve
 
-    from toolrank.errors import ToolrankError
-
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(serve(_settings(args)))
-    except (ToolrankError, OSError) as exc:  # a model that will not load, a busy port, a missing TLS file
-        print(f"toolrank serve: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+    # A model that will not load, a busy port, a missing TLS file: main() prints one line, exit 1.
+    asyncio.run(serve(_settings(args)))
     return 0
+
+
+class UsageError(Exception):
+    """A mistake in what the user gave the command (file, JSON shape); main() prints it as one line."""
 
 
 def _read_json(path: str) -> Any:
     """One JSON document, or JSON lines (a corpus.jsonl) read as a list."""
-    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
-            raise
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+            raise UsageError(f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{path}: line {n}: not JSON: {exc.msg} at column {exc.colno}") from None
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses as dicts for --json: every field (zeros included), integers as numbers."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def cmd_rerank(args: argparse.Namespace) -> int:
     import grpc
 
-    from toolrank.api.convert import candidate_to_pb
     from toolrank.candidates import candidate_from_json
+    from toolrank.convert import candidate_to_pb, rerank_response_from_pb
     from toolrank.v1 import reranker_pb2 as pb
     from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
     doc = _read_json(args.file)
     if not isinstance(doc, dict) or "query" not in doc:
-        print("error: expected a JSON object with 'query' and 'candidates'", file=sys.stderr)
-        return 2
+        raise UsageError(f"{args.file}: expected a JSON object with 'query' and 'candidates'")
     cands = [candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(doc.get("candidates", []))]
     request = pb.RerankRequest(query=doc["query"], candidates=[candidate_to_pb(c) for c in cands],
                                top_n=args.top_n if args.top_n is not None else int(doc.get("top_n", 0)),
@@ -97,8 +130,7 @@ def cmd_rerank(args: argparse.Namespace) -> int:
             print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
             return 1
     if args.json:
-        from google.protobuf.json_format import MessageToDict
-        print(json.dumps(MessageToDict(resp), indent=2))
+        print(json.dumps(_plain(rerank_response_from_pb(resp)), indent=2, ensure_ascii=False))
         return 0
     for rank, r in enumerate(resp.results, 1):
         line = f"{rank:>3}. {r.score:8.4f}  [{r.index}] {r.id}"
@@ -138,6 +170,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from toolrank.engine.engine import Engine
     from toolrank.eval import evaluate, format_table, load_dataset
 
+    for path in args.datasets:  # before loading a model: a wrong folder fails at once
+        for name in ("corpus.jsonl", "queries.jsonl"):
+            if not (Path(path) / name).is_file():
+                raise UsageError(f"{path}: no {name} here (a dataset folder holds corpus.jsonl and queries.jsonl)")
     settings = _settings(args)
     if args.catalog:
         return _eval_catalog(args, settings)
@@ -147,7 +183,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         reports = []
         async with engine:
             for path in args.datasets:
-                ds = load_dataset(path, args.limit)
+                try:
+                    ds = load_dataset(path, args.limit)
+                except (ValueError, KeyError) as exc:
+                    raise UsageError(f"{path}: unreadable dataset: {type(exc).__name__}: {exc}") from None
                 modes = [False, True] if args.both else [args.raw]
                 for raw in modes:
                     report = await evaluate(engine, ds, model=args.use_model or "", raw=raw,
@@ -225,9 +264,9 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                     from toolrank.api.convert_catalogs import select_outcome_to_pb
                     from toolrank.catalogs.types import SelectOutcome
 
-                    out = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,
-                                        picked.rerank_model)
-                    print(json.dumps(MessageToDict(select_outcome_to_pb(out)), indent=2, ensure_ascii=False))
+                    selected = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,
+                                             picked.rerank_model)
+                    print(json.dumps(MessageToDict(select_outcome_to_pb(selected)), indent=2, ensure_ascii=False))
                     return 0
                 for rank, hit in enumerate(picked, 1):
                     pin = " (pinned)" if hit.pinned else ""
@@ -261,21 +300,62 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     import grpc
-    from google.protobuf.json_format import MessageToDict
 
+    from toolrank.convert import server_info_from_pb
     from toolrank.v1 import reranker_pb2 as pb
     from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
     with grpc.insecure_channel(args.address) as channel:
-        resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=args.timeout)
-    print(json.dumps(MessageToDict(resp), indent=2))
+        try:
+            resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=args.timeout)
+        except grpc.RpcError as exc:
+            print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    print(json.dumps(_plain(server_info_from_pb(resp)), indent=2))
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from toolrank.bench import main as bench_main
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 0 when the server's grpc.health.v1 service says SERVING (the Docker HEALTHCHECK)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    return bench_main(args)
+    with grpc.insecure_channel(args.address) as channel:
+        try:
+            resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=args.service),
+                                                              timeout=args.timeout)
+        except grpc.RpcError as exc:
+            print(f"toolrank health: {args.address}: {exc.code().name}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
+    print(f"{args.address}: {status}")
+    return 0 if resp.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
+def find_bench_script() -> Path | None:
+    """bench/bench.py of the checkout this package runs from, or of the current directory."""
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        script = root / "bench" / "bench.py"
+        if script.is_file():
+            return script
+    return None
+
+
+def cmd_bench(argv: list[str]) -> int:
+    """``toolrank bench ARGS``: runs ``bench/bench.py ARGS`` of the checkout (the wheel does not ship it)."""
+    import runpy
+
+    script = find_bench_script()
+    if script is None:
+        raise UsageError("toolrank bench runs from a source checkout (bench/bench.py); "
+                         "clone the repository and run: python bench/bench.py --help")
+    sys.argv = [str(script), *argv]
+    sys.path.insert(0, str(script.parent))
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -330,22 +410,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the gRPC server")
-    p.add_argument("--host", help="address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)")
-    p.add_argument("--port", type=int, help="gRPC port (default 50051; 0 = any free port)")
+    p.add_argument("--host", help=f"address to bind (default {_D.host}; 0.0.0.0 for all interfaces)")
+    p.add_argument("--port", type=int, help=f"gRPC port (default {_D.port}; 0 = any free port)")
+    p.add_argument("--reuse-port", action="store_true", default=None,
+                   help="let several servers share the gRPC port (SO_REUSEPORT; default off: a busy port is an error)")
     p.add_argument("--http-port", type=int,
                    help="also serve the Cohere/Jina HTTP rerank API and /metrics on this port "
                         "(default off; 0 = any free port; negative = off)")
-    p.add_argument("--grace-s", type=float, help="seconds in-flight requests get on SIGTERM (default 10)")
-    p.add_argument("--max-inflight-requests", type=int, help="requests in flight before RESOURCE_EXHAUSTED")
-    p.add_argument("--max-queued-tokens", type=int, help="tokens waiting for inference before RESOURCE_EXHAUSTED")
+    p.add_argument("--grace-s", type=float, help=f"seconds in-flight requests get on SIGTERM (default {_D.grace_s:g})")
+    p.add_argument("--max-inflight-requests", type=int,
+                   help=f"requests in flight before RESOURCE_EXHAUSTED (default {_D.max_inflight_requests})")
+    p.add_argument("--max-queued-tokens", type=int,
+                   help=f"tokens waiting for inference before RESOURCE_EXHAUSTED (default {_D.max_queued_tokens})")
     p.add_argument("--request-timeout-s", type=float,
-                   help="the server's limit per request, past it DEADLINE_EXCEEDED (default 60; 0 = none)")
-    p.add_argument("--tls-cert", dest="tls_cert_file", metavar="PEM", help="server certificate: TLS on every port")
-    p.add_argument("--tls-key", dest="tls_key_file", metavar="PEM", help="the certificate's private key")
+                   help=f"the server's limit per request, past it DEADLINE_EXCEEDED (default {_D.request_timeout_s:g}; "
+                        "0 = none)")
+    p.add_argument("--tls-cert", dest="tls_cert_file", metavar="PEM",
+                   help="server certificate: TLS on every port (default: none, plaintext)")
+    p.add_argument("--tls-key", dest="tls_key_file", metavar="PEM", help="the certificate's private key (default: none)")
     p.add_argument("--tls-client-ca", dest="tls_client_ca_file", metavar="PEM",
-                   help="require client certificates signed by this CA (mutual TLS)")
+                   help="require client certificates signed by this CA (mutual TLS; default: none)")
     p.add_argument("--auth-tokens-file", metavar="FILE",
-                   help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health")
+                   help="bearer tokens, one a line (also TOOLRANK_AUTH_TOKENS=a,b): required on all but health "
+                        "(default: none, no auth)")
     p.add_argument("--store", metavar="URL", help="where catalogs live: sqlite:///path (default: "
                    "$XDG_DATA_HOME or ~/.local/share/toolrank/catalogs.sqlite3), memory://, redis://host:port/db")
     p.add_argument("--model-alias", dest="model_aliases", action="append", metavar="ALIAS=MODEL",
@@ -354,70 +441,77 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--otlp-endpoint", metavar="URL",
                    help="send OpenTelemetry traces to this OTLP/gRPC collector (needs toolrank[otel]; "
                         "default off; also OTEL_EXPORTER_OTLP_ENDPOINT)")
-    p.add_argument("--log-level", default="info")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="server log level (default info)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_serve)
 
     client_flags = argparse.ArgumentParser(add_help=False)
-    client_flags.add_argument("--address", default="127.0.0.1:50051", help="server address (host:port)")
-    client_flags.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds")
+    client_flags.add_argument("--address", default="127.0.0.1:50051", help="server address, host:port (default %(default)s)")
+    client_flags.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds (default %(default)g)")
 
     p = sub.add_parser("rerank", parents=[client_flags], help="send one rerank request from a JSON file (or - for stdin)")
     p.add_argument("file", help='JSON: {"query": ..., "candidates": [...], "top_n": N}')
-    p.add_argument("--top-n", type=int)
-    p.add_argument("--text", action="store_true", help="show each result's normalized text")
-    p.add_argument("--json", action="store_true", help="print the whole response as JSON")
-    p.add_argument("--use-model", help="a served model's name")
+    p.add_argument("--top-n", type=int, help="results to return (default: the file's top_n, else all)")
+    p.add_argument("--text", action="store_true", help="show each result's normalized text (default off)")
+    p.add_argument("--json", action="store_true",
+                   help="print the whole response as JSON: every field, snake_case (default off)")
+    p.add_argument("--use-model", help="a served model's name (default: the file's model, else the server's default)")
     p.set_defaults(func=cmd_rerank)
 
     p = sub.add_parser("normalize", help="show what candidates become (runs locally, no server)")
     p.add_argument("file", help="JSON: one candidate, a list, or {\"candidates\": [...]} (- for stdin)")
-    p.add_argument("--max-chars", type=int, default=2048)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--max-chars", type=int, default=2048, help="output budget per candidate (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text (default off)")
     p.set_defaults(func=cmd_normalize)
 
     p = sub.add_parser("eval", help="ranking quality on datasets (corpus.jsonl + queries.jsonl)")
-    p.add_argument("datasets", nargs="+", metavar="DATASET_DIR")
-    p.add_argument("--raw", action="store_true", help="rank the unnormalized text")
-    p.add_argument("--both", action="store_true", help="normalized and raw, side by side")
-    p.add_argument("--json", action="store_true", help="one JSON object per set")
-    p.add_argument("--limit", type=int, default=0, help="first N queries of each set")
-    p.add_argument("--use-model", help="a served model's name (with several --model)")
+    p.add_argument("datasets", nargs="+", metavar="DATASET_DIR", help="folders holding corpus.jsonl and queries.jsonl")
+    p.add_argument("--raw", action="store_true", help="rank the unnormalized text (default off)")
+    p.add_argument("--both", action="store_true", help="normalized and raw, side by side (default off)")
+    p.add_argument("--json", action="store_true", help="one JSON object per set (default off: a table)")
+    p.add_argument("--limit", type=int, default=0, help="first N queries of each set (default 0 = all)")
+    p.add_argument("--use-model", help="a served model's name, with several --model (default: the first)")
     p.add_argument("--lexical-weight", type=_lexical_weight, default=None, metavar="W",
                    help="BM25 weight in the fused score for every candidate (0: model only; default: per kind)")
     p.add_argument("--catalog", action="store_true",
                    help="whole-catalog retrieval: the corpus in one catalog, every query against all of it "
-                        "(Recall@5, Recall@10, nDCG@10 for dense, BM25 and fused)")
+                        "(Recall@5, Recall@10, nDCG@10 for dense, BM25 and fused; default off)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("info", parents=[client_flags], help="ask a running server what it serves")
     p.set_defaults(func=cmd_info)
 
+    p = sub.add_parser("health", parents=[client_flags],
+                       help="exit 0 when a server's grpc.health.v1 service says SERVING (for HEALTHCHECK)")
+    p.add_argument("--service", default="", help="the service to ask about (default: the whole server)")
+    p.set_defaults(func=cmd_health)
+
     p = sub.add_parser("catalog", help="register candidates once in a server's catalog, select from it many times")
     csub = p.add_subparsers(dest="catalog_command", required=True)
     c = csub.add_parser("put", parents=[client_flags], help="create or upsert a catalog from a file or folder")
     c.add_argument("name")
     c.add_argument("path", metavar="FILE.jsonl|tools.json|openapi.json|schema.sql|DIR")
-    c.add_argument("--replace", action="store_true", help="swap the whole catalog atomically (one request)")
-    c.add_argument("--delete", action="append", metavar="ID", help="also remove this id (repeatable)")
+    c.add_argument("--replace", action="store_true", help="swap the whole catalog atomically, one request (default off: upsert)")
+    c.add_argument("--delete", action="append", metavar="ID", help="also remove this id (repeatable; default: none)")
     c.add_argument("--batch-size", type=int, default=500, help="candidates per request when upserting (default 500)")
-    c.add_argument("--use-model", help="the served bi-encoder to embed with")
+    c.add_argument("--use-model", help="the served bi-encoder to embed with (default: the default model)")
     c = csub.add_parser("select", parents=[client_flags], help="the best candidates of a catalog for a query")
     c.add_argument("name")
     c.add_argument("query")
-    c.add_argument("--top-k", type=int, default=10)
-    c.add_argument("--min-score", type=float)
-    c.add_argument("--pin", action="append", metavar="ID", help="always include this id (repeatable)")
-    c.add_argument("--filter", action="append", metavar="KEY=VALUE", help="metadata must match (repeatable)")
-    c.add_argument("--instruction", help="prepended to the query for the bi-encoder")
-    c.add_argument("--context", action="append", metavar="TURN", help="an earlier turn, oldest first (repeatable)")
-    c.add_argument("--stage-one-only", action="store_true", help="skip the cross-encoder stage")
-    c.add_argument("--use-model", help="the catalog's bi-encoder")
-    c.add_argument("--text", action="store_true", help="show each result's normalized text")
-    c.add_argument("--json", action="store_true", help="the whole response as JSON, with the candidates")
+    c.add_argument("--top-k", type=int, default=10, help="results to return (default 10)")
+    c.add_argument("--min-score", type=float, help="drop results scoring below this (default: none)")
+    c.add_argument("--pin", action="append", metavar="ID", help="always include this id (repeatable; default: none)")
+    c.add_argument("--filter", action="append", metavar="KEY=VALUE", help="metadata must match (repeatable; default: none)")
+    c.add_argument("--instruction", help="prepended to the query for the bi-encoder (default: none)")
+    c.add_argument("--context", action="append", metavar="TURN", help="an earlier turn, oldest first (repeatable; default: none)")
+    c.add_argument("--stage-one-only", action="store_true", help="skip the cross-encoder stage (default off)")
+    c.add_argument("--use-model", help="the catalog's bi-encoder (default: the catalog's model)")
+    c.add_argument("--text", action="store_true", help="show each result's normalized text (default off)")
+    c.add_argument("--json", action="store_true", help="the whole response as JSON, with the candidates (default off)")
     c = csub.add_parser("list", parents=[client_flags], help="every catalog: size, version, model")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="print JSON instead of a table (default off)")
     c = csub.add_parser("get", parents=[client_flags], help="one catalog's size, version and model")
     c.add_argument("name")
     c = csub.add_parser("delete", parents=[client_flags], help="remove a catalog")
@@ -430,21 +524,20 @@ def build_parser() -> argparse.ArgumentParser:
     cache_flags.add_argument("--cache-dir", help="where pulled models live (TOOLRANK_CACHE_DIR; "
                                                   "default ~/.cache/toolrank/models)")
     m = msub.add_parser("list", parents=[cache_flags], help="name, kind, licence, embedded or pulled")
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="print JSON instead of a table (default off)")
     m.set_defaults(func=cmd_models_list)
     m = msub.add_parser("pull", parents=[cache_flags], help="download a catalog model (resumable, verified)")
     m.add_argument("name", help="a catalog name or repository id (see `toolrank models list`)")
     m.add_argument("--variant", help="which ONNX graph: int8 or fp32 (default: the catalog's)")
     m.add_argument("--endpoint", help="hub URL (default: HF_ENDPOINT, else https://huggingface.co)")
     m.add_argument("--revision", help="a commit or branch (default: the catalog's)")
-    m.add_argument("--repo", help="fetch from this repository instead (an ONNX mirror)")
+    m.add_argument("--repo", help="fetch from this repository instead, e.g. an ONNX mirror (default: the catalog's)")
     m.set_defaults(func=cmd_models_pull)
 
-    from toolrank.bench import add_arguments as add_bench_arguments  # stdlib-only at import
-
-    p = sub.add_parser("bench", help="W1-W4 against the naive onnxruntime loop and sentence-transformers")
-    add_bench_arguments(p)
-    p.set_defaults(func=cmd_bench)
+    # Listed for --help only: main() hands `toolrank bench ...` to the checkout's bench/bench.py untouched.
+    sub.add_parser("bench", add_help=False,
+                   help="W1-W4 against the naive onnxruntime loop and sentence-transformers "
+                        "(runs bench/bench.py of a source checkout; `toolrank bench --help` for its flags)")
 
     from toolrank.mcp.cli import add_arguments as add_mcp_arguments  # argparse only at import
 
@@ -455,8 +548,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    from toolrank.errors import ToolrankError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else ""
+    try:
+        if command == "bench":
+            return cmd_bench(argv[1:])
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except (UsageError, ToolrankError, OSError) as exc:  # a user's mistake or the environment's: one line
+        print(f"toolrank {command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""One exception hierarchy; ``toolrank.api`` maps each class to a status code once."""
+"""One exception hierarchy; ``toolrank.api`` maps each class to a status code once.
+
+There is no normalizer error: a normalizer that cannot read its input falls back to a
+generic rendering and says so (``Normalized.fallback``), it never raises.
+"""
 
 from __future__ import annotations
 
@@ -17,14 +21,6 @@ class RequestTooLarge(InvalidRequest):
 
 class UnknownModel(InvalidRequest):
     """The request names a model this server does not serve."""
-
-
-class NormalizeError(ToolrankError):
-    """A normalizer could not read its input (position says where)."""
-
-    def __init__(self, message: str, position: int | None = None) -> None:
-        super().__init__(message)
-        self.position = position
 
 
 class Overloaded(ToolrankError):

@@ -1,11 +1,19 @@
-"""Configuration, built once (in ``toolrank.cli``) and passed down; never read at import time."""
+"""Configuration, built once (in ``toolrank.cli``) and passed down; never read at import time.
+
+Every value is checked once, when a ``Settings`` or ``Limits`` is built: a wrong type,
+a value out of range, NaN or an unreadable ``TOOLRANK_*`` variable raises
+:class:`toolrank.errors.ConfigError` with one line naming the setting.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
+
+from toolrank.errors import ConfigError
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -21,6 +29,10 @@ class Limits:
     max_request_bytes: int = 16 * 1024 * 1024
     max_message_bytes: int = 32 * 1024 * 1024  # gRPC receive limit (transport level)
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check(f.name, getattr(self, f.name), int, low=0)  # 0 refuses every request over it
+
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -31,12 +43,9 @@ class Settings:
     models: tuple[tuple[str, str], ...] = ((DEFAULT_MODEL_NAME, str(DEFAULT_MODEL_DIR)),)
     default_model: str = ""
     threads: int = 0  # onnxruntime intra-op threads; 0 = all cores
-    # Padded tokens per batch (at least the model's max_length). Measured (bench/tune.py, W1: 50
-    # tool schemas, all-MiniLM-L6-v2 int8, 2 cores): 8192 -> one batch padded +91%, 2974 ms median;
-    # 2048 -> +23%, 2563 ms; 1024 -> +14%, 2379 ms; 512 -> +7%, 2098 ms. On CPU a batch of ~1k
-    # tokens already fills the matmuls, so smaller batches lose nothing and pad far less.
-    token_budget: int = 1024
+    token_budget: int = 1024  # padded tokens per batch (at least the model's max_length; README: Performance)
     max_batch_size: int = 64
+    run_overhead_tokens: int = 32  # the scheduler's fixed cost of one run, in padded tokens (README: Performance)
     cache_size: int = 50_000  # entries per cache (normalized text, token ids, embeddings)
     normalize_max_chars: int = 2048
     max_inflight_requests: int = 256
@@ -44,6 +53,7 @@ class Settings:
     request_timeout_s: float = 60.0
     grace_s: float = 10.0
     http_port: int = -1  # Cohere/Jina-style HTTP API + /metrics: negative = off, 0 = any free port
+    reuse_port: bool = False  # let several servers share the gRPC port (SO_REUSEPORT); off: a busy port is an error
     http_read_timeout_s: float = 30.0  # HTTP: a client must send each request (and go idle) within this
     cache_dir: str = ""  # where `toolrank models pull` puts models (TOOLRANK_CACHE_DIR); empty: ~/.cache/toolrank/models
     tls_cert_file: str = ""  # PEM server certificate: TLS on every port when set (with tls_key_file)
@@ -61,12 +71,80 @@ class Settings:
     model_aliases: tuple[tuple[str, str], ...] = ()
     otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
 
-    @property
-    def default_model_name(self) -> str:
-        return self.default_model or self.models[0][0]
+    def __post_init__(self) -> None:
+        for name, kind, low, high in _RANGES:
+            _check(name, getattr(self, name), kind, low, high)
+        for name in ("host", "default_model", "cache_dir", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
+                     "auth_tokens_file", "auth_tokens", "otlp_endpoint"):
+            _check(name, getattr(self, name), str)
+        _check("reuse_port", self.reuse_port, bool)
+        if not self.host.strip():
+            raise ConfigError("host: empty (use 127.0.0.1, or 0.0.0.0 for every interface)")
+        if not self.models:
+            raise ConfigError("models: none to serve")
+        for field_name in ("models", "model_aliases"):
+            for pair in getattr(self, field_name):
+                if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+                    raise ConfigError(f"{field_name}: expected (name, value) string pairs, got {pair!r}")
+        if not isinstance(self.limits, Limits):
+            raise ConfigError(f"limits: expected Limits, got {type(self.limits).__name__}")
+
+
+# (name, type, lowest, highest): every number a Settings holds, checked in __post_init__.
+_RANGES: tuple[tuple[str, type, Any, Any], ...] = (
+    ("port", int, 0, 65535),
+    ("http_port", int, None, 65535),
+    ("threads", int, 0, 1024),
+    ("token_budget", int, 1, None),
+    ("max_batch_size", int, 1, None),
+    ("run_overhead_tokens", int, 0, None),
+    ("cache_size", int, 0, None),
+    ("normalize_max_chars", int, 1, None),
+    ("max_inflight_requests", int, 0, None),  # 0 refuses every request (RESOURCE_EXHAUSTED)
+    ("max_queued_tokens", int, 1, None),
+    ("request_timeout_s", float, 0, None),
+    ("grace_s", float, 0, None),
+    ("http_read_timeout_s", float, 0.001, None),
+)
+
+
+def _check(name: str, value: Any, kind: type, low: Any = None, high: Any = None) -> None:
+    """Refuse a value of the wrong type, NaN or infinite, or out of [low, high], naming the setting."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{name}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{name}: {value!r} is not a finite number")
+    if low is not None and value < low:
+        raise ConfigError(f"{name}: {value!r} is below the lowest allowed value, {low:g}")
+    if high is not None and value > high:
+        raise ConfigError(f"{name}: {value!r} is above the highest allowed value, {high:g}")
 
 
 _ENV_PREFIX = "TOOLRANK_"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def parse_env_value(variable: str, text: str, kind: type) -> Any:
+    """A ``TOOLRANK_*`` string as ``kind`` (bool: 1/0, true/false, yes/no, on/off), or ConfigError naming it."""
+    raw = text.strip()
+    try:
+        if kind is bool:
+            if raw.lower() in _TRUE:
+                return True
+            if raw.lower() in _FALSE:
+                return False
+            raise ValueError
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError:
+        what = {bool: "a boolean (true/false, 1/0, yes/no, on/off)", int: "an integer", float: "a number"}[kind]
+        raise ConfigError(f"{variable}={text!r}: expected {what}") from None
+    return text
 
 
 def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
@@ -85,7 +163,8 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
             if flag is not None:
                 target[name] = flag
             elif _ENV_PREFIX + name.upper() in env:
-                target[name] = type(default)(env[_ENV_PREFIX + name.upper()])
+                variable = _ENV_PREFIX + name.upper()
+                target[name] = parse_env_value(variable, env[variable], type(default))
     models = overrides.get("models")
     if models:
         values["models"] = tuple(models)
@@ -96,7 +175,7 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
         values["model_aliases"] = tuple(parse_alias_arg(a) for a in aliases)
     elif env.get(_ENV_PREFIX + "MODEL_ALIAS"):
         values["model_aliases"] = tuple(parse_alias_arg(a) for a in env[_ENV_PREFIX + "MODEL_ALIAS"].split(","))
-    return replace(base, limits=replace(base.limits, **limit_values), **values)
+    return replace(base, limits=replace(base.limits, **limit_values), **values)  # __post_init__ checks each
 
 
 def parse_alias_arg(arg: str) -> tuple[str, str]:

@@ -1,7 +1,9 @@
 """Typed, frozen values that cross module boundaries.
 
-Protobuf messages never get past ``toolrank.api``: the transports convert them
-into these dataclasses, and the engine and normalizers only see these.
+Protobuf messages never get past ``toolrank.convert``: the transports (and the
+client) convert them into these dataclasses, and the engine and normalizers only
+see these. Everything visible on the wire (``ModelSpec``, ``ServerInfo``, ``Usage``...)
+is defined here, so a client needs no server module to name it.
 """
 
 from __future__ import annotations
@@ -142,6 +144,45 @@ class RerankOutcome:
     usage: Usage
     timing: Timing
     model: str
+
+
+CROSS_ENCODER = "cross-encoder"
+BI_ENCODER = "bi-encoder"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """What the engine and clients know about a served model besides its graph (``Info`` on the wire)."""
+
+    name: str
+    path: str
+    kind: str  # CROSS_ENCODER or BI_ENCODER
+    activation: str
+    max_length: int
+    max_query_length: int
+    family: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A served model as ``Info`` reports it: its spec and whether requests naming no model get it."""
+
+    name: str
+    kind: str
+    max_length: int
+    max_query_length: int
+    family: str
+    path: str
+    is_default: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """What ``Info`` answers: the server's version and its models."""
+
+    version: str
+    models: tuple[ModelInfo, ...]
+    default_model: str
 
 
 @dataclass(frozen=True, slots=True)

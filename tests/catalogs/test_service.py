@@ -15,7 +15,7 @@ from toolrank.catalogs.store import open_store
 from toolrank.catalogs.index import query_terms
 from toolrank.catalogs.types import BM25, DENSE, FUSED, PutCatalogRequest, SelectQuery
 from toolrank.engine.engine import Engine
-from toolrank.errors import CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, UnknownModel
+from toolrank.errors import CatalogLimitExceeded, CatalogNotFound, InvalidRequest, UnknownModel
 from toolrank.types import Candidate, RerankQuery, TextInput
 
 

@@ -65,7 +65,7 @@ class RedisServer:
                 return self
             except redis.exceptions.ConnectionError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server exited {self.process.returncode}: {self.log()}")
+                    raise RuntimeError(f"redis-server exited {self.process.returncode}: {self.log()}") from None
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"redis-server did not answer on port {self.port}")
@@ -81,14 +81,14 @@ class RedisServer:
             self.process = None
 
 
-@pytest.fixture()
-def redis_url() -> Iterator[str]:
+@pytest.fixture(name="redis_url")
+def redis_url_fixture() -> Iterator[str]:
     """The machine's Redis (database 13, emptied before and after), else one we start, else skip."""
     yield from shared_redis_url()
 
 
-@pytest.fixture()
-def own_redis(tmp_path: Path) -> Iterator["RedisServer"]:
+@pytest.fixture(name="own_redis")
+def own_redis_fixture(tmp_path: Path) -> Iterator["RedisServer"]:
     """A redis-server of our own (tests that stop and restart Redis)."""
     directory = tmp_path / "redis"
     directory.mkdir()

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import replicas as harness  # noqa: E402
-from redis_helpers import own_redis, redis_url  # noqa: E402,F401 - fixtures
+from redis_helpers import own_redis_fixture, redis_url_fixture  # noqa: E402,F401 - fixtures
 
 TINY_BI = ROOT / "tests" / "models" / "tiny-bert-bi"
 

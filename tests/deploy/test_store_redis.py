@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redis_helpers import RedisServer, own_redis, redis_url  # noqa: F401 - fixtures
+from redis_helpers import RedisServer, own_redis_fixture, redis_url_fixture  # noqa: F401 - fixtures
 
 from toolrank.catalogs.service import CatalogService
 from toolrank.catalogs.store import StoredEntry, VersionConflict, open_store

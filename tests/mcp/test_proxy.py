@@ -25,7 +25,7 @@ from mcp.shared.exceptions import MCPError
 HERE = Path(__file__).resolve().parent
 FAKE = HERE / "fake_upstream.py"
 sys.path.insert(0, str(HERE))
-from fake_upstream import TOOLS
+from fake_upstream import TOOLS  # noqa: E402 - beside this file, on sys.path above
 
 FAKE_CMD = f"{sys.executable} {FAKE}"
 

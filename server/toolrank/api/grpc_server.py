@@ -81,12 +81,17 @@ class RunningServer:
 
 
 def grpc_options(settings: Settings) -> list[tuple[str, int]]:
-    """Message size limits (the request limits are checked again, per field, by the engine)."""
+    """Message size limits (the request limits are checked again, per field, by the engine).
+
+    grpc turns SO_REUSEPORT on by default, so a second server on a busy port would start and
+    share its requests: off unless the operator asks for it (``--reuse-port``).
+    """
     size = settings.limits.max_message_bytes
     return [
         ("grpc.max_receive_message_length", size),
         ("grpc.max_send_message_length", size),
         ("grpc.max_metadata_size", 16 * 1024),
+        ("grpc.so_reuseport", 1 if settings.reuse_port else 0),
         # Replicas behind DNS: clients re-resolve when a connection closes, so close each one gracefully now
         # and then (calls in flight finish) and clients find replicas added since they connected.
         ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
@@ -114,9 +119,19 @@ async def create_server(settings: Settings, engine: Engine, metrics: Metrics | N
     )
     credentials = grpc_credentials(settings)
     address = f"{settings.host}:{settings.port}"
-    port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    try:
+        port = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
+    except RuntimeError:  # grpc.aio raises where grpc returns 0
+        port = 0
     if port == 0:
-        raise OSError(f"cannot bind {settings.host}:{settings.port}")
+        raise OSError(f"cannot bind {settings.host}:{settings.port} (in use? --reuse-port shares it on purpose)")
     running = RunningServer(server, port, health_servicer)
     await running.set_serving(False)
     return running
+
+
+async def follow_engine(engine: Engine, running: RunningServer) -> BaseException:
+    """Wait until the engine fails for good (a scheduler died), then report NOT_SERVING; returns the error."""
+    exc = await engine.wait_failed()
+    await running.set_serving(False)
+    return exc

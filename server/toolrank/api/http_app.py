@@ -208,7 +208,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             message = f"no route {path}"
         elif exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
             message = f"{request.method} {path}: use {exc.headers['Allow']}"
-        return error_response(path, exc.status_code, message, exc.headers)
+        return error_response(path, exc.status_code, message, dict(exc.headers) if exc.headers else None)
 
 
 def _core_router(engine: Engine, settings: Settings, metrics: Metrics, state: HttpState,

@@ -5,6 +5,10 @@ engine, bind both ports (a busy one fails here), start both transports, warm
 up, then health SERVING. On SIGTERM/SIGINT: health NOT_SERVING on both, new
 requests refused (UNAVAILABLE / 503), requests in flight get ``grace_s``, then
 both transports stop, the engine stops, and the process exits 0.
+
+If the engine fails for good (its batch scheduler died: a bug), health turns
+NOT_SERVING at once, the same shutdown runs, and ``serve`` raises
+``ModelUnavailable`` (the CLI exits 1): it is not restarted in place.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import toolrank
 from toolrank.api.aliases import ModelAliases
 from toolrank.api.auth import TokenChecker
 from toolrank.api.grpc_catalogs import SERVICE_NAME as CATALOGS_SERVICE
-from toolrank.api.grpc_server import create_server
+from toolrank.api.grpc_server import create_server, follow_engine
 from toolrank.api.http_runner import HttpServer, create_http_server
 from toolrank.api.metrics import Metrics
 from toolrank.api.store_health import follow_store_health
@@ -25,6 +29,7 @@ from toolrank.api.tls import grpc_credentials, http_ssl_context
 from toolrank.api.tracing import Tracing
 from toolrank.catalogs.service import catalog_service_for
 from toolrank.engine.engine import Engine
+from toolrank.errors import ModelUnavailable
 from toolrank.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,7 +74,14 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    watch = asyncio.ensure_future(follow_engine(engine, running))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([watch, stopping], return_when=asyncio.FIRST_COMPLETED)
+    failure = watch.result() if watch.done() else None
+    watch.cancel()
+    stopping.cancel()
+    if failure is not None:  # not restarted in place: exit 1 and let the supervisor (Docker, k8s) start afresh
+        log.error("the engine failed (%s): health NOT_SERVING, shutting down", type(failure).__name__)
     log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_s)
     started = loop.time()
     if http is not None:
@@ -86,4 +98,6 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     if tracing is not None:
         tracing.shutdown()
     log.info("stopped")
+    if failure is not None:
+        raise ModelUnavailable(f"the engine failed: {type(failure).__name__}: {failure}")
 

@@ -36,7 +36,7 @@ def openapi_operations(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any
     shared: dict[str, Any] = {}
     if components and len(json.dumps(components)) <= MAX_SHARED_COMPONENTS:
         shared = {"components": doc["components"]} if "components" in doc else {"definitions": doc["definitions"]}
-    version = {k: doc[k] for k in ("openapi", "swagger") if k in doc}
+    version: dict[str, Any] = {k: doc[k] for k in ("openapi", "swagger") if k in doc}
     for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
             continue

@@ -188,7 +188,7 @@ class CatalogService:
             meta = json.loads(e.candidate).get("metadata") or {}
             metadata.append(meta)
             row = previous.row_of.get(e.id) if previous is not None else None
-            if row is not None and previous.entries[row].content_hash == e.content_hash:
+            if previous is not None and row is not None and previous.entries[row].content_hash == e.content_hash:
                 counts.append(previous.counts[row])
             else:
                 counts.append(term_counts(lexical_text(e, meta), self.vocab))
@@ -299,7 +299,8 @@ class CatalogService:
                     return await self._put_on(req, previous, len(records), new_entries, fallbacks, hits, progress)
                 except VersionConflict:
                     if attempt == COMMIT_RETRIES - 1:
-                        raise CatalogLimitExceeded(f"catalog {req.catalog!r}: too many concurrent writers, retry later")
+                        raise CatalogLimitExceeded(
+                            f"catalog {req.catalog!r}: too many concurrent writers, retry later") from None
                     await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # another replica wrote: back off
         raise AssertionError("unreachable")
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -117,14 +117,14 @@ class RedisStore:
 
     def catalogs(self) -> dict[str, CatalogRecord]:
         def run() -> dict[str, CatalogRecord]:
-            names = sorted(n.decode() for n in self._redis.smembers(self._key("catalogs")))
+            names = sorted(_text(n) for n in self._redis.smembers(self._key("catalogs")))
             pipe = self._redis.pipeline(transaction=False)
             for name in names:
                 pipe.hmget(self._key("catalog:", name), "version", "size", "model")
             out = {}
             for name, (version, size, model) in zip(names, pipe.execute()):
                 if version is not None:  # deleted between the two reads
-                    out[name] = CatalogRecord(name, int(version), int(size), model.decode())
+                    out[name] = CatalogRecord(name, int(version), int(size), _text(model))
             return out
 
         return self._call(run)
@@ -138,8 +138,8 @@ class RedisStore:
             (version, size, model), order, blobs = pipe.execute()
             if version is None:
                 return None
-            record = CatalogRecord(name, int(version), int(size), model.decode())
-            return record, [_decode_entry(i.decode(), blobs[i]) for i in order]
+            record = CatalogRecord(name, int(version), int(size), _text(model))
+            return record, [_decode_entry(_text(i), blobs[i]) for i in order]
 
         return self._call(run)
 
@@ -169,12 +169,13 @@ class RedisStore:
         if not keys:
             return {}
         values = self._call(lambda: self._redis.hmget(self._key("emb:", model), list(keys)))
-        return {k: np.frombuffer(v, dtype=np.float32).copy() for k, v in zip(keys, values) if v is not None}
+        return {k: np.frombuffer(cast(bytes, v), dtype=np.float32).copy()
+                for k, v in zip(keys, values, strict=True) if v is not None}
 
     def put_embeddings(self, model: str, vectors: Mapping[bytes, np.ndarray]) -> None:
         if not vectors:
             return
-        mapping = {k: np.ascontiguousarray(v, dtype=np.float32).tobytes() for k, v in vectors.items()}
+        mapping: dict[Any, bytes] = {k: np.ascontiguousarray(v, dtype=np.float32).tobytes() for k, v in vectors.items()}
 
         def run() -> None:
             pipe = self._redis.pipeline(transaction=True)
@@ -267,6 +268,11 @@ class RedisStore:
                     pubsub.close()
                 except Exception:  # noqa: BLE001 - a broken connection may fail to close
                     pass
+
+
+def _text(value: Any) -> str:
+    """A Redis reply as text (the client returns bytes: decode_responses is off for the vectors)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _encode_entry(e: StoredEntry) -> bytes:

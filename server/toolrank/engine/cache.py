@@ -1,10 +1,18 @@
-"""A bounded LRU map keyed by content hash, with hit/miss counters."""
+"""A bounded LRU map keyed by content hash, with hit/miss counters, safe to share between threads.
+
+Normalization and tokenization run in executor threads while the event loop
+reads and fills the same caches, so every lookup, insert, eviction and counter
+update happens under one lock (``cachetools.LRUCache`` keeps the order; it is
+not thread-safe by itself).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+import threading
 from typing import Generic, Hashable, TypeVar
+
+from cachetools import LRUCache
 
 V = TypeVar("V")
 
@@ -24,26 +32,44 @@ class LruCache(Generic[V]):
 
     def __init__(self, capacity: int) -> None:
         self.capacity = max(0, capacity)
-        self._data: OrderedDict[Hashable, V] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
+        self._data: LRUCache[Hashable, V] | None = LRUCache(maxsize=self.capacity) if self.capacity else None
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
 
     def get(self, key: Hashable) -> V | None:
-        value = self._data.get(key)
-        if value is None:
-            self.misses += 1
-            return None
-        self._data.move_to_end(key)
-        self.hits += 1
-        return value
+        with self._lock:
+            value = self._data.get(key) if self._data is not None else None
+            if value is None:
+                self._misses += 1
+            else:
+                self._hits += 1
+            return value
 
     def put(self, key: Hashable, value: V) -> None:
-        if self.capacity == 0:
+        if self._data is None:
             return
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.capacity:
-            self._data.popitem(last=False)
+        with self._lock:
+            self._data[key] = value
+
+    def values(self) -> list[V]:
+        """A snapshot of the entries, least recently used first (for memory accounting)."""
+        with self._lock:
+            return list(self._data.values()) if self._data is not None else []
+
+    @property
+    def hits(self) -> int:
+        return self._hits
+
+    @property
+    def misses(self) -> int:
+        return self._misses
+
+    def stats(self) -> tuple[int, int, int]:
+        """(hits, misses, entries), read together."""
+        with self._lock:
+            return self._hits, self._misses, len(self._data) if self._data is not None else 0
 
     def __len__(self) -> int:
-        return len(self._data)
+        with self._lock:
+            return len(self._data) if self._data is not None else 0

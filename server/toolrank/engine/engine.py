@@ -4,6 +4,16 @@ Data path, one direction: validate -> normalize (per kind, cached) -> tokenize
 (query once, candidates cached) -> build pairs/windows -> shared batch
 scheduler -> onnxruntime -> scores (best window, activation) -> rank.
 Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
+
+Threads: normalization and tokenization run in worker threads (``asyncio.to_thread``),
+so the caches they share are locked (``LruCache``); the running totals in
+``EngineCounters`` are only ever updated on the event loop.
+
+Scores: a cross-encoder's score is its activation of the logit (sigmoid for
+jina/bge), ``raw_scores`` gives the logit. A bi-encoder's cosine c in [-1, 1]
+is mapped to (c + 1) / 2 in [0, 1], monotone so the order is the cosine's;
+``raw_scores`` gives the cosine itself. Lexical fusion (engine/lexical.py) is
+applied to the cosine before the mapping, so its weights keep their scale.
 """
 
 from __future__ import annotations
@@ -25,12 +35,14 @@ from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
 from toolrank.engine.validate import validate_candidates, validate_rerank
 from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
-from toolrank.models.loader import BI_ENCODER, LoadedModel, ModelSpec
+from toolrank.models.loader import LoadedModel
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
 from toolrank.types import (
+    BI_ENCODER,
     Candidate,
     CandidateInput,
+    ModelSpec,
     Normalized,
     NormalizedCandidate,
     NormalizeOptions,
@@ -61,7 +73,7 @@ class ServedModel:
 
 @dataclass
 class EngineCounters:
-    """Running totals, read by metrics and benchmarks."""
+    """Running totals, read by metrics and benchmarks; updated on the event loop only."""
 
     requests: int = 0
     candidates: int = 0
@@ -86,6 +98,8 @@ class Engine:
         self._inflight = 0
         self._closing = False
         self.ready = False
+        self._failure: BaseException | None = None
+        self._failed = asyncio.Event()
         self.observers = Observers()  # transports subscribe (metrics); the engine owns no registry
 
     @classmethod
@@ -104,7 +118,9 @@ class Engine:
             self._served[m.spec.name] = ServedModel(
                 m,
                 BatchScheduler(m, self.settings.token_budget, self.settings.max_batch_size,
-                               on_batch=functools.partial(self.observers.batch, m.spec.name)),
+                               on_batch=functools.partial(self.observers.batch, m.spec.name),
+                               run_overhead_tokens=self.settings.run_overhead_tokens,
+                               on_failure=self._scheduler_failed),
                 LruCache(self.settings.cache_size),
                 LruCache(self.settings.cache_size),
             )
@@ -116,6 +132,23 @@ class Engine:
             warm = [build_single([template.pad_id] * 4, template, served.spec.max_length)[0]]
             await served.scheduler.run(warm)
         self.ready = True
+
+    def _scheduler_failed(self, exc: BaseException) -> None:
+        """A scheduler died (a bug): refuse every request from now on; ``wait_failed`` tells the server."""
+        self.ready = False
+        self._failure = exc
+        self._failed.set()
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Why a scheduler died, once one has (the engine then stays not ready)."""
+        return self._failure
+
+    async def wait_failed(self) -> BaseException:
+        """Return once a scheduler has died, with its error: the server should report NOT_SERVING and exit."""
+        await self._failed.wait()
+        assert self._failure is not None
+        return self._failure
 
     async def stop(self) -> None:
         self.ready = False
@@ -153,10 +186,10 @@ class Engine:
 
     def cache_stats(self) -> dict[tuple[str, str], tuple[int, int, int]]:
         """(hits, misses, entries) per (cache, model); the normalized-text cache is shared (model "")."""
-        out = {("normalized", ""): (self._normalized.hits, self._normalized.misses, len(self._normalized))}
+        out = {("normalized", ""): self._normalized.stats()}
         for name, s in self._served.items():
-            out[("tokens", name)] = (s.token_cache.hits, s.token_cache.misses, len(s.token_cache))
-            out[("embeddings", name)] = (s.embedding_cache.hits, s.embedding_cache.misses, len(s.embedding_cache))
+            out[("tokens", name)] = s.token_cache.stats()
+            out[("embeddings", name)] = s.embedding_cache.stats()
         return out
 
     def add_observer(self, observer: EngineObserver) -> None:
@@ -176,8 +209,12 @@ class Engine:
         )
 
     def normalize_one(self, item: CandidateInput) -> tuple[Normalized, bool]:
-        """The normalized text of one candidate, from the cache when seen before."""
-        key = content_key(repr(item), str(self._options.max_chars))
+        """The normalized text of one candidate, from the cache when seen before.
+
+        The key covers the input and every option (``repr`` of the frozen dataclasses), so two
+        option sets never share an entry.
+        """
+        key = content_key(repr(item), repr(self._options))
         cached = self._normalized.get(key)
         if cached is not None:
             return cached, True
@@ -186,25 +223,29 @@ class Engine:
         return result, False
 
     def _normalize_all(self, candidates: tuple[Candidate, ...], raw: bool,
-                       stop: threading.Event | None = None) -> tuple[list[Normalized], int]:
+                       stop: threading.Event | None = None) -> tuple[list[Normalized], list[bool]]:
+        """Each candidate's text, and whether it came from the cache (raw text counts as cached: no work)."""
         if raw:
-            return [Normalized(raw_text(c.content)) for c in candidates], 0
+            return [Normalized(raw_text(c.content)) for c in candidates], [True] * len(candidates)
         out: list[Normalized] = []
-        hits = 0
+        hits: list[bool] = []
         for c in candidates:
             if stop is not None and stop.is_set():
                 return out, hits  # nobody waits for this request any more
             result, hit = self.normalize_one(c.content)
             out.append(result)
-            hits += hit
-        self.counters.normalize_hits += hits
-        self.counters.normalize_misses += len(candidates) - hits
+            hits.append(hit)
         return out, hits
 
-    def _token_ids(self, served: ServedModel, texts: list[str]) -> list[tuple[int, ...]]:
-        """Token ids (no special tokens) per text; unseen texts are tokenized in one batch."""
+    def _token_ids(self, served: ServedModel, texts: list[str]) -> tuple[list[tuple[int, ...]], list[bool]]:
+        """Token ids (no special tokens) per text, and whether each came from the cache.
+
+        Unseen texts are tokenized in one batch; a text repeated in the request is a hit
+        only if its first occurrence was.
+        """
         keys = [content_key(t) for t in texts]
         found: dict[bytes, tuple[int, ...]] = {}
+        cached_keys: set[bytes] = set()
         todo: dict[bytes, str] = {}
         for key, text in zip(keys, texts):
             if key in found or key in todo:
@@ -214,11 +255,12 @@ class Engine:
                 todo[key] = text
             else:
                 found[key] = cached
+                cached_keys.add(key)
         if todo:
             for key, ids in zip(todo, served.model.tokenize(list(todo.values()))):
                 found[key] = tuple(ids)
                 served.token_cache.put(key, found[key])
-        return [found[k] for k in keys]
+        return [found[k] for k in keys], [k in cached_keys for k in keys]
 
     async def rerank(self, query: RerankQuery, *, raw: bool = False) -> RerankOutcome:
         """Rank the candidates of ``query``; ``raw`` skips normalization (for comparisons)."""
@@ -262,24 +304,38 @@ class Engine:
     async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
         stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
         try:
-            normalized, hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw, stop)
+            normalized, norm_hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw, stop)
         except asyncio.CancelledError:
             stop.set()
             raise
+        if not raw:
+            self.counters.normalize_hits += sum(norm_hits)
+            self.counters.normalize_misses += len(norm_hits) - sum(norm_hits)
         t1 = time.perf_counter_ns()
         texts = [n.text for n in normalized]
-        q_ids, doc_ids = await asyncio.to_thread(self._tokenize_request, served, query.query, texts)
-        capped = 0
+        q_ids, query_capped, doc_ids, token_hits = await asyncio.to_thread(
+            self._tokenize_request, served, query.query, texts)
+        hits = sum(a and b for a, b in zip(norm_hits, token_hits))
+        cut = [False] * len(doc_ids)  # per candidate: cut to fit (max_tokens_per_doc, windows, max length)
         if query.max_tokens_per_doc > 0:
-            capped = sum(len(d) > query.max_tokens_per_doc for d in doc_ids)
+            cut = [len(d) > query.max_tokens_per_doc for d in doc_ids]
             doc_ids = [d[: query.max_tokens_per_doc] for d in doc_ids]
         t2 = time.perf_counter_ns()
         spec = served.spec
         if spec.kind == BI_ENCODER:
-            scores, windows, truncated, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts)
+            scores, windows, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts, cut)
+            query_capped = query_capped or self._single_cut(served, q_ids)
         else:
-            scores, windows, truncated, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, query.raw_scores)
-        scores = await self._fuse_lexical(query, normalized, texts, scores)
+            scores, windows, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, cut,
+                                                                          query.raw_scores)
+        truncated = sum(cut) + query_capped
+        fused = await self._fuse_lexical(query, normalized, texts, scores)
+        if spec.kind == BI_ENCODER and not query.raw_scores:
+            # cosine [-1, 1] -> relevance [0, 1], same order; fused on the cosine first, so the lexical
+            # weights keep the scale they were tuned on (the fused value may then leave [0, 1] a little)
+            mapped = (fused + 1.0) / 2.0
+            fused = np.clip(mapped, 0.0, 1.0) if fused is scores else mapped  # clip float noise when not fused
+        scores = fused
         order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
         if query.top_n:
             order = order[: query.top_n]
@@ -294,7 +350,7 @@ class Engine:
         usage = Usage(
             query_tokens=len(q_ids),
             candidate_tokens=sum(len(d) for d in doc_ids),
-            truncated=truncated + capped,
+            truncated=truncated,
             windows=windows,
             fallbacks=fallbacks,
             cache_hits=hits,
@@ -315,21 +371,32 @@ class Engine:
             return scores
         return await asyncio.to_thread(fuse, scores, query.query, texts, weights)
 
-    def _tokenize_request(self, served: ServedModel, query: str, texts: list[str]) -> tuple[list[int], list[tuple[int, ...]]]:
+    def _tokenize_request(self, served: ServedModel, query: str,
+                          texts: list[str]) -> tuple[list[int], bool, list[tuple[int, ...]], list[bool]]:
+        """The query's ids (capped for a cross-encoder, and whether that cut it), each text's ids and cache hits."""
         q_ids = list(served.model.tokenize([query])[0])
+        capped = False
         if served.spec.kind != BI_ENCODER:
+            full = len(q_ids)
             q_ids = cap_query(q_ids, served.model.template, served.spec.max_query_length)
-        return q_ids, self._token_ids(served, texts)
+            capped = len(q_ids) < full
+        doc_ids, hits = self._token_ids(served, texts)
+        return q_ids, capped, doc_ids, hits
+
+    @staticmethod
+    def _single_cut(served: ServedModel, ids: list[int] | tuple[int, ...]) -> bool:
+        """Whether a bi-encoder input of ``ids`` is cut to the model's length."""
+        return build_single(list(ids), served.model.template, served.spec.max_length)[1]
 
     async def _score_cross(self, served: ServedModel, q_ids: list[int], doc_ids: list[tuple[int, ...]],
-                           raw_scores: bool) -> tuple[np.ndarray, int, int, int, int]:
+                           cut: list[bool], raw_scores: bool) -> tuple[np.ndarray, int, int, int]:
+        """Scores, windows scored, queue and inference ns; marks windowed candidates in ``cut``."""
         template, max_length = served.model.template, served.spec.max_length
         sequences: list[Sequence] = []
         owner: list[int] = []
-        truncated = 0
         for i, ids in enumerate(doc_ids):
             windows = pair_windows(q_ids, list(ids), template, max_length)
-            truncated += len(windows) > 1
+            cut[i] = cut[i] or len(windows) > 1
             sequences.extend(windows)
             owner.extend([i] * len(windows))
         self._admit(served, sequences)
@@ -339,33 +406,37 @@ class Engine:
         np.maximum.at(scores, np.asarray(owner), logits)
         if served.spec.activation == "sigmoid" and not raw_scores:
             scores = 1.0 / (1.0 + np.exp(-scores))
-        return scores, len(sequences), truncated, queue_ns, infer_ns
+        return scores, len(sequences), queue_ns, infer_ns
 
     async def _score_bi(self, served: ServedModel, q_ids: list[int], doc_ids: list[tuple[int, ...]],
-                        texts: list[str]) -> tuple[np.ndarray, int, int, int, int]:
+                        texts: list[str], cut: list[bool]) -> tuple[np.ndarray, int, int, int]:
+        """Cosines, inputs scored (the query + one per candidate, cached or not), queue and inference ns.
+
+        Usage never depends on the cache: every candidate is checked for truncation, and
+        ``windows`` counts the inputs the request's scores rest on, computed now or before.
+        """
         template, max_length = served.model.template, served.spec.max_length
         q_seq, _ = build_single(q_ids, template, max_length)
         # the token count is in the key: a document capped by max_tokens_per_doc is another sequence
         keys = [content_key(t, str(len(d))) for t, d in zip(texts, doc_ids)]
         embeddings: list[np.ndarray | None] = [served.embedding_cache.get(k) for k in keys]
         todo: dict[bytes, int] = {}
-        truncated = 0
         for i, emb in enumerate(embeddings):
+            cut[i] = cut[i] or self._single_cut(served, doc_ids[i])
             if emb is None and keys[i] not in todo:
                 todo[keys[i]] = i
         sequences = [q_seq]
         for i in todo.values():
-            seq, cut = build_single(list(doc_ids[i]), template, max_length)
-            truncated += cut
-            sequences.append(seq)
+            sequences.append(build_single(list(doc_ids[i]), template, max_length)[0])
         self._admit(served, sequences)
         outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
-        fresh = {key: outputs[row] for row, key in enumerate(todo, start=1)}
+        # A copy: a row of ``outputs`` is a view that would keep the whole batch matrix alive in the cache.
+        fresh = {key: outputs[row].copy() for row, key in enumerate(todo, start=1)}
         for key, embedding in fresh.items():
             served.embedding_cache.put(key, embedding)
         matrix = np.stack([e if e is not None else fresh[k] for e, k in zip(embeddings, keys)])
-        scores = matrix @ outputs[0]
-        return scores.astype(np.float64), len(sequences), truncated, queue_ns, infer_ns
+        scores = (matrix @ outputs[0]).astype(np.float64)
+        return scores, 1 + len(doc_ids), queue_ns, infer_ns
 
     def _admit(self, served: ServedModel, sequences: list[Sequence]) -> None:
         tokens = sum(len(s) for s in sequences)
@@ -390,7 +461,8 @@ class Engine:
 
     async def _embed(self, served: ServedModel, texts: list[str], cache: bool) -> "Embedded":
         t0 = time.perf_counter_ns()
-        ids = self._token_ids(served, texts) if len(texts) == 1 else await asyncio.to_thread(self._token_ids, served, texts)
+        ids, _hits = (self._token_ids(served, texts) if len(texts) == 1
+                      else await asyncio.to_thread(self._token_ids, served, texts))
         t1 = time.perf_counter_ns()
         keys = [content_key(t, str(len(d))) for t, d in zip(texts, ids)]  # Rerank's own embedding key
         found = [served.embedding_cache.get(k) if cache else None for k in keys]
@@ -405,9 +477,10 @@ class Engine:
             self._admit(served, sequences)
             outputs, queue_ns, infer_ns = await served.scheduler.run(sequences)
             for row, i in enumerate(todo):
-                found[i] = outputs[row]
+                vector = outputs[row].copy()  # a row of its own: a view would keep the whole batch alive
+                found[i] = vector
                 if cache:
-                    served.embedding_cache.put(keys[i], outputs[row])
+                    served.embedding_cache.put(keys[i], vector)
         vectors = np.stack(found) if found else np.zeros((0, 0), np.float32)  # type: ignore[arg-type]
         return Embedded(vectors, sum(len(d) for d in ids), truncated, t1 - t0, queue_ns, infer_ns)
 

@@ -15,11 +15,21 @@ meanwhile share batches with it. Only one batch runs at a time (onnxruntime
 already uses every core); it runs in a worker thread so the event loop keeps
 answering. A cancelled request stops waiting; a sequence is dropped before it
 is computed only when no other request still waits for it.
+
+The pool is kept in length order as sequences arrive (a bisect insert), so
+cutting a batch never sorts the whole pool on the event loop.
+
+The task is supervised: an inference error fails only that batch's requests,
+but an error in the loop itself (a bug) fails every waiting request with
+``ModelUnavailable`` (UNAVAILABLE), marks the scheduler dead and calls
+``on_failure``; the engine then turns not ready and the server exits (it is
+not restarted in place: its state can no longer be trusted).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import logging
 import time
@@ -36,10 +46,8 @@ from toolrank.models.loader import LoadedModel
 log = logging.getLogger(__name__)
 
 # The fixed cost of one onnxruntime run, in padded tokens: one batch of many short
-# sequences beats several runs, but not at any price in padding. Measured on
-# all-MiniLM-L6-v2 int8 with 2 threads (run time ~ 1.5 ms + 55 us per padded token:
-# 1x16 tokens takes 2.4 ms, 32x32 takes 48 ms); for wider models the true figure
-# in tokens is smaller, and this errs towards fewer, larger batches.
+# sequences beats several runs, but not at any price in padding (README, "How the
+# scheduler gets there", for the measurement). ``Settings.run_overhead_tokens`` sets it.
 RUN_OVERHEAD_TOKENS = 32
 
 
@@ -66,6 +74,10 @@ class _Entry:
     def length(self) -> int:
         return len(self.sequence)
 
+    @property
+    def key(self) -> tuple[int, int]:
+        return len(self.sequence), self.order
+
 
 @dataclass(frozen=True, slots=True)
 class BatchStats:
@@ -82,12 +94,20 @@ class BatchScheduler:
     """Owns the pool of waiting sequences and the inference thread of one model."""
 
     def __init__(self, model: LoadedModel, token_budget: int, max_batch_size: int,
-                 on_batch: Callable[[int, int, int], None] | None = None) -> None:
+                 on_batch: Callable[[int, int, int], None] | None = None, *,
+                 run_overhead_tokens: int = RUN_OVERHEAD_TOKENS,
+                 on_failure: Callable[[BaseException], None] | None = None) -> None:
         self.model = model
         self.on_batch = on_batch  # (sequences, real tokens, padded tokens) after each batch, for metrics
+        self.on_failure = on_failure  # called once if the loop dies (not for a failed batch)
         self.token_budget = max(token_budget, model.spec.max_length)
         self.max_batch_size = max(1, max_batch_size)
+        self.run_overhead_tokens = max(0, run_overhead_tokens)
         self._pool: dict[Sequence, _Entry] = {}  # waiting to be computed
+        self._sorted: list[tuple[int, int]] = []  # the pool's (length, order) keys, ascending
+        self._by_key: dict[tuple[int, int], _Entry] = {}
+        self._jobs: dict[_Job, None] = {}  # requests waiting, oldest first
+        self.failure: BaseException | None = None  # why the loop died, once it has
         self._running: dict[Sequence, _Entry] = {}  # in the batch being computed now
         self._order = itertools.count()
         self._wakeup = asyncio.Event()
@@ -106,6 +126,36 @@ class BatchScheduler:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._loop(), name="batch-scheduler")
+            self._task.add_done_callback(self._supervise)
+
+    @property
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def _supervise(self, task: asyncio.Task[None]) -> None:
+        """The loop ended: on an error (a bug), fail every waiting request and report the failure once."""
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        log.error("the batch scheduler of %s stopped", self.model.spec.name, exc_info=exc)
+        self.failure = exc
+        self._fail_all(ModelUnavailable(f"the batch scheduler of {self.model.spec.name!r} stopped "
+                                        f"({type(exc).__name__}): the server is restarting"))
+        if self.on_failure is not None:
+            self.on_failure(exc)
+
+    def _fail_all(self, err: Exception) -> None:
+        for job in [*self._jobs, *(job for e in self._running.values() for job, _ in e.waiters)]:
+            if not job.future.done():
+                job.future.set_exception(err)
+        self._pool.clear()
+        self._sorted.clear()
+        self._by_key.clear()
+        self._jobs.clear()
+        self._running = {}
+        self.queued_tokens = 0
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -114,14 +164,12 @@ class BatchScheduler:
                 await self._task
             except asyncio.CancelledError:
                 pass
+            except Exception:  # noqa: BLE001 - already reported by _supervise
+                pass
             self._task = None
-        for entry in [*self._pool.values(), *self._running.values()]:
-            for job, _ in entry.waiters:
-                if not job.future.done():
-                    job.future.set_exception(ModelUnavailable("server is shutting down"))
-        self._pool.clear()
-        self._running.clear()
-        self._executor.shutdown(wait=True)
+        self._fail_all(ModelUnavailable("server is shutting down"))
+        # A batch may still be running in the worker thread: wait for it off the event loop.
+        await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown, True)
 
     async def run(self, sequences: list[Sequence]) -> tuple[np.ndarray, int, int]:
         """Outputs for ``sequences`` (in order), with queue and inference wall time in ns."""
@@ -129,6 +177,9 @@ class BatchScheduler:
         job = _Job(sequences, loop.create_future(), time.perf_counter_ns(), remaining=len(sequences))
         if not sequences:
             return np.zeros((0, 1), np.float32), 0, 0
+        if not self.alive:
+            raise ModelUnavailable(f"the batch scheduler of {self.model.spec.name!r} is not running")
+        self._jobs[job] = None
         for i, seq in enumerate(sequences):
             entry = self._running.get(seq)
             if entry is not None:  # being computed right now: its output will come to this request too
@@ -136,8 +187,7 @@ class BatchScheduler:
             else:
                 entry = self._pool.get(seq)
             if entry is None:
-                entry = self._pool[seq] = _Entry(seq, next(self._order))
-                self.queued_tokens += len(seq)
+                entry = self._add(_Entry(seq, next(self._order)))
             else:
                 self._shared += 1
             entry.waiters.append((job, i))
@@ -147,19 +197,35 @@ class BatchScheduler:
         except asyncio.CancelledError:
             self._drop(job)
             raise
+        finally:
+            self._jobs.pop(job, None)
         queue_ns = max(0, job.started_ns - job.submitted_ns)
         return outputs, queue_ns, job.inference_ns
 
+    def _add(self, entry: _Entry) -> _Entry:
+        self._pool[entry.sequence] = entry
+        self._by_key[entry.key] = entry
+        bisect.insort(self._sorted, entry.key)  # orders grow, so this is usually near the end of its length
+        self.queued_tokens += entry.length
+        return entry
+
+    def _remove(self, entry: _Entry) -> None:
+        del self._pool[entry.sequence]
+        del self._by_key[entry.key]
+        i = bisect.bisect_left(self._sorted, entry.key)
+        del self._sorted[i]
+        self.queued_tokens -= entry.length
+
     def _drop(self, job: _Job) -> None:
         """Stop waiting for ``job``; its sequences that nobody else waits for leave the pool."""
+        self._jobs.pop(job, None)
         for seq in set(job.sequences):
             entry = self._pool.get(seq)
             if entry is None:  # running (it finishes for the others) or already done
                 continue
             entry.waiters = [w for w in entry.waiters if w[0] is not job]
             if not entry.waiters:
-                del self._pool[seq]
-                self.queued_tokens -= entry.length
+                self._remove(entry)
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -203,22 +269,38 @@ class BatchScheduler:
                         job.future.set_result(job.outputs)
 
     def _next_batch(self) -> list[_Entry]:
-        """Take one batch out of the pool: contiguous in length order, under the budget."""
-        for seq, entry in list(self._pool.items()):
-            entry.waiters = [w for w in entry.waiters if not w[0].future.done()]
-            if not entry.waiters:  # every request waiting for it is gone
-                del self._pool[seq]
-                self.queued_tokens -= entry.length
-        if not self._pool:
-            return []
-        pool = sorted(self._pool.values(), key=lambda e: (e.length, e.order))
-        oldest = min((job for e in pool for job, _ in e.waiters), key=lambda j: j.submitted_ns)
-        start = next(i for i, e in enumerate(pool) if any(job is oldest for job, _ in e.waiters))
-        batch = pool[start:start + self._batch_length([e.length for e in pool[start:start + self.max_batch_size]])]
-        for e in batch:
-            del self._pool[e.sequence]
-        self.queued_tokens -= sum(e.length for e in batch)
-        return batch
+        """Take one batch out of the pool: contiguous in length order, under the budget.
+
+        It starts at the oldest waiting request's shortest sequence still in the pool.
+        Costs O(that request's sequences + batch size) plus list moves, never a sort.
+        """
+        while self._pool:
+            start_key = None
+            for job in list(self._jobs):  # oldest first
+                if job.future.done():
+                    self._drop(job)
+                    continue
+                keys = [e.key for e in (self._pool.get(s) for s in job.sequences) if e is not None]
+                if keys:
+                    start_key = min(keys)
+                    break
+            if start_key is None:  # only sequences no live request waits for
+                for entry in list(self._pool.values()):
+                    self._remove(entry)
+                return []
+            start = bisect.bisect_left(self._sorted, start_key)
+            window = [self._by_key[k] for k in self._sorted[start:start + self.max_batch_size]]
+            batch = window[: self._batch_length([e.length for e in window])]
+            for e in batch:
+                self._remove(e)
+            live = []
+            for e in batch:
+                e.waiters = [w for w in e.waiters if not w[0].future.done()]
+                if e.waiters:
+                    live.append(e)
+            if live:
+                return live
+        return []
 
     def _batch_length(self, lengths: list[int]) -> int:
         """How many of ``lengths`` (ascending) to run as one batch: at least one.
@@ -233,7 +315,7 @@ class BatchScheduler:
             if count > 1 and length * count > self.token_budget:
                 break
             real += length
-            cost = (RUN_OVERHEAD_TOKENS + length * count) / real
+            cost = (self.run_overhead_tokens + length * count) / real
             if cost <= best_cost:
                 best, best_cost = count, cost
         return best

@@ -30,9 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
                        help="upstream MCP servers behind two tools: search_tools and call_tool")
     p.add_argument("--upstream", action="append", default=[], metavar="NAME=COMMAND",
                    help="an upstream started over stdio, e.g. fs='npx -y @modelcontextprotocol/server-filesystem /tmp' "
-                        "(repeatable)")
+                        "(repeatable; default: none)")
     p.add_argument("--upstream-url", action="append", default=[], metavar="NAME=URL",
-                   help="an upstream reached over streamable HTTP, e.g. docs=http://127.0.0.1:9000/mcp (repeatable)")
+                   help="an upstream reached over streamable HTTP, e.g. docs=http://127.0.0.1:9000/mcp (repeatable; default: none)")
     p.add_argument("--expose-found", type=int, nargs="?", const=20, default=0, metavar="N",
                    help="also list the tools search_tools found, at most N (default 20), least recently found "
                         "dropped first; the client is told with notifications/tools/list_changed")
@@ -55,8 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
     s.add_argument("--catalog", required=True, help="the catalog to search (filled by `toolrank catalog put`)")
     where = s.add_mutually_exclusive_group()
     where.add_argument("--store", help="open this store in process (default: the one `toolrank catalog` uses)")
-    where.add_argument("--address", help="ask a running `toolrank serve` at HOST:PORT instead")
-    s.add_argument("--token", help="bearer token for --address (also TOOLRANK_TOKEN)")
+    where.add_argument("--address", help="ask a running `toolrank serve` at HOST:PORT instead (default: open the store in process)")
+    s.add_argument("--token", help="bearer token for --address (also TOOLRANK_TOKEN; default: none)")
     engine_flags(s)
 
 

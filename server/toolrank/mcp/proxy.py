@@ -72,10 +72,10 @@ class ProxyBackend:
                                                      f"{', '.join(owners)}")
             return types.CallToolResult(content=[types.TextContent(
                 text=f"unknown tool {name!r}: use search_tools to find a tool and pass its exact name")], is_error=True)
-        upstream_name, tool = hit
+        upstream_name, found = hit
         upstream = self.upstreams.get(upstream_name)
         assert upstream is not None
-        return await upstream.call(tool.name, arguments)
+        return await upstream.call(found.name, arguments)
 
 
 async def run_proxy(settings: Settings, options: ProxyOptions) -> None:

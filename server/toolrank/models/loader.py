@@ -24,9 +24,9 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from toolrank.errors import ModelLoadError
+from toolrank.types import BI_ENCODER, CROSS_ENCODER, ModelSpec
 
-CROSS_ENCODER = "cross-encoder"
-BI_ENCODER = "bi-encoder"
+__all__ = ["BI_ENCODER", "CROSS_ENCODER", "LoadedModel", "ModelSpec", "PairTemplate", "find_onnx_file"]
 
 # Preferred ONNX files under onnx/, best first, per variant.
 _ONNX_CANDIDATES = {
@@ -52,19 +52,6 @@ class PairTemplate:
     single_suffix: tuple[int, ...]
     middle_first_segment: int
     pad_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class ModelSpec:
-    """What the engine needs to know about a model besides its graph."""
-
-    name: str
-    path: str
-    kind: str
-    activation: str
-    max_length: int
-    max_query_length: int
-    family: str
 
 
 def find_onnx_file(model_dir: Path, variant: str = "auto") -> Path:
@@ -141,9 +128,8 @@ def session_options(threads: int) -> ort.SessionOptions:
     opts.intra_op_num_threads = max(1, threads)
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # Measured with bench/tune.py (W1, 50 tool schemas, all-MiniLM-L6-v2 int8, 2 busy cores,
-    # 9 interleaved requests each, median): as below 3463 ms; mem_pattern on 3488 ms (shapes
-    # change every batch, so patterns never pay off); arena off 3669 ms; spinning off 1546 ms.
+    # Chosen with bench/tune.py (README, "Performance": session settings): shapes change every
+    # batch, so memory patterns never pay off; the arena helps; spinning threads steal cores.
     opts.enable_mem_pattern = False
     opts.enable_cpu_mem_arena = True
     # Idle intra-op threads spin by default, stealing the cores that normalization,

@@ -1,7 +1,8 @@
 """Plain text: whitespace collapsed.
 
-Text is not cut to the structured-kind budget: a long passage is split into
-windows by the engine and scored by its best window, as a reranker should.
+Text is not cut to the structured-kind budget: for a cross-encoder the engine
+splits a long passage into windows and scores it by its best window; a
+bi-encoder embeds the first ``max_length`` tokens (counted in ``usage.truncated``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``toolrank bench``: toolrank against what users would otherwise write, in one run.
+"""toolrank against what users would otherwise write, in one run (``python bench/bench.py``, from a checkout).
 
 Workloads (same model files, same candidate texts for every method):
 
@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]  # bench/ lives at the repository root
 A_RAW = "(a) onnxruntime loop, raw JSON"
 A_NORM = "(a) onnxruntime loop, normalized"
 B_NORM = "(b) sentence-transformers, normalized"
@@ -390,7 +390,7 @@ class ServerProcess:
 
 def _pb_request(req: Request, raw_candidates: bool, model: str = "") -> Any:
     """A RerankRequest; ``raw_candidates`` sends the JSON records (tool/code), else the normalized text."""
-    from toolrank.api.convert import candidate_to_pb
+    from toolrank.convert import candidate_to_pb
     from toolrank.candidates import candidate_from_json
     from toolrank.v1 import reranker_pb2 as pb
 
@@ -875,8 +875,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json-out", help="write every sample and figure as JSON here")
 
 
-def main(args: argparse.Namespace) -> int:
+def main(argv: list[str] | None = None) -> int:
     from toolrank.settings import DEFAULT_MODEL_DIR
+
+    parser = argparse.ArgumentParser(prog="bench/bench.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
 
     workloads = tuple(w.strip().upper() for w in args.workloads.split(",") if w.strip())
     unknown = set(workloads) - set(ALL_WORKLOADS)
@@ -904,9 +908,13 @@ def main(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     result = run(opts, log)
-    result["command"] = "toolrank bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else "toolrank bench"
+    result["command"] = " ".join(["python bench/bench.py", *(sys.argv[1:] if argv is None else argv)])
     print(format_table(result))
     if opts.json_out:
         Path(opts.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(opts.json_out).write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
