@@ -35,6 +35,10 @@ class CatalogLimitExceeded(Overloaded):
     """A put would pass the server's limit on catalogs or on candidates per catalog (RESOURCE_EXHAUSTED)."""
 
 
+class StoreUnavailable(ToolrankError):
+    """The catalog store (e.g. Redis) cannot be reached: puts fail (gRPC UNAVAILABLE, HTTP 503), loaded catalogs still answer."""
+
+
 class DeadlineExceeded(ToolrankError):
     """The request ran past the server's per-request limit (``request_timeout_s``); its work was stopped."""
 
@@ -68,6 +72,7 @@ STATUS_TABLE: tuple[tuple[type[ToolrankError], str, int], ...] = (
     (CatalogNotFound, "NOT_FOUND", 404),
     (Unauthenticated, "UNAUTHENTICATED", 401),
     (Overloaded, "RESOURCE_EXHAUSTED", 429),
+    (StoreUnavailable, "UNAVAILABLE", 503),  # before ModelUnavailable: clients map UNAVAILABLE to the last one
     (ModelUnavailable, "UNAVAILABLE", 503),
     (DeadlineExceeded, "DEADLINE_EXCEEDED", 504),
     (ToolrankError, "INTERNAL", 500),

@@ -21,9 +21,29 @@ from toolrank.catalogs.store_sqlite import SqliteStore, path_from_url
 from toolrank.engine.cache import content_key
 from toolrank.errors import ConfigError
 
+def redis_store(tmp: Path) -> Store:
+    """Database 13 of the machine's Redis (127.0.0.1:6379), emptied before and after; skipped when none answers."""
+    redis = pytest.importorskip("redis")
+    from toolrank.catalogs.store_redis import RedisStore
+
+    url = "redis://127.0.0.1:6379/13"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis answers on 127.0.0.1:6379: the redis store's contract is not checked here")
+
+    class FlushingRedisStore(RedisStore):
+        def close(self) -> None:
+            self._redis.flushdb()
+            super().close()
+
+    return FlushingRedisStore.from_url(url)
+
+
 STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
     "memory": lambda tmp: MemoryStore(),
     "sqlite": lambda tmp: SqliteStore(tmp / "catalogs.sqlite3"),
+    "redis": redis_store,
 }
 
 

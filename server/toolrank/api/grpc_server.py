@@ -39,6 +39,7 @@ from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Reranker"].full_name
+MAX_CONNECTION_AGE_MS = 5 * 60 * 1000
 
 
 class RerankerService(pb_grpc.RerankerServicer):
@@ -91,6 +92,10 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", size),
         ("grpc.max_metadata_size", 16 * 1024),
         ("grpc.so_reuseport", 1 if settings.reuse_port else 0),
+        # Replicas behind DNS: clients re-resolve when a connection closes, so close each one gracefully now
+        # and then (calls in flight finish) and clients find replicas added since they connected.
+        ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+        ("grpc.max_connection_age_grace_ms", int(max(settings.request_timeout_s, 1.0) * 1000)),
     ]
 
 

@@ -20,9 +20,11 @@ import signal
 import toolrank
 from toolrank.api.aliases import ModelAliases
 from toolrank.api.auth import TokenChecker
+from toolrank.api.grpc_catalogs import SERVICE_NAME as CATALOGS_SERVICE
 from toolrank.api.grpc_server import create_server, follow_engine
 from toolrank.api.http_runner import HttpServer, create_http_server
 from toolrank.api.metrics import Metrics
+from toolrank.api.store_health import follow_store_health
 from toolrank.api.tls import grpc_credentials, http_ssl_context
 from toolrank.api.tracing import Tracing
 from toolrank.catalogs.service import catalog_service_for
@@ -60,6 +62,7 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
         await engine.stop()
         raise
     await running.set_serving(True)
+    store_health = asyncio.create_task(follow_store_health(catalogs.store, running.health, CATALOGS_SERVICE))
     log.info("toolrank %s serving %s on %s:%d", toolrank.__version__,
              ", ".join(s.name for s in engine.model_specs()), settings.host, running.port)
     print(f"toolrank serving on {settings.host}:{running.port}", flush=True)
@@ -89,6 +92,7 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
         log.warning("grace period over: %d requests still in flight are cancelled", engine.inflight)
     left = max(0.5, settings.grace_s - (loop.time() - started))
     await asyncio.gather(running.server.stop(left), http.stop(left) if http is not None else asyncio.sleep(0))
+    store_health.cancel()
     await catalogs.aclose()
     await engine.stop()
     if tracing is not None:

@@ -43,7 +43,8 @@ from toolrank.catalogs.types import (
 from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
 from toolrank.engine.validate import validate_candidates
-from toolrank.errors import CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, UnknownModel
+from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
+                             UnknownModel)
 from toolrank.models.loader import BI_ENCODER, CROSS_ENCODER
 from toolrank.settings import Settings
 from toolrank.types import Candidate, CodeInput, RerankQuery, SqlInput, TextInput, Timing, ToolInput, Usage
@@ -89,6 +90,7 @@ class CatalogService:
         self._indexes: dict[str, CatalogIndex] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._refresher: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()  # set by a store's push (watch) when another replica changed a catalog
         self.embedded_texts = 0  # texts this service sent to the engine for embedding (restarts should add none)
 
     @classmethod
@@ -99,13 +101,23 @@ class CatalogService:
 
     def _ensure_refresher(self) -> None:
         if self._refresher is None and self.settings.catalog_refresh_s > 0:
-            self._refresher = asyncio.get_running_loop().create_task(self._refresh_loop())
+            loop = asyncio.get_running_loop()
+            watch = getattr(self.store, "watch", None)  # a store with push (redis pub/sub) wakes the refresher
+            if watch is not None:
+                watch(lambda: loop.call_soon_threadsafe(self._changed.set))
+            self._refresher = loop.create_task(self._refresh_loop())
 
     async def _refresh_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.catalog_refresh_s)
+            try:  # a pushed change, else the periodic check (the safety net)
+                await asyncio.wait_for(self._changed.wait(), self.settings.catalog_refresh_s)
+            except asyncio.TimeoutError:
+                pass
+            self._changed.clear()
             try:
                 await self.refresh()
+            except StoreUnavailable:
+                pass  # the store logs its outage once; loaded catalogs keep answering
             except Exception:  # noqa: BLE001 - a store hiccup must not end the loop
                 log.exception("catalog refresh failed")
 

@@ -42,9 +42,9 @@ class AsyncClient(AsyncCatalogMethods, ClientBase):
     def _open(self) -> grpc.aio.Channel:
         if self._channel is None:
             if self._credentials is None:
-                self._channel = grpc.aio.insecure_channel(self.address, options=self._options)
+                self._channel = grpc.aio.insecure_channel(self._target, options=self._options)
             else:
-                self._channel = grpc.aio.secure_channel(self.address, self._credentials, options=self._options)
+                self._channel = grpc.aio.secure_channel(self._target, self._credentials, options=self._options)
         return self._channel
 
     async def _call(self, name: str, request: Any, timeout: float | None) -> Any:

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Sequence
 
 import grpc
 
+from toolrank.balancing import channel_options as balanced_channel
 from toolrank.client.inputs import CandidateLike, candidates_pb
 from toolrank.v1 import reranker_pb2 as pb
 
@@ -39,7 +40,11 @@ class ClientBase:
         self.timeout = timeout
         self._metadata = (("authorization", f"Bearer {token}"),) if token else None
         self._credentials = credentials(root_certificates, tls)
-        self._options = channel_options(options)
+        # Several replicas (dns:///name or a comma-separated list): round_robin, UNAVAILABLE retried.
+        self._target, balancing = balanced_channel(address)
+        if any(key == "grpc.service_config" for key, _ in options or ()):
+            balancing = [o for o in balancing if o[0] != "grpc.service_config"]
+        self._options = channel_options([*balancing, *(options or ())])
 
     def _timeout(self, timeout: float | None) -> float | None:
         return self.timeout if timeout is None else timeout

@@ -42,9 +42,9 @@ class Client(CatalogMethods, ClientBase):
                  timeout: float | None = None, options: Sequence[tuple[str, Any]] | None = None) -> None:
         super().__init__(address, token, root_certificates, tls, timeout, options)
         if self._credentials is None:
-            self._channel = grpc.insecure_channel(address, options=self._options)
+            self._channel = grpc.insecure_channel(self._target, options=self._options)
         else:
-            self._channel = grpc.secure_channel(address, self._credentials, options=self._options)
+            self._channel = grpc.secure_channel(self._target, self._credentials, options=self._options)
         self._stub = pb_grpc.RerankerStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
 
