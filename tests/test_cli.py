@@ -162,3 +162,13 @@ def test_health_command_without_a_server_exits_1(capsys):
         port = s.getsockname()[1]
     assert main(["health", "--address", f"127.0.0.1:{port}", "--timeout", "2"]) == 1
     assert capsys.readouterr().err.startswith(f"toolrank health: 127.0.0.1:{port}: ")
+
+
+def test_python_dash_m_toolrank_runs_the_cli():
+    """``python -m toolrank`` is the console script (MCP client configs often launch modules)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "toolrank", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "serve" in out.stdout and "catalog" in out.stdout and "mcp" in out.stdout
