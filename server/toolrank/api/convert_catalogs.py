@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from toolrank.api.convert import candidate_from_pb, candidate_to_pb
+from toolrank.convert import (
+    candidate_from_pb,
+    candidate_to_pb,
+    timing_from_pb,
+    timing_to_pb,
+    usage_from_pb,
+    usage_to_pb,
+)
 from toolrank.catalogs.types import (
     CatalogInfo,
     PutCatalogRequest,
@@ -11,27 +18,7 @@ from toolrank.catalogs.types import (
     SelectOutcome,
     SelectQuery,
 )
-from toolrank.types import Timing, Usage
 from toolrank.v1 import catalogs_pb2 as cpb
-from toolrank.v1 import reranker_pb2 as pb
-
-
-def usage_to_pb(u: Usage) -> pb.Usage:
-    return pb.Usage(query_tokens=u.query_tokens, candidate_tokens=u.candidate_tokens, truncated=u.truncated,
-                    windows=u.windows, fallbacks=u.fallbacks, cache_hits=u.cache_hits)
-
-
-def usage_from_pb(u: pb.Usage) -> Usage:
-    return Usage(u.query_tokens, u.candidate_tokens, u.truncated, u.windows, u.fallbacks, u.cache_hits)
-
-
-def timing_to_pb(t: Timing) -> pb.Timing:
-    return pb.Timing(normalize_ns=t.normalize_ns, tokenize_ns=t.tokenize_ns, queue_ns=t.queue_ns,
-                     inference_ns=t.inference_ns, total_ns=t.total_ns)
-
-
-def timing_from_pb(t: pb.Timing) -> Timing:
-    return Timing(t.normalize_ns, t.tokenize_ns, t.queue_ns, t.inference_ns, t.total_ns)
 
 
 def put_request_from_pb(req: cpb.PutCatalogRequest) -> PutCatalogRequest:
