@@ -268,7 +268,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                 if args.json:
                     from google.protobuf.json_format import MessageToDict
 
-                    from toolrank.api.convert_catalogs import select_outcome_to_pb
+                    from toolrank.convert_catalogs import select_outcome_to_pb
                     from toolrank.catalogs.types import SelectOutcome
 
                     selected = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import grpc.aio
 
-from toolrank.api.convert_catalogs import (
+from toolrank.convert_catalogs import (
     info_to_pb,
     put_outcome_to_pb,
     put_request_from_pb,

@@ -21,7 +21,6 @@ from toolrank.client.channel import DEFAULT_ADDRESS, MAX_MESSAGE_BYTES
 from toolrank.client.errors import RpcFailed, error_from_rpc
 from toolrank.client.files import candidates_from_folder, candidates_from_sql_file
 from toolrank.client.inputs import CandidateLike, Code, Sql, Text, Tool, to_candidate
-from toolrank.client.inputs import candidates_pb as _candidates_pb  # noqa: F401 - the old name, for client_catalogs
 from toolrank.client.results import Hit, ModelInfo, NormalizedItem, Ranking, ServerInfo
 from toolrank.client.sync import Client
 

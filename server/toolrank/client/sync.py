@@ -18,7 +18,7 @@ from toolrank.client.results import (
     normalized_items,
     ranking_of,
 )
-from toolrank.client_catalogs import CatalogMethods
+from toolrank.client.catalogs import CatalogMethods
 from toolrank.convert import (
     normalized_from_pb,
     rerank_response_from_pb,

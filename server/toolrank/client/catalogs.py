@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import grpc
 
-from toolrank.api.convert_catalogs import (
+from toolrank.convert_catalogs import (
     info_from_pb,
     put_outcome_from_pb,
     select_outcome_from_pb,
@@ -61,8 +61,8 @@ def _selection(out: SelectOutcome) -> Selection:
 def _put_requests(catalog: str, candidates: Iterable[Any], replace: bool, delete_ids: Sequence[str], model: str,
                   batch_size: int) -> list[cpb.PutCatalogRequest]:
     """One request, or (``batch_size`` > 0 and not ``replace``) one per batch, deletes in the last."""
-    from toolrank.api.convert import candidate_to_pb
-    from toolrank.client import to_candidate  # the client's candidate shapes (str, dict, Tool(...), ...)
+    from toolrank.convert import candidate_to_pb
+    from toolrank.client.inputs import to_candidate  # the client's candidate shapes (str, dict, Tool(...), ...)
 
     if isinstance(candidates, (str, bytes, Mapping)):
         raise TypeError("candidates: expected a list of candidates")
@@ -146,7 +146,7 @@ class AsyncCatalogMethods:
     _timeout: Callable[[float | None], float | None]  # the client base's default deadline
 
     async def _catalog_call(self, name: str, request: Any, timeout: float | None) -> Any:
-        from toolrank.client import error_from_rpc
+        from toolrank.client.errors import error_from_rpc
 
         method = getattr(cpb_grpc.CatalogsStub(self._open()), name)
         try:
