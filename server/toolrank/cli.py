@@ -175,7 +175,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from toolrank.engine.engine import Engine
-    from toolrank.eval import evaluate, format_table, load_dataset
+    from toolrank.eval import evaluate, format_table
 
     for path in args.datasets:  # before loading a model: a wrong folder fails at once
         for name in ("corpus.jsonl", "queries.jsonl"):
@@ -190,10 +190,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         reports = []
         async with engine:
             for path in args.datasets:
-                try:
-                    ds = load_dataset(path, args.limit)
-                except (ValueError, KeyError) as exc:
-                    raise UsageError(f"{path}: unreadable dataset: {type(exc).__name__}: {exc}") from None
+                ds = _load_dataset(path, args.limit)
                 modes = [False, True] if args.both else [args.raw]
                 for raw in modes:
                     report = await evaluate(engine, ds, model=args.use_model or "", raw=raw,
@@ -209,17 +206,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_dataset(path: str, limit: int) -> Any:
+    """A dataset folder, or one error line naming it when its files do not read."""
+    from toolrank.eval import load_dataset
+
+    try:
+        return load_dataset(path, limit)
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"{path}: unreadable dataset: {type(exc).__name__}: {exc}") from None
+
+
 def _eval_catalog(args: argparse.Namespace, settings: Settings) -> int:
     """``eval --catalog``: each set's whole corpus in one catalog; every query against all of it."""
     from toolrank.catalogs.evaluate import evaluate_catalog, format_catalog_table
     from toolrank.engine.engine import Engine
-    from toolrank.eval import load_dataset
 
     async def run() -> list:
         reports = []
         async with Engine.from_settings(settings) as engine:
             for path in args.datasets:
-                for report in await evaluate_catalog(engine, load_dataset(path, args.limit), model=args.use_model or ""):
+                for report in await evaluate_catalog(engine, _load_dataset(path, args.limit), model=args.use_model or ""):
                     reports.append(report)
                     if args.json:
                         print(json.dumps(report.as_dict()), flush=True)
