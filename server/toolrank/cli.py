@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -391,8 +392,6 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_pull(args: argparse.Namespace) -> int:
-    import os
-
     from toolrank.errors import ToolrankError
     from toolrank.models.catalog import DEFAULT_ENDPOINT, find_entry
     from toolrank.models.pull import pull
@@ -460,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     client_flags = argparse.ArgumentParser(add_help=False)
-    client_flags.add_argument("--address", default="127.0.0.1:50051", help="server address, host:port (default %(default)s)")
+    client_flags.add_argument("--address", default=os.environ.get("TOOLRANK_ADDRESS") or "127.0.0.1:50051",
+                              help="server address, host:port (TOOLRANK_ADDRESS; default %(default)s)")
     client_flags.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds (default %(default)g)")
 
     p = sub.add_parser("rerank", parents=[client_flags], help="send one rerank request from a JSON file (or - for stdin)")
