@@ -6,7 +6,7 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE NOTICE ./
 COPY proto ./proto
 COPY server ./server
 RUN pip wheel --no-deps --no-cache-dir -w /wheels .
@@ -16,6 +16,8 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-cache-dir /wheels/*.whl \
  && groupadd --gid 10001 toolrank \
  && useradd --uid 10001 --gid 10001 --create-home --home-dir /home/toolrank toolrank
+# The licence and the bundled models' licences, beside the wheel's own copies in its .dist-info/licenses/.
+COPY --from=build /src/LICENSE /src/NOTICE /usr/share/doc/toolrank/
 # A numeric user (Kubernetes runAsNonRoot can check it) with a writable home for pulled models.
 USER 10001:10001
 ENV HOME=/home/toolrank \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -77,5 +78,27 @@ def test_wheel_ships_the_default_model(tmp_path):
     for f in ("model.onnx", "tokenizer.json", "config.json", "toolrank.json", "MODEL_CARD.md"):
         assert f"toolrank/models/default/{f}" in names
     assert "toolrank/v1/reranker_pb2.py" in names
+    # The licence and NOTICE (the bundled models' licences) travel in the wheel's metadata
+    assert {"toolrank-0.1.0.dist-info/licenses/LICENSE", "toolrank-0.1.0.dist-info/licenses/NOTICE"} <= names
+    metadata = zipfile.ZipFile(wheel).read("toolrank-0.1.0.dist-info/METADATA").decode()
+    assert "License-Expression: Apache-2.0" in metadata
     assert not [n for n in names if n.startswith("toolrank/bench")], "checkout-only scripts live in bench/"
     assert "toolrank/client/__init__.py" in names
+
+
+def test_notice_names_every_bundled_model():
+    """Each model directory shipped in the package has its entry in NOTICE, with the model's name and a licence."""
+    notice = (ROOT / "NOTICE").read_text()
+    entries = {block.strip().splitlines()[0]: block for block in notice.split("-" * 80)[1:] if block.strip()}
+    bundled = [d for d in (ROOT / "server" / "toolrank" / "models").iterdir() if (d / "toolrank.json").is_file()]
+    assert bundled, "no bundled model found"
+    for model_dir in bundled:
+        key = f"toolrank/models/{model_dir.name}"
+        assert key in entries, f"NOTICE has no entry for {key}"
+        name = json.loads((model_dir / "toolrank.json").read_text())["name"]
+        assert name in entries[key] and "Licence:" in entries[key], f"NOTICE's {key} entry lacks the model or licence"
+
+
+def test_license_is_apache_2():
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text and "END OF TERMS AND CONDITIONS" in text
