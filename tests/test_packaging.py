@@ -43,6 +43,14 @@ def test_dockerfile_shape():
     user = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
     assert user and re.fullmatch(r"[1-9]\d*(:\d+)?", user[-1]), "USER must be numeric and not root"
     assert re.search(r"^ENV .*HOME=", text, flags=re.M)
+    # Catalogs on a volume (they survive re-creating the container), the store pointing into it, and the
+    # health check reading the address the server bound (not a port fixed at build time)
+    (volume,) = re.findall(r'^VOLUME \["([^"]+)"\]', text, flags=re.M)
+    store = re.search(r"TOOLRANK_STORE=sqlite:///(\S+)", text)
+    assert store and store.group(1).startswith(volume + "/"), "the SQLite store must live on the VOLUME"
+    assert text.index(f"chown 10001:10001 {volume}") < text.index("VOLUME"), "chown the volume before declaring it"
+    assert re.search(r"^ENV .*TOOLRANK_ADDRESS_FILE=", text, flags=re.M)
+    assert "TOOLRANK_PORT" not in text.split("HEALTHCHECK", 1)[1], "HEALTHCHECK must not assume the port"
     ignore = (ROOT / ".dockerignore").read_text().split()
     for must in (".git", ".venv", "tests", "bench", "work-models"):
         assert any(line.strip("/") == must for line in ignore), f".dockerignore lacks {must}"

@@ -334,6 +334,11 @@ def cmd_health(args: argparse.Namespace) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+    if args.address_file:
+        try:
+            args.address = Path(args.address_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.address_file}: {exc.strerror or exc} (is the server up?)") from None
     with grpc.insecure_channel(args.address) as channel:
         try:
             resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=args.service),
@@ -453,6 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--otlp-endpoint", metavar="URL",
                    help="send OpenTelemetry traces to this OTLP/gRPC collector (needs toolrank[otel]; "
                         "default off; also OTEL_EXPORTER_OTLP_ENDPOINT)")
+    p.add_argument("--address-file", metavar="FILE",
+                   help="write the gRPC address bound (host:port) to FILE once serving, for `toolrank health "
+                        "--address-file` (TOOLRANK_ADDRESS_FILE; default: none)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="server log level (default info)")
     _add_engine_flags(p)
@@ -501,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("health", parents=[client_flags],
                        help="exit 0 when a server's grpc.health.v1 service says SERVING (for HEALTHCHECK)")
     p.add_argument("--service", default="", help="the service to ask about (default: the whole server)")
+    p.add_argument("--address-file", default=os.environ.get("TOOLRANK_ADDRESS_FILE") or None, metavar="FILE",
+                   help="read the address from the file `toolrank serve --address-file` wrote, instead of --address "
+                        "(TOOLRANK_ADDRESS_FILE; default: none)")
     p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("catalog", help="register candidates once in a server's catalog, select from it many times")

@@ -70,12 +70,13 @@ class Settings:
     # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
     model_aliases: tuple[tuple[str, str], ...] = ()
     otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
+    address_file: str = ""  # serve writes the gRPC address it bound (host:port) here: `toolrank health --address-file`
 
     def __post_init__(self) -> None:
         for name, kind, low, high in _RANGES:
             _check(name, getattr(self, name), kind, low, high)
         for name in ("host", "default_model", "cache_dir", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
-                     "auth_tokens_file", "auth_tokens", "otlp_endpoint"):
+                     "auth_tokens_file", "auth_tokens", "otlp_endpoint", "address_file"):
             _check(name, getattr(self, name), str)
         _check("reuse_port", self.reuse_port, bool)
         if not self.host.strip():
