@@ -6,10 +6,15 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE NOTICE ./
+COPY pyproject.toml setup.py README.md LICENSE NOTICE ./
 COPY proto ./proto
 COPY server ./server
-RUN pip wheel --no-deps --no-cache-dir -w /wheels .
+COPY clients/python ./clients/python
+# Two wheels: toolrank-client (clients/python) and the server, which depends on it by version here (from a
+# checkout it points at clients/python, a path the final stage does not have).
+RUN pip wheel --no-deps --no-cache-dir -w /wheels ./clients/python \
+ && version=$(python -c "import tomllib; print(tomllib.load(open('clients/python/pyproject.toml', 'rb'))['project']['version'])") \
+ && TOOLRANK_CLIENT_REQUIREMENT="toolrank-client==${version}" pip wheel --no-deps --no-cache-dir -w /wheels .
 
 FROM python:3.11-slim
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \

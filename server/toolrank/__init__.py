@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pkgutil import extend_path
 from typing import TYPE_CHECKING, Any
+
+# The client distribution (toolrank-client) and the server's ship parts of this package: see clients/python.
+__path__ = extend_path(__path__, __name__)
 
 __version__ = "0.1.0"
 

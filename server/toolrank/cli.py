@@ -109,36 +109,83 @@ def _plain(value: Any) -> Any:
     return value
 
 
+RERANK_FILE_KEYS = ("query", "candidates", "top_n", "return_text", "raw_scores", "model", "lexical_weight",
+                    "detect_kinds")  # RerankRequest's fields; tests/test_client_parity.py holds this to the proto
+
+
+def rerank_request_from_file(doc: Any, where: str, expand: bool = False) -> Any:
+    """A request file as a RerankRequest: every field of the proto by its name; an unknown key is an error."""
+    from toolrank.client.channel import rerank_request
+    from toolrank.errors import InvalidRequest
+
+    if not isinstance(doc, dict) or "query" not in doc:
+        raise UsageError(f"{where}: expected a JSON object with 'query' and 'candidates'")
+    unknown = sorted(set(doc) - set(RERANK_FILE_KEYS))
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r} (a request file has {', '.join(RERANK_FILE_KEYS)})")
+    fields = dict(doc)
+    if expand:
+        from toolrank.candidates import expand_tools
+        fields["candidates"] = expand_tools(fields.get("candidates", []))
+    kinds = {"query": str, "candidates": list, "top_n": int, "return_text": bool, "raw_scores": bool, "model": str,
+             "lexical_weight": (int, float), "detect_kinds": bool}
+    for key, value in fields.items():
+        if not isinstance(value, kinds[key]) or (kinds[key] is int and isinstance(value, bool)):  # type: ignore[arg-type]
+            raise UsageError(f"{where}: {key}: expected {_kind_name(kinds[key])}, got {type(value).__name__}")
+    try:
+        return rerank_request(**fields)
+    except (InvalidRequest, TypeError) as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
+def _kind_name(kind: Any) -> str:
+    return {str: "a string", list: "a list", int: "an integer", bool: "true or false"}.get(kind, "a number")
+
+
+def _label(candidate: Any) -> str:
+    """What to call a result whose candidate has no id: a tool's name, a code file's path, else its first words."""
+    kind = candidate.WhichOneof("content")
+    if kind == "tool":
+        try:
+            tool = json.loads(candidate.tool.json)
+        except ValueError:
+            tool = None
+        if isinstance(tool, dict):
+            inner: dict[str, Any] = tool["function"] if isinstance(tool.get("function"), dict) else tool
+            name = inner.get("name") or inner.get("operationId") or inner.get("title")
+            if isinstance(name, str) and name:
+                return name
+        return "(tool)"
+    if kind == "code" and candidate.code.path:
+        return candidate.code.path
+    text = {"text": candidate.text, "code": candidate.code.source, "sql": candidate.sql.text}.get(kind or "", "")
+    words = " ".join(text.split())
+    return f"({words[:40]}{'...' if len(words) > 40 else ''})"
+
+
 def cmd_rerank(args: argparse.Namespace) -> int:
     import grpc
 
-    from toolrank.candidates import candidate_from_json
-    from toolrank.convert import candidate_to_pb, rerank_response_from_pb
-    from toolrank.v1 import reranker_pb2 as pb
+    from toolrank.convert import rerank_response_from_pb
     from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
-    doc = _read_json(args.file)
-    if not isinstance(doc, dict) or "query" not in doc:
-        raise UsageError(f"{args.file}: expected a JSON object with 'query' and 'candidates'")
-    values = doc.get("candidates", [])
-    if args.expand_tools:
-        from toolrank.candidates import expand_tools
-        values = expand_tools(values)
-    cands = [candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(values)]
-    request = pb.RerankRequest(query=doc["query"], candidates=[candidate_to_pb(c) for c in cands],
-                               top_n=args.top_n if args.top_n is not None else int(doc.get("top_n", 0)),
-                               return_text=args.text, model=args.use_model or doc.get("model", ""))
+    request = rerank_request_from_file(_read_json(args.file), args.file, args.expand_tools)
+    if args.top_n is not None:
+        request.top_n = max(0, args.top_n)
+    if args.text:
+        request.return_text = True
+    if args.use_model:
+        request.model = args.use_model
     with grpc.insecure_channel(args.address) as channel:
         try:
             resp = pb_grpc.RerankerStub(channel).Rerank(request, timeout=args.timeout)
         except grpc.RpcError as exc:
-            print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
-            return 1
+            raise UsageError(f"{args.address}: {exc.code().name}: {exc.details()}") from None
     if args.json:
         print(json.dumps(_plain(rerank_response_from_pb(resp)), indent=2, ensure_ascii=False))
         return 0
     for rank, r in enumerate(resp.results, 1):
-        line = f"{rank:>3}. {r.score:8.4f}  [{r.index}] {r.id}"
+        line = f"{rank:>3}. {r.score:8.4f}  [{r.index}] {r.id or _label(request.candidates[r.index])}"
         print(line + (f"\n       {r.text[:160]}" if r.text else ""))
     u, t = resp.usage, resp.timing
     print(f"model {resp.model}: {u.query_tokens} query + {u.candidate_tokens} candidate tokens, "

@@ -9,7 +9,11 @@ by the client) does not pull in the engine and onnxruntime.
 from __future__ import annotations
 
 import importlib
+from pkgutil import extend_path
 from typing import Any
+
+# The client distribution (toolrank-client) and the server's ship parts of this package: see clients/python.
+__path__ = extend_path(__path__, __name__)
 
 _WHERE = {
     "CatalogService": "service", "catalog_service_for": "service",
