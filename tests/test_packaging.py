@@ -91,7 +91,7 @@ def test_wheel_ships_the_default_model(tmp_path):
     metadata = zipfile.ZipFile(wheel).read("toolrank-0.1.0.dist-info/METADATA").decode()
     assert "License-Expression: Apache-2.0" in metadata
     assert not [n for n in names if n.startswith("toolrank/bench")], "checkout-only scripts live in bench/"
-    assert "toolrank/client/__init__.py" in names
+    assert "toolrank/client/__init__.py" not in names and "toolrank/engine/engine.py" in names  # the client: toolrank-client
 
 
 def test_notice_names_every_bundled_model():
