@@ -77,9 +77,9 @@ def test_normalize_of_bad_json_is_one_error_line(tmp_path, capsys):
     assert "not JSON" in _one_error_line(capsys, "toolrank normalize: error:")
 
 
-def test_normalize_of_a_folder_is_one_error_line(tmp_path, capsys):
-    assert main(["normalize", str(tmp_path)]) == 1
-    _one_error_line(capsys, "toolrank normalize: error: cannot read")
+def test_normalize_of_a_missing_path_is_one_error_line(tmp_path, capsys):
+    assert main(["normalize", str(tmp_path / "missing")]) == 1  # a folder is read: tests/test_cli_usage.py
+    _one_error_line(capsys, f"toolrank normalize: error: {tmp_path / 'missing'}: no such file or folder")
 
 
 def test_eval_on_a_folder_without_corpus_is_one_error_line(tmp_path, capsys):
@@ -161,7 +161,7 @@ def test_health_command_without_a_server_exits_1(capsys):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert main(["health", "--address", f"127.0.0.1:{port}", "--timeout", "2"]) == 1
-    assert capsys.readouterr().err.startswith(f"toolrank health: 127.0.0.1:{port}: ")
+    assert capsys.readouterr().err.startswith(f"toolrank health: error: 127.0.0.1:{port}: ")
 
 
 def test_python_dash_m_toolrank_runs_the_cli():

@@ -95,7 +95,11 @@ with toolrank.Client(sys.argv[1]) as client:
                                              {"name": "move_file", "description": "Move a file"}]})
     client.put_catalog("fs", tools)
     picked = client.select("fs", "rename a file", top_k=1)
-    print(json.dumps({"file": toolrank.__file__, "heavy": heavy, "top": ranking[0].index,
+    import pathlib
+    pathlib.Path("src").mkdir()
+    pathlib.Path("src", "mail.py").write_text("def send_email(to, body):\n    pass\n")
+    folder = [f"{c.id}:{c.language}" for c in toolrank.candidates_from_folder("src")]
+    print(json.dumps({"file": toolrank.__file__, "heavy": heavy, "top": ranking[0].index, "folder": folder,
                       "n": len(ranking), "picked": picked.ids, "health": client.health(),
                       "models": [m.name for m in client.info().models]}))
 """
@@ -128,3 +132,4 @@ def test_the_client_alone_talks_to_a_server(wheels: dict[str, Path], server: Ser
     assert out["heavy"] == [], f"server libraries reachable from the client's venv: {out['heavy']}"
     assert out["top"] == 0 and out["n"] == 4 and out["picked"] == ["move_file"] and out["health"] is True
     assert out["models"] == ["all-MiniLM-L6-v2"]
+    assert out["folder"] == ["mail.py:python"]  # toolrank.readers and the extension table, without tree-sitter

@@ -1,4 +1,4 @@
-"""The ``toolrank`` command: serve, rerank, normalize, eval, info, models, bench.
+"""The ``toolrank`` command: serve, rerank, normalize, eval, info, health, catalog, models, bench, mcp.
 
 Flags win over ``TOOLRANK_*`` environment variables, which win over defaults;
 settings are built once here and passed down. A user's mistake (a missing file,
@@ -196,21 +196,37 @@ def cmd_rerank(args: argparse.Namespace) -> int:
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
+    """What candidates become, locally: a file or folder read as ``catalog put`` reads it, stdin, or --detect."""
     from toolrank.candidates import candidate_from_json
     from toolrank.normalize import normalize
-    from toolrank.types import NormalizeOptions
+    from toolrank.types import Candidate, NormalizeOptions, TextInput
 
-    doc = _read_json(args.file)
-    items = doc if isinstance(doc, list) else doc.get("candidates", [doc]) if isinstance(doc, dict) else [doc]
-    if args.expand_tools:
-        from toolrank.candidates import expand_tools
-        items = expand_tools(items)
+    if args.detect is not None:  # what auto-detection makes of a string (the server's kind: auto)
+        cands = [Candidate(TextInput(args.detect, detect=True))]
+    elif args.file is None:
+        raise UsageError("give a FILE, a folder, - for stdin, or --detect TEXT")
+    elif args.file == "-" or (args.expand_tools and Path(args.file).suffix.lower() in (".json", ".jsonl")):
+        doc = _read_json(args.file)
+        items = doc if isinstance(doc, list) else doc.get("candidates", [doc]) if isinstance(doc, dict) else [doc]
+        if args.expand_tools:
+            from toolrank.candidates import expand_tools
+            items = expand_tools(items)
+        cands = [candidate_from_json(item, f"[{i}]") for i, item in enumerate(items)]
+    else:
+        from toolrank.readers import read_candidates
+
+        cands = read_candidates(args.file)
+        if args.expand_tools:
+            from toolrank.candidates import expand_tools
+            from toolrank.candidates import candidate_to_json
+
+            cands = [candidate_from_json(item, f"[{i}]")
+                     for i, item in enumerate(expand_tools([candidate_to_json(c) for c in cands]))]
     options = NormalizeOptions(max_chars=args.max_chars)
     out = []
-    for i, item in enumerate(items):
-        cand = candidate_from_json(item, f"[{i}]")
+    for i, cand in enumerate(cands):
         n = normalize(cand.content, options)
-        out.append({"index": i, "id": cand.id, "kind": cand.kind, "text": n.text,
+        out.append({"index": i, "id": cand.id, "kind": n.kind or cand.kind, "text": n.text,
                     "fallback": n.fallback, "detail": n.detail})
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
@@ -292,23 +308,29 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from toolrank.client import Client
     from toolrank.errors import ToolrankError
 
+    progress_line = [False]  # a progress line without its newline yet: an error line starts on a line of its own
     try:
         with Client(args.address, timeout=args.timeout) as client:
             if args.catalog_command == "put":
-                from toolrank.catalogs.files import catalog_candidates
+                from toolrank.readers import read_candidates
 
-                candidates = catalog_candidates(args.path)
+                candidates = read_candidates(args.path)
+                if not candidates:
+                    print(f"toolrank catalog put: warning: {args.path}: no candidates found (nothing to embed; "
+                          "expected .jsonl, .json tools or OpenAPI, .sql, or a folder of source files)", file=sys.stderr)
                 started = time.monotonic()
 
                 def progress(sent: int, total: int) -> None:
                     rate = sent / max(time.monotonic() - started, 1e-9)
                     print(f"\rput {args.name}: {sent}/{total} candidates ({rate:.0f}/s)", end="", file=sys.stderr,
                           flush=True)
+                    progress_line[0] = True
 
                 out = client.put_catalog(args.name, candidates, replace=args.replace, model=args.use_model or "",
                                          batch_size=0 if args.replace else args.batch_size, progress=progress,
                                          delete_ids=args.delete or ())
                 print(file=sys.stderr)
+                progress_line[0] = False
                 print(f"catalog {out.catalog}: version {out.version}, {out.size} candidates (added {out.added}, "
                       f"updated {out.updated}, deleted {out.deleted}; {out.usage.windows} texts embedded, "
                       f"{out.usage.fallbacks} fallbacks) in {time.monotonic() - started:.1f} s")
@@ -353,9 +375,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             elif args.catalog_command == "delete":
                 i = client.delete_catalog(args.name)
                 print(f"deleted catalog {i.catalog} ({i.size} candidates, version {i.version})")
-    except ToolrankError as exc:
-        print(f"\ntoolrank catalog {args.catalog_command}: error: {exc}", file=sys.stderr)
-        return 1
+    except ToolrankError:
+        if progress_line[0]:
+            print(file=sys.stderr)
+        raise  # main() prints the one error line
     return 0
 
 
@@ -370,8 +393,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         try:
             resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=args.timeout)
         except grpc.RpcError as exc:
-            print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
-            return 1
+            raise UsageError(f"{args.address}: {exc.code().name}: {exc.details()}") from None
     print(json.dumps(_plain(server_info_from_pb(resp)), indent=2))
     return 0
 
@@ -391,7 +413,7 @@ def cmd_health(args: argparse.Namespace) -> int:
             resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=args.service),
                                                               timeout=args.timeout)
         except grpc.RpcError as exc:
-            print(f"toolrank health: {args.address}: {exc.code().name}", file=sys.stderr)
+            print(f"toolrank health: error: {args.address}: {exc.code().name}", file=sys.stderr)
             return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
     print(f"{args.address}: {status}")
@@ -457,8 +479,7 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
         path = pull(entry, variant=args.variant or "", cache_dir=_settings(args).cache_dir, endpoint=endpoint,
                     revision=args.revision or "", repo=args.repo or "")
     except ToolrankError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise UsageError(str(exc)) from None
     print(f"{entry.name} ({entry.license}) is in {path}\nserve it: toolrank serve --model {entry.name}")
     return 0
 
@@ -470,7 +491,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="toolrank", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="toolrank", description="toolrank: rank tool schemas, code, SQL and text for agents. "
+        "Serve the model, ask a server, register catalogs, evaluate quality. `toolrank COMMAND --help` for each.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the gRPC server")
@@ -529,7 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rerank)
 
     p = sub.add_parser("normalize", help="show what candidates become (runs locally, no server)")
-    p.add_argument("file", help="JSON: one candidate, a list, or {\"candidates\": [...]} (- for stdin)")
+    p.add_argument("file", nargs="?", metavar="FILE|DIR",
+                   help="read as `catalog put` reads it: .jsonl, .json (a candidate, a list, {\"candidates\": [...]}, "
+                        "tools, OpenAPI), .sql, a source or text file, a folder; - for JSON on stdin")
+    p.add_argument("--detect", metavar="TEXT",
+                   help="show what auto-detection (kind: auto) makes of this string instead (default: off)")
     p.add_argument("--max-chars", type=int, default=2048, help="output budget per candidate (default %(default)s)")
     p.add_argument("--expand-tools", action="store_true", help=EXPAND_HELP)
     p.add_argument("--json", action="store_true", help="print JSON instead of text (default off)")
@@ -629,6 +656,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else ""
+    if command in ("catalog", "models", "mcp") and len(argv) > 1 and not argv[1].startswith("-"):
+        command = f"{command} {argv[1]}"  # toolrank catalog put: error: ...
+    # gRPC's C core logs a line of its own before ours on some failures (a busy port): off unless asked for
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         if command == "bench":
             return cmd_bench(argv[1:])

@@ -17,7 +17,7 @@ def test_catalogs_import_no_transport():
 
 
 def test_catalog_types_import_no_engine():
-    code = ("import sys, toolrank.catalogs.types, toolrank.catalogs.files; "
+    code = ("import sys, toolrank.catalogs.types, toolrank.readers; "
             "bad = [m for m in sys.modules if m.startswith(('toolrank.engine', 'toolrank.catalogs.service'))]; "
             "print(bad); assert not bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

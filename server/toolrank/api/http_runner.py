@@ -192,9 +192,10 @@ class HttpServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only; a listener still refuses
             sock.bind(address)
             sock.listen(2048)
-        except OSError:
+        except OSError as exc:
             sock.close()
-            raise
+            raise OSError(f"cannot bind the HTTP port {self.settings.host}:{self.settings.http_port} "
+                          f"({exc.strerror or exc})") from exc
         sock.setblocking(False)
         self._socket = sock
         self.port = self._socket.getsockname()[1]

@@ -47,7 +47,8 @@ from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidReque
                              UnknownModel)
 from toolrank.models.loader import BI_ENCODER, CROSS_ENCODER
 from toolrank.settings import Settings
-from toolrank.types import Candidate, CodeInput, RerankQuery, SqlInput, TextInput, Timing, ToolInput, Usage
+from toolrank.candidates import candidate_to_json
+from toolrank.types import Candidate, RerankQuery, TextInput, Timing, Usage
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +60,7 @@ PARALLEL_STAGE_ONE_ROWS = 20_000  # above this, stage one runs in a worker threa
 
 def candidate_json(cand: Candidate) -> str:
     """A candidate as JSON text in :mod:`toolrank.candidates`' shape (round-trips through candidate_from_json)."""
-    c = cand.content
-    doc: dict[str, object] = {"id": cand.id}
-    if isinstance(c, TextInput):
-        doc["text"] = c.text
-    elif isinstance(c, CodeInput):
-        doc["code"] = {"language": c.language, "source": c.source, "path": c.path}
-    elif isinstance(c, SqlInput):
-        doc["sql"] = {"dialect": c.dialect, "text": c.text}
-    elif isinstance(c, ToolInput):
-        doc["tool"] = c.json
-    if cand.metadata:
-        doc["metadata"] = dict(cand.metadata)
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True)
+    return json.dumps(candidate_to_json(cand), ensure_ascii=False, sort_keys=True)
 
 
 def check_catalog_name(name: str, field: str = "catalog") -> None:
