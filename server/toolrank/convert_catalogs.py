@@ -26,11 +26,6 @@ def put_request_from_pb(req: cpb.PutCatalogRequest) -> PutCatalogRequest:
                              tuple(req.delete_ids), req.model)
 
 
-def put_request_to_pb(req: PutCatalogRequest) -> cpb.PutCatalogRequest:
-    return cpb.PutCatalogRequest(catalog=req.catalog, candidates=[candidate_to_pb(c) for c in req.candidates],
-                                 replace=req.replace, delete_ids=list(req.delete_ids), model=req.model)
-
-
 def put_outcome_to_pb(out: PutOutcome) -> cpb.PutCatalogResponse:
     return cpb.PutCatalogResponse(catalog=out.catalog, version=out.version, size=out.size, added=out.added,
                                   updated=out.updated, deleted=out.deleted, usage=usage_to_pb(out.usage))

@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 import toolrank
-from toolrank.api.convert import (
+from toolrank.convert import (
     candidate_from_pb,
     model_info_to_pb,
     normalized_to_pb,
