@@ -20,6 +20,8 @@ from toolrank.catalogs.bm25 import Bm25Index, TermCounts, Vocabulary, lexical_to
 from toolrank.catalogs.store import CatalogRecord, StoredEntry
 from toolrank.catalogs.types import BM25, DENSE
 from toolrank.candidates import candidate_from_json
+from toolrank.normalize.sql import schema_tables
+from toolrank.normalize.tool import split_tools
 from toolrank.types import Candidate
 
 KINDS = ("text", "code", "sql", "tool")
@@ -41,27 +43,19 @@ class StageOne:
 
 
 def name_of(kind: str, candidate: Mapping[str, object]) -> str:
-    """The tool or table name of a candidate (as JSON), for exact-name matches; "" when none."""
-    try:
-        if kind == "tool":
-            tool = candidate.get("tool")
-            doc = json.loads(tool) if isinstance(tool, str) else tool
-            if isinstance(doc, dict):
-                fn = doc.get("function")
-                if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-                    return fn["name"]
-                for key in ("name", "operationId", "title"):
-                    if isinstance(doc.get(key), str):
-                        return doc[key]
-        elif kind == "sql":
-            sql = candidate.get("sql")
-            text = sql.get("text", "") if isinstance(sql, dict) else str(sql or "")
-            m = re.search(r"\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:table|view)\s+"
-                          r"(?:if\s+not\s+exists\s+)?([`\"\[]?[\w.]+[`\"\]]?)", text, re.IGNORECASE)
-            if m:
-                return m.group(1).strip("`\"[]")
-    except (ValueError, TypeError):
-        return ""
+    """The tool or table name of a candidate (as JSON), for exact-name matches; "" when none or several.
+
+    Read by the normalizers' own readers (the tool reader's names, the SQL schema splitter), so a name
+    here is the name the normalized text shows.
+    """
+    if kind == "tool":
+        tools = split_tools(candidate.get("tool"))
+        return tools[0][0] if len(tools) == 1 else ""
+    if kind == "sql":
+        sql = candidate.get("sql")
+        text = sql.get("text", "") if isinstance(sql, dict) else str(sql or "")
+        tables = schema_tables(text) if isinstance(text, str) else []
+        return tables[0][0] if len(tables) == 1 else ""
     return ""
 
 
