@@ -128,9 +128,7 @@ def open_store(url: str = "") -> Store:
 
         return SqliteStore.from_url(url)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            from toolrank.catalogs.store_redis import RedisStore  # type: ignore[import-not-found]
-        except ImportError as exc:
-            raise ConfigError(f"--store {url}: the redis store is not available ({exc})") from exc
+        from toolrank.catalogs.store_redis import RedisStore  # redis is a dependency: imported only when used
+
         return RedisStore.from_url(url)
     raise ConfigError(f"--store {url!r}: unknown scheme (use sqlite:///path, memory:// or redis://host:port/db)")
