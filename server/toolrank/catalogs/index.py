@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from toolrank.catalogs.bm25 import Bm25Index, TermCounts, Vocabulary, lexical_tokens
+from toolrank.engine.bm25 import Bm25Index, TermCounts, Vocabulary, lexical_tokens
 from toolrank.catalogs.store import CatalogRecord, StoredEntry
 from toolrank.catalogs.types import BM25, DENSE
 from toolrank.candidates import candidate_from_json

@@ -24,7 +24,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from toolrank.catalogs.bm25 import Vocabulary, term_counts
+from toolrank.engine.bm25 import Vocabulary, term_counts
 from toolrank.catalogs.index import CatalogIndex, context_weights, lexical_text, name_of, query_terms
 from toolrank.catalogs.store import CatalogRecord, Store, StoredEntry, VersionConflict, open_store
 from toolrank.catalogs.types import (
