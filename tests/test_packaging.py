@@ -110,3 +110,14 @@ def test_notice_names_every_bundled_model():
 def test_license_is_apache_2():
     text = (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text and "END OF TERMS AND CONDITIONS" in text
+
+
+def test_versions_that_change_output_have_upper_bounds():
+    """Normalized text depends on sqlglot and the grammars, the HTTP guard on uvicorn: each has a tested range."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["toolrank"]["dependencies"]
+    pinned = [d for d in deps if re.match(r"(sqlglot|tree-sitter|uvicorn)\b", d)]
+    assert len(pinned) == 15, pinned  # sqlglot, tree-sitter, 12 grammars, uvicorn
+    for dep in pinned:
+        assert "<" in dep and ">=" in dep, f"{dep}: needs a lower and an upper bound"
