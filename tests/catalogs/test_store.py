@@ -22,20 +22,20 @@ from toolrank.engine.cache import content_key
 from toolrank.errors import ConfigError
 
 def redis_store(tmp: Path) -> Store:
-    """Database 13 of the machine's Redis (127.0.0.1:6379), emptied before and after; skipped when none answers."""
+    """A database of the machine's Redis that this test claims (tests/redis_db.py), emptied after."""
     redis = pytest.importorskip("redis")
+    from redis_db import claim_db, release_db
     from toolrank.catalogs.store_redis import RedisStore
 
-    url = "redis://127.0.0.1:6379/13"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis answers on 127.0.0.1:6379: the redis store's contract is not checked here")
+    claimed = claim_db(redis)
+    if claimed is None:
+        pytest.skip("no Redis answers on 127.0.0.1:6379 (or no empty database): the redis store's contract is not checked here")
+    url, claim = claimed
 
     class FlushingRedisStore(RedisStore):
         def close(self) -> None:
-            self._redis.flushdb()
             super().close()
+            release_db(claim)
 
     return FlushingRedisStore.from_url(url)
 

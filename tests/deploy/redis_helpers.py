@@ -1,4 +1,4 @@
-"""Redis for the scale-out tests: the machine's (127.0.0.1:6379, database 13, emptied before and after)
+"""Redis for the scale-out tests: the machine's (127.0.0.1:6379, a database this run claims: tests/redis_db.py)
 or a ``redis-server`` the test starts on a free port (needed to stop and restart Redis under the replicas).
 Without either, the tests skip and say why.
 """
@@ -16,7 +16,7 @@ import pytest
 
 redis = pytest.importorskip("redis")
 
-SHARED_URL = "redis://127.0.0.1:6379/13"  # a database number of our own on the machine's Redis
+from redis_db import claim_db, release_db  # noqa: E402 - a database of this run's own, never a fixed number
 
 
 def free_port() -> int:
@@ -98,13 +98,9 @@ def own_redis_fixture(tmp_path: Path) -> Iterator["RedisServer"]:
 
 
 def shared_redis_url() -> Iterator[str]:
-    """The machine's Redis, database 13, emptied before and after; else one we start; else skip."""
-    try:
-        client = redis.Redis.from_url(SHARED_URL, socket_connect_timeout=1)
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        client = None
-    if client is None:
+    """The machine's Redis, a database this run claimed (emptied after); else one we start; else skip."""
+    claimed = claim_db(redis)
+    if claimed is None:
         if shutil.which("redis-server") is None:
             pytest.skip("no Redis answers on 127.0.0.1:6379 and no redis-server on PATH")
         import tempfile
@@ -116,12 +112,11 @@ def shared_redis_url() -> Iterator[str]:
             finally:
                 server.stop()
         return
-    client.flushdb()
+    url, client = claimed
     try:
-        yield SHARED_URL
+        yield url
     finally:
-        client.flushdb()
-        client.close()
+        release_db(client)
 
 
 def write_certificates(directory: Path) -> None:
