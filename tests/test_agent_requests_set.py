@@ -70,7 +70,8 @@ def test_sizes(corpus: list[dict], queries: list[dict]) -> None:
     assert len(corpus) >= 80 and len(domains) >= 8
     assert len(queries) >= 150
     multi = [q for q in queries if q["category"] == "multi_step"]
-    assert len(multi) >= 25 and all(len(q["relevant"]) >= 2 for q in multi)
+    assert len(multi) >= 25 and all(len(q["steps"]) >= 2 and len(q["relevant"]) >= 2 for q in multi)
+    assert all(len(q["steps"]) == 1 for q in queries if q["category"] != "multi_step")
     assert {q["category"] for q in queries} == set(CATEGORIES)
     assert all(Counter(q["category"] for q in queries)[c] >= 25 for c in CATEGORIES)
 
@@ -84,6 +85,7 @@ def test_ids_resolve_and_are_unique(corpus: list[dict], queries: list[dict]) -> 
         assert sorted(q["candidates"]) == sorted(ids), f"{q['id']}: candidates are not the whole tool list"
         assert q["relevant"] and len(set(q["relevant"])) == len(q["relevant"]), q["id"]
         assert set(q["relevant"]) <= set(ids), f"{q['id']}: unknown relevant {set(q['relevant']) - set(ids)}"
+        assert q["relevant"] == [tool for step in q["steps"] for tool in step] and all(q["steps"]), q["id"]
 
 
 def test_three_formats_as_toolrank_detects_them(formats: dict[str, str]) -> None:

@@ -2,7 +2,8 @@
 ``request_texts.py``, in ../shared/data's format (``toolrank eval bench/agent_requests`` reads them).
 
 Every query ranks the whole tool list (shuffled with a seed of its own, so the order is fixed and
-carries no hint); ``category`` is an extra field the loader ignores. Run it after editing either
+carries no hint); ``category`` and ``steps`` (each step's tools: one step for a single-step request,
+one tool per step, or several that serve a step equally) are extra fields the loader ignores. Run it after editing either
 source: ``python bench/agent_requests/build.py``; the test checks the files are up to date.
 """
 
@@ -24,14 +25,22 @@ def corpus_rows() -> list[dict]:
     return [{"id": f"{domain}.{tool_name(tool)}", "tool": tool} for domain, tools in DOMAINS.items() for tool in tools]
 
 
+def steps_of(category: str, relevant: tuple) -> list[list[str]]:
+    """Each step's tools: a multi-step entry lists steps (a tool or a tuple of equal tools), others one step."""
+    if category != "multi_step":
+        return [list(relevant)]
+    return [[step] if isinstance(step, str) else list(step) for step in relevant]
+
+
 def query_rows(ids: list[str]) -> list[dict]:
     rows = []
     for n, (category, text, relevant) in enumerate(REQUESTS, 1):
         qid = f"ar-{n:03d}"
         candidates = list(ids)
         random.Random(qid).shuffle(candidates)
-        rows.append({"id": qid, "query": text, "candidates": candidates, "relevant": list(relevant),
-                     "category": category})
+        steps = steps_of(category, relevant)
+        rows.append({"id": qid, "query": text, "candidates": candidates,
+                     "relevant": [tool for step in steps for tool in step], "category": category, "steps": steps})
     return rows
 
 

@@ -1,7 +1,9 @@
 """The requests of the everyday-agent-requests set, written by hand the way people talk to agents.
 
-Each entry is ``(category, request, relevant tools)``; tools are ``<domain>.<name>`` ids of
-``tool_specs.py``. Categories:
+Each entry is ``(category, request, relevant)``; tools are ``<domain>.<name>`` ids of
+``tool_specs.py``. In a ``multi_step`` entry each element of ``relevant`` is one step: a tool id,
+or a tuple of tools that serve that step equally; in the other categories ``relevant`` is the one
+step's tools (more than one where several serve the request equally). Categories:
 
 ``direct``      says what to do in the service's own words ("create a Jira ticket ...")
 ``indirect``    says what the user wants, not the operation ("catch me up on #incidents")
@@ -14,7 +16,7 @@ Written once and never adjusted to how any model ranks them.
 
 from __future__ import annotations
 
-REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
+REQUESTS: list[tuple[str, str, tuple[str | tuple[str, ...], ...]]] = [
     # --- direct -------------------------------------------------------------------------------------
     ("direct", "Create a new GitHub issue in acme/web titled 'Login button misaligned on Safari'",
      ("github.create_issue",)),
@@ -30,7 +32,7 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("direct", "List what's in the downloads folder", ("filesystem.list_directory",)),
     ("direct", "Delete the tmp folder and everything inside it", ("filesystem.delete_file",)),
     ("direct", "Create a calendar event for the team offsite next Thursday from 9 to 5",
-     ("calendar.calendar_create_event",)),
+     ("calendar.calendar_create_event", "calendar.calendar_quick_add_event")),
     ("direct", "Delete the dentist appointment from my calendar", ("calendar.calendar_delete_event",)),
     ("direct", "Send an email to the landlord saying the heating is broken again", ("email.gmail_send_message",)),
     ("direct", "Move that newsletter email to the trash", ("email.gmail_trash_message",)),
@@ -55,7 +57,7 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("direct", "Export the project proposal Google Doc as a PDF", ("drive.drive_export_file",)),
     ("direct", "Create a payment link for the pro plan price", ("stripe.create_payment_link",)),
     ("direct", "Approve the pull request, the changes look good", ("github.create_pull_request_review",)),
-    ("direct", "Transition the ticket to Done", ("jira.jira_transition_issue",)),
+    ("direct", "Transition the ticket to Done", ("jira.jira_transition_issue", "jira.jira_update_issue")),
 
     # --- indirect -----------------------------------------------------------------------------------
     ("indirect", "catch me up on #incidents", ("slack.slack_get_channel_history",)),
@@ -64,10 +66,11 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("indirect", "what's Priya's title and timezone?", ("slack.slack_get_user_profile",)),
     ("indirect", "oops, I wrote 'Tuesday' in my announcement but meant Wednesday, fix my message",
      ("slack.slack_update_message",)),
-    ("indirect", "am I free tomorrow afternoon?", ("calendar.calendar_query_freebusy",)),
+    ("indirect", "am I free tomorrow afternoon?", ("calendar.calendar_query_freebusy", "calendar.calendar_list_events")),
     ("indirect", "what's on my plate this week meeting-wise?", ("calendar.calendar_list_events",)),
     ("indirect", "push my 1:1 with Dan to 4pm instead", ("calendar.calendar_update_event",)),
-    ("indirect", "lunch with Sam at Nopa tomorrow at noon, put it in", ("calendar.calendar_quick_add_event",)),
+    ("indirect", "lunch with Sam at Nopa tomorrow at noon, put it in",
+     ("calendar.calendar_quick_add_event", "calendar.calendar_create_event")),
     ("indirect", "which calendars do I even have access to?", ("calendar.calendar_list_calendars",)),
     ("indirect", "anything from my bank in the inbox this week?", ("email.gmail_list_messages",)),
     ("indirect", "get back to Tom and tell him Thursday works for me", ("email.gmail_reply_to_message",)),
@@ -76,9 +79,9 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("indirect", "ok that draft looks good, fire it off", ("email.gmail_send_draft",)),
     ("indirect", "clear that one out of my inbox but keep it", ("email.gmail_modify_message",)),
     ("indirect", "show me the whole back-and-forth with the recruiter", ("email.gmail_get_thread",)),
-    ("indirect", "what are we working on in the current sprint?", ("jira.jira_get_sprint_issues",)),
+    ("indirect", "what are we working on in the current sprint?", ("jira.jira_get_sprint_issues", "jira.jira_search")),
     ("indirect", "what can I move this ticket to from here?", ("jira.jira_get_transitions",)),
-    ("indirect", "hand this ticket over to Marco", ("jira.jira_assign_issue",)),
+    ("indirect", "hand this ticket over to Marco", ("jira.jira_assign_issue", "jira.jira_update_issue")),
     ("indirect", "is it going to rain in Seattle this weekend?", ("time_weather.get_forecast",)),
     ("indirect", "how hot is it in Phoenix right now?", ("time_weather.get_current_weather",)),
     ("indirect", "is the air ok for a run outside in Delhi today?", ("time_weather.get_air_pollution",)),
@@ -91,7 +94,8 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
      ("maps.maps_distance_matrix", "maps.maps_directions")),
     ("indirect", "how high up is Denver airport?", ("maps.maps_elevation",)),
     ("indirect", "where exactly am I? my phone says 40.7484, -73.9857", ("maps.maps_reverse_geocode",)),
-    ("indirect", "are the opening hours of that cafe still the same? check the listing", ("maps.maps_place_details",)),
+    ("indirect", "are the opening hours of that cafe still the same? check the listing",
+     ("maps.maps_place_details", "web.brave_local_search")),
     ("indirect", "how much money do we have sitting in Stripe?", ("stripe.retrieve_balance",)),
     ("indirect", "give the customer their money back for the double charge", ("stripe.create_refund",)),
     ("indirect", "who's still paying for the monthly plan?", ("stripe.list_subscriptions",)),
@@ -108,7 +112,7 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("indirect", "which roadmap items are marked as blocked in our Notion tracker?", ("notion.notion_query_database",)),
     ("indirect", "where's that slide deck from the all-hands? I think it's in Drive", ("drive.drive_search_files",)),
     ("indirect", "I need a copy of the contract template so I can fill it in for the new client",
-     ("drive.drive_copy_file",)),
+     ("drive.drive_copy_file", "filesystem.copy_file")),
 
     # --- distractor ---------------------------------------------------------------------------------
     ("distractor", "Tell the team in #eng-announcements that the v2.3 release is live", ("slack.slack_post_message",)),
@@ -128,8 +132,9 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("distractor", "Copy the database backup file db.sqlite to the backups folder", ("filesystem.copy_file",)),
     ("distractor", "Write the meeting notes from the calendar sync into notes/sync.md", ("filesystem.write_file",)),
     ("distractor", "Search the web for how to write a JQL query for overdue issues", ("web.brave_web_search",)),
-    ("distractor", "Add a comment on the pull request saying the Jira ticket is linked", ("github.add_issue_comment",)),
-    ("distractor", "Reply in the thread that the calendar bug is fixed", ("slack.slack_reply_to_thread",)),
+    ("distractor", "Add a comment on the pull request saying the Jira ticket is linked",
+     ("github.add_issue_comment", "github.create_pull_request_review")),
+    ("distractor", "Reply in the #qa thread that the calendar bug is fixed", ("slack.slack_reply_to_thread",)),
     ("distractor", "Create a Stripe product called 'Weather API Pro'", ("stripe.create_product",)),
     ("distractor", "Find directions to the Slack office in San Francisco", ("maps.maps_directions",)),
     ("distractor", "Make a Notion page for the Stripe integration design doc", ("notion.notion_create_page",)),
@@ -160,7 +165,7 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("ids", "Get issue #1287 from octo-org/octo-repo", ("github.get_issue",)),
     ("ids", "what's the status of PR 512 in acme/api?", ("github.get_pull_request",)),
     ("ids", "Show me PROJ-431", ("jira.jira_get_issue",)),
-    ("ids", "Move OPS-88 to In Progress", ("jira.jira_transition_issue",)),
+    ("ids", "Move OPS-88 to In Progress", ("jira.jira_transition_issue", "jira.jira_update_issue")),
     ("ids", "Set the priority of WEB-2201 to High", ("jira.jira_update_issue",)),
     ("ids", "Find all issues where assignee = currentUser() AND status != Done", ("jira.jira_search",)),
     ("ids", "Reply to thread 1712345678.123456 in C024BE91L saying 'on it'", ("slack.slack_reply_to_thread",)),
@@ -227,7 +232,7 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("multi_step", "create a branch hotfix/login-timeout, commit the fix to auth.py on it, and open a PR",
      ("github.create_branch", "github.create_or_update_file", "github.create_pull_request")),
     ("multi_step", "merge PR 314 in acme/web, then move WEB-99 to Done",
-     ("github.merge_pull_request", "jira.jira_transition_issue")),
+     ("github.merge_pull_request", ("jira.jira_transition_issue", "jira.jira_update_issue"))),
     ("multi_step", "summarize the thread in #design about the new logo and post the summary to the Notion "
      "design page", ("slack.slack_get_thread_replies", "notion.notion_append_block_children")),
     ("multi_step", "search my inbox for the signed NDA from legal@partner.com and save the attachment to "
@@ -235,7 +240,7 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("multi_step", "what time is it in Singapore right now, and what will 5pm there be in New York?",
      ("time_weather.get_current_time", "time_weather.convert_time")),
     ("multi_step", "find the nearest pharmacy to 221B Baker Street and tell me how to walk there",
-     ("maps.maps_geocode", "maps.maps_search_places", "maps.maps_directions")),
+     ("maps.maps_geocode", ("maps.maps_search_places", "web.brave_local_search"), "maps.maps_directions")),
     ("multi_step", "query the db for last month's top 10 customers by revenue and write the result to "
      "reports/top10.csv", ("database.read_query", "filesystem.write_file")),
     ("multi_step", "check what tables exist, look at the events table's columns, then count events per day",
@@ -243,13 +248,13 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("multi_step", "reschedule tomorrow's standup to 10am and let #team know in Slack",
      ("calendar.calendar_update_event", "slack.slack_post_message")),
     ("multi_step", "get PROJ-210, then assign it to me and log 2h on it",
-     ("jira.jira_get_issue", "jira.jira_assign_issue", "jira.jira_add_worklog")),
+     ("jira.jira_get_issue", ("jira.jira_assign_issue", "jira.jira_update_issue"), "jira.jira_add_worklog")),
     ("multi_step", "find out which transitions OPS-12 has and move it to 'Ready for QA' with a comment",
      ("jira.jira_get_transitions", "jira.jira_transition_issue")),
     ("multi_step", "read the incident notes in Notion and email them to oncall@acme.com",
      ("notion.notion_retrieve_block_children", "email.gmail_send_message")),
     ("multi_step", "download the Q3 report from Drive and put it in ~/reports/q3.pdf",
-     ("drive.drive_download_file", "filesystem.write_file")),
+     (("drive.drive_download_file", "drive.drive_export_file"), "filesystem.write_file")),
     ("multi_step", "copy the onboarding doc in Drive, rename the copy 'Onboarding - Sam' and share it with "
      "sam@acme.com", ("drive.drive_copy_file", "drive.drive_share_file")),
     ("multi_step", "fetch the release notes page at https://nodejs.org/en/blog/release and create a Jira task "
@@ -263,19 +268,20 @@ REQUESTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("multi_step", "find all TODO.md files in the repo folder and read them together",
      ("filesystem.search_files", "filesystem.read_multiple_files")),
     ("multi_step", "draft an email to hr@acme.com asking for the holiday calendar, and block Dec 24-26 on my "
-     "calendar as out of office", ("email.gmail_create_draft", "calendar.calendar_create_event")),
+     "calendar as out of office",
+     ("email.gmail_create_draft", ("calendar.calendar_create_event", "calendar.calendar_quick_add_event"))),
     ("multi_step", "rerun the deploy workflow on main and when it's done post the result in the thread "
      "1712000000.000100", ("github.run_workflow", "github.list_workflow_runs", "slack.slack_reply_to_thread")),
     ("multi_step", "see what my 3pm meeting is about and pull up the related doc from Drive",
      ("calendar.calendar_list_events", "drive.drive_search_files")),
     ("multi_step", "list the open bugs in the current sprint and create a Notion page summarizing them",
-     ("jira.jira_get_sprint_issues", "notion.notion_create_page")),
+     (("jira.jira_get_sprint_issues", "jira.jira_search"), "notion.notion_create_page")),
     ("multi_step", "review PR 88 in acme/api: read the diff's main file src/router.ts on that branch, then "
      "request changes", ("github.get_file_contents", "github.create_pull_request_review")),
     ("multi_step", "schedule a message to #general for Monday 9am about the holiday, and set the channel topic "
      "to 'Happy holidays'", ("slack.slack_schedule_message", "slack.slack_set_channel_topic")),
     ("multi_step", "how far is the airport from the office by car, and what's the weather there right now?",
-     ("maps.maps_distance_matrix", "time_weather.get_current_weather")),
-    ("multi_step", "look through #support for messages about 'refund' and add up how many we got this month "
-     "in the db insights memo", ("slack.slack_search_messages", "database.append_insight")),
+     (("maps.maps_distance_matrix", "maps.maps_directions"), "time_weather.get_current_weather")),
+    ("multi_step", "search #support for messages mentioning 'refund' this month and add the count as an "
+     "insight to the db memo", ("slack.slack_search_messages", "database.append_insight")),
 ]
