@@ -149,4 +149,7 @@ def _auth_token(args: argparse.Namespace) -> str | None:
     token = (args.auth_token or os.environ.get(TOKEN_VARIABLE) or "").strip() or None
     if args.transport == "streamable-http":
         require_token_off_loopback(args.host, token)
+    elif args.auth_token:
+        logging.getLogger("toolrank.mcp").warning("--auth-token applies to --transport streamable-http only; "
+                                                  "over stdio the client is the parent process")
     return token
