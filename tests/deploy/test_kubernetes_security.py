@@ -319,6 +319,9 @@ def test_the_redis_command_requires_the_password_and_a_store_opens_through_the_u
     argv = [*redis["command"], *redis["args"], "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
             "--logfile", str(tmp_path / "redis.log")]
     env = {"PATH": f"{Path(binary).parent}:{os.environ.get('PATH', '')}", "REDIS_PASSWORD": password}
+    # An empty password would let any client in: the container stops instead, saying why.
+    empty = subprocess.run(argv, env={**env, "REDIS_PASSWORD": ""}, capture_output=True, text=True, timeout=20)
+    assert empty.returncode != 0 and "Secret toolrank-redis" in empty.stderr, empty
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"redis://127.0.0.1:{port}/0"
