@@ -52,10 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
                    help="limit for an upstream to start and list its tools (default 30)")
     p.add_argument("--startup-wait-s", type=float, default=60.0,
                    help="how long a search or call waits for upstreams still starting and being indexed (default 60)")
-    p.add_argument("--call-timeout-s", type=float, default=DEFAULT_CALL_TIMEOUT_S,
+    p.add_argument("--call-timeout-s", type=_seconds, default=DEFAULT_CALL_TIMEOUT_S,
                    help=f"limit for one forwarded tool call, then it is cancelled (default {DEFAULT_CALL_TIMEOUT_S:g}; "
                         "0 = none)")
-    p.add_argument("--failed-retry-s", type=float, default=300.0,
+    p.add_argument("--failed-retry-s", type=_positive_seconds, default=300.0,
                    help="how often an upstream given up on after --max-restarts is tried again (default 300)")
     p.add_argument("--pass-env", action="append", default=[], metavar="NAME",
                    help="an environment variable stdio upstreams also get (repeatable; default: only the MCP SDK's "
@@ -69,6 +69,24 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
     where.add_argument("--address", help="ask a running `toolrank serve` at HOST:PORT instead (default: open the store in process)")
     s.add_argument("--token", help="bearer token for --address (also TOOLRANK_TOKEN; default: none)")
     engine_flags(s)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
 
 
 def _logging(level: str) -> None:
@@ -123,12 +141,11 @@ def _proxy(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace],
     settings = replace(settings_of(args), store=store)
     options = ProxyOptions(
         upstreams=specs, catalog=args.catalog, store=store, transport=args.transport, host=args.host,
-        port=args.port, expose_found=max(args.expose_found or 0, 0),
-        policy=RestartPolicy(max_restarts=max(args.max_restarts, 0), backoff_s=max(args.restart_backoff_s, 0.0),
-                             connect_timeout_s=args.connect_timeout_s,
-                             failed_retry_s=max(args.failed_retry_s, 0.1)),
-        call_timeout_s=args.call_timeout_s if args.call_timeout_s > 0 else None,
-        ready_timeout_s=max(args.startup_wait_s, 0.0), pass_env=pass_env, auth_token=token)
+        auth_token=token, pass_env=pass_env, port=args.port, expose_found=max(args.expose_found or 0, 0),
+        policy=RestartPolicy(failed_retry_s=args.failed_retry_s, max_restarts=max(args.max_restarts, 0),
+                             backoff_s=max(args.restart_backoff_s, 0.0),
+                             connect_timeout_s=args.connect_timeout_s),
+        call_timeout_s=args.call_timeout_s or None, ready_timeout_s=max(args.startup_wait_s, 0.0))
     return lambda: run_proxy(settings, options)
 
 

@@ -29,12 +29,12 @@ class ProxyOptions:
     transport: str = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
+    auth_token: str | None = None  # streamable HTTP: the bearer token every request must carry
+    pass_env: tuple[str, ...] = ()  # variables stdio upstreams get beyond the SDK's safe default environment
     expose_found: int = 0
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     call_timeout_s: float | None = None
     ready_timeout_s: float = 60.0  # how long a search or call waits for upstreams still starting
-    pass_env: tuple[str, ...] = ()  # variables stdio upstreams get beyond the SDK's safe default environment
-    auth_token: str | None = None  # streamable HTTP: the bearer token every request must carry
 
 
 class ProxyBackend:
