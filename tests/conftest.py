@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -91,6 +93,10 @@ def channel(default_server: ServerThread) -> Iterator[grpc.Channel]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Catalog stores that default to the user's data folder (Settings.store "", `toolrank serve` subprocesses)
+    # land in a folder of this test process instead: never in ~/.local/share, never shared by xdist workers.
+    if "TOOLRANK_TEST_KEEP_XDG" not in os.environ:
+        os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="toolrank-tests-xdg-")
     config.addinivalue_line("markers", "shared_data: reads the ranking sets in ../shared/data (skipped when absent)")
 
 
