@@ -50,8 +50,9 @@ class ServerThread:
             self.engine.add_observer(self.tracing)  # type: ignore[arg-type]
         self.running = await create_server(self.settings, self.engine, self.metrics, self.tracing)  # type: ignore[arg-type]
         await self.running.server.start()
-        if self.want_http:
-            self.http = await create_http_server(self.settings, self.engine, self.metrics, self.tracing)  # type: ignore[arg-type]
+        if self.want_http:  # HTTP's catalog routes share gRPC's catalog service, as in `toolrank serve`
+            self.http = await create_http_server(self.settings, self.engine, self.metrics, self.tracing,  # type: ignore[arg-type]
+                                                 catalogs=self.running.catalogs)
             await self.http.start()
         await self.engine.start()
         await self.running.set_serving(True)
@@ -72,6 +73,7 @@ class ServerThread:
             await self.running.server.stop(1)
             if self.http is not None:
                 await self.http.stop(1)
+            await self.running.catalogs.aclose()
             await self.engine.stop()
 
         asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(timeout=60)

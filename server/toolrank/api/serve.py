@@ -28,7 +28,7 @@ from toolrank.api.metrics import Metrics
 from toolrank.api.store_health import follow_store_health
 from toolrank.api.tls import grpc_credentials, http_ssl_context
 from toolrank.api.tracing import Tracing
-from toolrank.catalogs.service import catalog_service_for
+from toolrank.catalogs.service import CatalogService
 from toolrank.engine.engine import Engine
 from toolrank.errors import ModelUnavailable
 from toolrank.settings import Settings
@@ -53,14 +53,14 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     tracing = Tracing.from_settings(settings)
     if engine is None:
         engine = await asyncio.to_thread(Engine.from_settings, settings)
-    catalogs = catalog_service_for(engine, settings)  # opens --store now: a bad one fails before serving
+    catalogs = CatalogService.from_settings(engine, settings)  # opens --store now: a bad one fails before serving
     metrics = Metrics(engine)
     if tracing is not None:
         engine.add_observer(tracing)
-    running = await create_server(settings, engine, metrics, tracing)
+    running = await create_server(settings, engine, metrics, tracing, catalogs)
     http: HttpServer | None = None
     if settings.http_port >= 0:
-        http = await create_http_server(settings, engine, metrics, tracing)
+        http = await create_http_server(settings, engine, metrics, tracing, catalogs=catalogs)
     await running.server.start()
     if http is not None:
         await http.start()  # /health says 503 until the engine is warm

@@ -18,7 +18,6 @@ import logging
 import random
 import re
 import time
-import weakref
 from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
@@ -69,7 +68,7 @@ def check_catalog_name(name: str, field: str = "catalog") -> None:
 
 
 class CatalogService:
-    """The catalogs layer; one per engine in a server (see :func:`catalog_service_for`)."""
+    """The catalogs layer; ``toolrank serve`` builds one and hands it to both transports."""
 
     def __init__(self, engine: Engine, store: Store, settings: Settings | None = None) -> None:
         self.engine = engine
@@ -498,13 +497,3 @@ def _best(scores: np.ndarray, k: int) -> np.ndarray:
 def _info(record: CatalogRecord) -> CatalogInfo:
     return CatalogInfo(record.name, record.version, record.size, record.model)
 
-
-_SERVICES: "weakref.WeakKeyDictionary[Engine, CatalogService]" = weakref.WeakKeyDictionary()
-
-
-def catalog_service_for(engine: Engine, settings: Settings | None = None) -> CatalogService:
-    """The one CatalogService of ``engine`` (created on first call, store from ``settings.store``)."""
-    service = _SERVICES.get(engine)
-    if service is None:
-        service = _SERVICES[engine] = CatalogService.from_settings(engine, settings or engine.settings)
-    return service
