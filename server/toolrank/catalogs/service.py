@@ -25,7 +25,9 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from toolrank.catalogs.bm25 import Vocabulary, term_counts
+from toolrank.catalogs import learning
 from toolrank.catalogs.index import CatalogIndex, context_weights, lexical_text, name_of, query_terms
+from toolrank.catalogs.learner import Learner
 from toolrank.catalogs.store import CatalogRecord, Store, StoredEntry, VersionConflict, open_store
 from toolrank.catalogs.types import (
     BM25,
@@ -34,6 +36,8 @@ from toolrank.catalogs.types import (
     DENSE,
     FUSED,
     CatalogInfo,
+    FeedbackOutcome,
+    FeedbackRequest,
     PutCatalogRequest,
     PutOutcome,
     SelectHit,
@@ -92,6 +96,7 @@ class CatalogService:
         self._refresher: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()  # set by a store's push (watch) when another replica changed a catalog
         self.embedded_texts = 0  # texts this service sent to the engine for embedding (restarts should add none)
+        self.learner = Learner(engine, store, self.settings.learn, self.settings.feedback_limit)
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> "CatalogService":
@@ -136,6 +141,7 @@ class CatalogService:
             elif record.version != index.version:
                 async with lock:
                     await self._load(name)
+        await self.learner.refresh(self._indexes)
 
     async def aclose(self) -> None:
         if self._refresher is not None:
@@ -264,6 +270,7 @@ class CatalogService:
             if c.id in seen:
                 raise InvalidRequest(f"candidates[{i}].id: duplicate id {c.id!r} (also candidates[{seen[c.id]}])")
             seen[c.id] = i
+            learning.check_examples(c.metadata, f"candidates[{i}]")
             keywords = c.metadata.get("keywords") if c.metadata else None
             if keywords is not None and len(keywords) > 4096:
                 raise RequestTooLarge(f"candidates[{i}].metadata.keywords: over 4096 characters")
@@ -350,6 +357,9 @@ class CatalogService:
             delete_ids=list(req.delete_ids), replace=req.replace, model=model)
         index = await asyncio.to_thread(self._build, record, entries, vectors, previous)
         self._indexes[req.catalog] = index
+        if req.learn is not None:
+            await self.learner.set_learning(index, req.learn)
+        await self.learner.state(index)  # examples embedded with the catalog (new ones only); gone ids' feedback dropped
         usage = replace(embedded, fallbacks=fallbacks, cache_hits=hits)
         return PutOutcome(req.catalog, record.version, record.size, added, updated, deleted, usage)
 
@@ -413,7 +423,8 @@ class CatalogService:
             stage = await asyncio.to_thread(index.stage_one, query_vector, terms, q.query, q.scoring)
         else:
             stage = index.stage_one(query_vector, terms, q.query, q.scoring)
-        scores = stage.scores
+        adjust = await self._learned(index, q, query_vector, stage.scores)
+        scores = learning.fuse(stage.scores, adjust)
         mask = index.filter_mask(q.filter)
         top_k = q.top_k or DEFAULT_TOP_K
         candidate_scores = scores if mask is None else np.where(mask, scores, -np.inf)
@@ -429,6 +440,8 @@ class CatalogService:
             outcome = await self.engine.rerank(RerankQuery(q.query, docs, model=cross), raw=True)
             for hit in outcome.results:
                 final[pool[hit.index]] = hit.score
+            if adjust is not None:
+                final = learning.fuse_stage_two(final, scores, adjust)
             u, t = outcome.usage, outcome.timing
             usage_windows, usage_cand_tokens, truncated = u.windows, u.candidate_tokens, u.truncated
             query_tokens += u.query_tokens
@@ -461,6 +474,34 @@ class CatalogService:
         timing = Timing(0, tok_ns, queue_ns, infer_ns, time.perf_counter_ns() - t0)
         return SelectOutcome(results, index.version, usage, timing, index.record.model, rerank_model)
 
+    async def _learned(self, index: CatalogIndex, q: SelectQuery, query_vector: np.ndarray | None,
+                       scores: np.ndarray) -> np.ndarray | None:
+        """What learning adds to each row's stage-one score (None: off, nothing learned, or no dense stage)."""
+        if not (self.settings.learn and q.learn) or query_vector is None:
+            return None
+        state = await self.learner.state(index)
+        if not state.learn:
+            return None
+        return learning.adjustment(state.examples, query_vector, scores)
+
+    # -- feedback ----------------------------------------------------------------------------
+
+    async def feedback(self, req: FeedbackRequest) -> FeedbackOutcome:
+        """Keep one past request and what was chosen/rejected for it; Select learns from it at once."""
+        index = await self._index(req.catalog)
+        record = learning.feedback_record(req.query, req.chosen_ids, req.rejected_ids, req.source, index.row_of,
+                                          req.catalog, self.settings.limits.max_query_bytes)
+        if not self.settings.learn:
+            raise InvalidRequest("feedback: learning is off on this server (--learn off)")
+        async with self._lock(req.catalog):
+            index = self._indexes.get(req.catalog) or index
+            held, dropped = await self.learner.record(index, record)
+        return FeedbackOutcome(req.catalog, held, dropped)
+
+    async def feedback_records(self, name: str) -> list[learning.FeedbackRecord]:
+        """The feedback a catalog holds, oldest first (for `toolrank catalog feedback export`)."""
+        return list((await self.learner.state(await self._index(name))).records)
+
     # -- get / list / delete -----------------------------------------------------------------
 
     async def get(self, name: str) -> CatalogInfo:
@@ -468,7 +509,10 @@ class CatalogService:
         record = (await asyncio.to_thread(self.store.catalogs)).get(name)
         if record is None:
             raise CatalogNotFound(f"catalog: {name!r} does not exist")
-        return _info(record)
+        state = await self.learner.state(await self._index(name))
+        examples = state.examples
+        return replace(_info(record), examples=examples.examples if examples else 0, feedback=len(state.records),
+                       learn=state.learn and self.settings.learn)
 
     async def list(self) -> list[CatalogInfo]:
         records = await asyncio.to_thread(self.store.catalogs)
@@ -481,6 +525,9 @@ class CatalogService:
             record = (await asyncio.to_thread(self.store.catalogs)).get(name)
             gone = await asyncio.to_thread(self.store.delete, name)
             self._indexes.pop(name, None)
+            self.learner.forget(name)
+            if gone:
+                await asyncio.to_thread(self.store.drop_feedback, name)
         if not gone or record is None:
             raise CatalogNotFound(f"catalog: {name!r} does not exist")
         return _info(record)
