@@ -235,7 +235,7 @@ class LearnedState:
 
 
 def learned_examples(row_examples: Sequence[Sequence[str]], records: Sequence[FeedbackRecord],
-                     row_of: Mapping[str, int], vectors: Mapping[str, np.ndarray]) -> LearnedExamples | None:
+                     row_of: Mapping[str, int], vectors: Mapping[str, np.ndarray]) -> LearnedExamples:
     """Assemble the example matrix (``vectors``: text -> unit vector for every text used)."""
     mats: list[np.ndarray] = []
     rows: list[int] = []
@@ -255,10 +255,10 @@ def learned_examples(row_examples: Sequence[Sequence[str]], records: Sequence[Fe
         v = vectors[rec.query]
         for sign, ids in ((1.0, rec.chosen_ids), (-1.0, rec.rejected_ids)):
             for cid in ids:
-                row = row_of.get(cid)
-                if row is not None:
+                target = row_of.get(cid)
+                if target is not None:
                     mats.append(v)
-                    rows.append(row)
+                    rows.append(target)
                     signs.append(sign)
                     operator.append(False)
     if not mats:
