@@ -57,8 +57,13 @@ class SelectBody(BaseModel):
     no_learning: StrictBool = False
 
 
-def _info(info: CatalogInfo) -> dict[str, Any]:
-    return asdict(info)
+def _info(info: CatalogInfo, learning: bool = True) -> dict[str, Any]:
+    """``learning``: with the example/feedback counts (GetCatalog; a list leaves them out: it loads no catalog)."""
+    out = asdict(info)
+    if not learning:
+        for key in ("examples", "feedback", "learn"):
+            out.pop(key)
+    return out
 
 
 def catalogs_router(engine: Engine, settings: Settings, service: CatalogService | None = None,
@@ -117,10 +122,10 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
 
     @router.get("/v1/catalogs")
     async def list_catalogs() -> dict[str, Any]:
-        return {"catalogs": [_info(i) for i in await catalogs().list()]}
+        return {"catalogs": [_info(i, learning=False) for i in await catalogs().list()]}
 
     @router.delete("/v1/catalogs/{name}")
     async def delete_catalog(name: str) -> dict[str, Any]:
-        return _info(await catalogs().delete(name))
+        return _info(await catalogs().delete(name), learning=False)
 
     return router
