@@ -22,6 +22,7 @@ from mcp.shared.exceptions import MCPError
 from toolrank import __version__ as toolrank_version
 from toolrank.errors import ToolrankError
 from toolrank.mcp.found import FoundTools
+from toolrank.mcp.learning import SearchMemory
 from toolrank.mcp.tool_catalog import FoundTool
 
 log = logging.getLogger("toolrank.mcp")
@@ -104,9 +105,27 @@ def _check_search_args(args: dict[str, Any]) -> tuple[str, int] | str:
     return query, int(top_k)
 
 
-def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "toolrank") -> Server:
-    """The low-level SDK server with the two tools (one without a proxy), plus found tools when asked."""
+def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "toolrank",
+                 learn: bool = True) -> Server:
+    """The low-level SDK server with the two tools (one without a proxy), plus found tools when asked.
+
+    ``learn``: a successful call of a tool that a search of the same session returned is fed back to the
+    catalog (:mod:`toolrank.mcp.learning`), when the backend can record it."""
     found = FoundTools(expose_found if backend.can_call else 0)
+    memory = SearchMemory() if learn and hasattr(backend, "record_choice") else None
+
+    def session_key(ctx: Any) -> int:
+        return id(getattr(ctx.session, "_connection", ctx.session))
+
+    async def called(ctx: Any, target: str, result: types.CallToolResult) -> types.CallToolResult:
+        if memory is not None and not result.is_error:
+            searched = memory.query_for(session_key(ctx), target)
+            if searched is not None:
+                try:
+                    await backend.record_choice(*searched)  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001 - learning must never fail the call it learns from
+                    log.warning("could not record feedback for %s: %s", target, exc)
+        return result
     # The latest request session of each recent connection (at most MAX_NOTIFIED): where notices go.
     sessions: OrderedDict[int, Any] = OrderedDict()
 
@@ -132,7 +151,11 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
         backend.on_withdrawn(on_withdrawn)
 
     def listed() -> list[types.Tool]:
-        base = [SEARCH_TOOL_DEF, CALL_TOOL_DEF] if backend.can_call else [SEARCH_ONLY_DEF]
+        search_def = SEARCH_TOOL_DEF if backend.can_call else SEARCH_ONLY_DEF
+        summary = backend.summary() if hasattr(backend, "summary") else ""  # what the catalog holds, bounded
+        if summary:
+            search_def = search_def.model_copy(update={"description": f"{search_def.description} {summary}"})
+        base = [search_def, CALL_TOOL_DEF] if backend.can_call else [search_def]
         found.discard_missing(backend.exists)
         return base + [types.Tool(name=f.name, description=f.description, input_schema=f.input_schema)
                        for f in found.tools()]
@@ -150,6 +173,8 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
         except ToolrankError as exc:  # overloaded, deadline, a store error: the client gets why, not a trace
             raise MCPError(types.INTERNAL_ERROR, f"search_tools: {type(exc).__name__}: {exc}") from None
         payload: dict[str, Any] = {"tools": [h.as_dict() for h in hits]}
+        if memory is not None:
+            memory.searched(session_key(ctx), query, [h.name for h in hits])
         statuses = backend.statuses()
         if statuses:
             payload["upstreams"] = statuses
@@ -180,9 +205,9 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
                 return _error(f"call_tool: 'arguments' must be an object, got {type(arguments).__name__}")
             if target in (SEARCH_TOOLS, CALL_TOOL):
                 return _error(f"call_tool: {target!r} is one of this server's own tools; call it directly")
-            return await backend.call(target, arguments)
+            return await called(ctx, target, await backend.call(target, arguments))
         if backend.can_call and params.name in found:
-            return await backend.call(params.name, params.arguments)
+            return await called(ctx, params.name, await backend.call(params.name, params.arguments))
         return _error(f"unknown tool {params.name!r}: use {SEARCH_TOOLS} to find tools"
                       + (f" and {CALL_TOOL} to call them" if backend.can_call else ""))
 
