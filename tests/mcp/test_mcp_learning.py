@@ -1,0 +1,64 @@
+"""The MCP proxy learns by itself, end to end with the SDK's client: search, call, and a second phrasing finds it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_proxy import Proxy, upstream  # noqa: E402 - the fake upstream and the client helper
+
+SERVER = str(Path(__file__).resolve().parents[2] / "server")
+
+
+@asynccontextmanager
+async def proxy(*flags: str) -> AsyncIterator[Proxy]:
+    """The proxy process on this checkout's code (the SDK passes a bare environment unless given one)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SERVER, os.environ.get("PYTHONPATH", "")])}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "toolrank.cli", "mcp", "proxy", *flags],
+                                   env=env)
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            yield Proxy(session, [])
+
+FIRST = "ping everyone about the outage"
+SECOND = "ping everybody about the outage"
+TARGET = "fake.post_slack_message"
+
+
+def test_a_successful_call_after_a_search_teaches_the_next_phrasing() -> None:
+    async def main() -> None:
+        async with proxy(*upstream("fake")) as p:
+            assert TARGET not in await p.names(SECOND, 1)  # the embedded model alone does not put it first
+            listed = await p.session.list_tools()  # after a search: the upstream is up, its tools known
+            description = next(t.description for t in listed.tools if t.name == "search_tools")
+            assert "fake (" in description and "divide" in description and len(description) < 1000
+            assert TARGET in await p.names(FIRST, 5)
+            failed = await p.call("fake.divide", {"a": 1, "b": 0})  # isError: never counts as a success
+            assert failed.is_error
+            result = await p.call(TARGET, {"channel": "#dev", "text": "build is broken"})
+            assert not result.is_error
+            assert (await p.names(SECOND, 1)) == [TARGET]
+            # An exact tool name in the query always comes first, qualified or bare.
+            assert (await p.names("use fake.resize_image please", 1)) == ["fake.resize_image"]
+            assert (await p.names("resize_image", 1)) == ["fake.resize_image"]
+
+    anyio.run(main)
+
+
+def test_no_learn_records_nothing() -> None:
+    async def main() -> None:
+        async with proxy(*upstream("fake"), "--no-learn") as p:
+            assert TARGET in await p.names(FIRST, 5)
+            assert not (await p.call(TARGET, {"channel": "#dev", "text": "x"})).is_error
+            assert TARGET not in await p.names(SECOND, 1)
+
+    anyio.run(main)
