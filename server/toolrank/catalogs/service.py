@@ -26,8 +26,9 @@ import numpy as np
 
 from toolrank.catalogs.bm25 import Vocabulary, term_counts
 from toolrank.catalogs import learning
-from toolrank.catalogs.index import CatalogIndex, context_weights, lexical_text, name_of, query_terms
+from toolrank.catalogs.index import KINDS, CatalogIndex, context_weights, lexical_text, name_of, query_terms
 from toolrank.catalogs.learner import Learner
+from toolrank.catalogs.no_match import is_no_match, load_thresholds
 from toolrank.catalogs.store import CatalogRecord, Store, StoredEntry, VersionConflict, open_store
 from toolrank.catalogs.types import (
     BM25,
@@ -97,6 +98,7 @@ class CatalogService:
         self._changed = asyncio.Event()  # set by a store's push (watch) when another replica changed a catalog
         self.embedded_texts = 0  # texts this service sent to the engine for embedding (restarts should add none)
         self.learner = Learner(engine, store, self.settings.learn, self.settings.feedback_limit)
+        self.no_match_thresholds = load_thresholds()  # {model: {kind: best stage-one score below which none fits}}
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> "CatalogService":
@@ -428,6 +430,7 @@ class CatalogService:
         mask = index.filter_mask(q.filter)
         top_k = q.top_k or DEFAULT_TOP_K
         candidate_scores = scores if mask is None else np.where(mask, scores, -np.inf)
+        no_match = self._no_match(index, candidate_scores) if q.scoring == FUSED else False
         usage_windows = usage_cand_tokens = truncated = 0
         final: dict[int, float] = {}
         rerank_model = ""
@@ -472,7 +475,17 @@ class CatalogService:
         usage = Usage(query_tokens=query_tokens, candidate_tokens=usage_cand_tokens, truncated=truncated,
                       windows=usage_windows)
         timing = Timing(0, tok_ns, queue_ns, infer_ns, time.perf_counter_ns() - t0)
-        return SelectOutcome(results, index.version, usage, timing, index.record.model, rerank_model)
+        return SelectOutcome(results, index.version, usage, timing, index.record.model, rerank_model, no_match)
+
+    def _no_match(self, index: CatalogIndex, scores: np.ndarray) -> bool:
+        """Even the best eligible candidate's stage-one score is below its model's and kind's calibrated threshold."""
+        if not index.size:
+            return False
+        best = int(np.argmax(scores))
+        if not np.isfinite(scores[best]):
+            return False
+        return is_no_match(float(scores[best]), index.record.model, KINDS[int(index.kinds[best])],
+                           self.no_match_thresholds)
 
     async def _learned(self, index: CatalogIndex, q: SelectQuery, query_vector: np.ndarray | None,
                        scores: np.ndarray) -> np.ndarray | None:

@@ -46,6 +46,18 @@ class FoundTool:
         return d
 
 
+class Found(list[FoundTool]):
+    """Search results, and whether the catalog said that none of them fits (``no_match``)."""
+
+    no_match: bool = False
+
+
+def found_list(tools: list[FoundTool], no_match: bool) -> Found:
+    out = Found(tools)
+    out.no_match = no_match
+    return out
+
+
 def qualified(upstream: str, tool: str) -> str:
     return f"{upstream}.{tool}"
 
@@ -178,7 +190,7 @@ class ToolCatalog:
         if first:  # a tool named exactly in the query (UPSTREAM.tool or its bare name) comes first
             names = {f.name for f in first}
             found = first + [f for f in found if f.name not in names]
-        return found[:top_k]  # a tool withdrawn since the snapshot is not offered
+        return found_list(found[:top_k], out.no_match and not first)  # a tool withdrawn since is not offered
 
     def tool_names(self) -> dict[str, list[str]]:
         """Each upstream's tool names (for search_tools' description)."""
