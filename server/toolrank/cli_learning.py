@@ -12,8 +12,6 @@ import json
 import sys
 from typing import Any
 
-from toolrank.eval import ndcg_at_10
-
 
 def add_arguments(csub: Any, client_flags: argparse.ArgumentParser) -> None:
     c = csub.add_parser("feedback", parents=[client_flags],
@@ -63,6 +61,8 @@ def _read_queries(path: str) -> list[dict[str, Any]]:
 
 
 def _eval(args: argparse.Namespace, client: Any) -> int:
+    from toolrank.eval import ndcg_at_10
+
     queries = _read_queries(args.queries)
     info = client.get_catalog(args.name)
     rows = []

@@ -240,6 +240,14 @@ def test_feedback_rpc_http_and_cli_on_a_real_server(tmp_path, capsys):
         assert main(["catalog", "feedback", "export", "tools", "--address", s.address]) == 0
         lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
         assert [x["query"] for x in lines] == [ASK, "book me a seat", "a third request"]
+        from toolrank.catalogs.service import catalog_service_for
+
+        catalog_service_for(s.engine).no_match_thresholds = {"tiny-bi": {"tool": 1.01, "text": 1.01}}
+        with Client(s.address, timeout=60) as client:
+            assert client.select("tools", "anything at all", 3, learn=False).no_match
+        assert main(["catalog", "select", "tools", "anything at all", "--no-learning", "--address", s.address]) == 0
+        assert "no candidate fits" in capsys.readouterr().out
+        catalog_service_for(s.engine).no_match_thresholds = {}
         queries = tmp_path / "q.jsonl"
         queries.write_text("\n".join(json.dumps({"query": x["query"], "relevant": x["relevant"]}) for x in lines))
         assert main(["catalog", "eval", "tools", str(queries), "--json", "--address", s.address]) == 0
@@ -268,3 +276,34 @@ def test_a_replace_keeps_learning_settings():
         await _close(engine, svc)
 
     run(go())
+
+
+def test_no_match_from_calibrated_thresholds():
+    async def go():
+        engine, svc = await _service()
+        await svc.put(PutCatalogRequest("tools", tuple(TOOLS)))
+        out = await svc.select(SelectQuery("tools", ASK))
+        assert not out.no_match  # tiny-bi has no calibrated threshold: never "nothing fits"
+        svc.no_match_thresholds = {"tiny-bi": {"tool": 1.01}}
+        out = await svc.select(SelectQuery("tools", ASK, top_k=3))
+        assert out.no_match and len(out.results) == 3  # the results still come back; the caller decides
+        svc.no_match_thresholds = {"tiny-bi": {"tool": 0.0}}
+        assert not (await svc.select(SelectQuery("tools", ASK))).no_match
+        svc.no_match_thresholds = {"tiny-bi": {"sql": 1.01}, "other-model": {"tool": 1.01}}
+        assert not (await svc.select(SelectQuery("tools", ASK))).no_match  # another kind or model: no threshold
+        await _close(engine, svc)
+
+    run(go())
+
+
+def test_shipped_thresholds_are_calibrated_data(tmp_path):
+    from toolrank.catalogs.no_match import DATA_FILE, load_thresholds
+
+    shipped = load_thresholds()
+    assert {"tool", "sql"} <= set(shipped["all-MiniLM-L6-v2"])
+    assert all(0.0 < t < 1.0 for t in shipped["all-MiniLM-L6-v2"].values())
+    data = json.loads(DATA_FILE.read_text())["models"]["all-MiniLM-L6-v2"]
+    assert data["kinds"]["sql"]["precision"] >= data["min_precision"]  # what bench/no_match.py measured
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert load_thresholds(str(bad)) == {}  # unreadable: no_match off, never a crash

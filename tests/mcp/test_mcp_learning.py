@@ -34,19 +34,26 @@ SECOND = "ping everybody about the outage"
 TARGET = "fake.post_slack_message"
 
 
+async def shown(p: Proxy, query: str, top_k: int) -> list[str]:
+    """The tools a search shows, or under no_match the names of the closest ones."""
+    found = await p.search(query, top_k)
+    return [t["name"] for t in found["tools"]] or found.get("closest", [])
+
+
 def test_a_successful_call_after_a_search_teaches_the_next_phrasing() -> None:
     async def main() -> None:
         async with proxy(*upstream("fake")) as p:
-            assert TARGET not in await p.names(SECOND, 1)  # the embedded model alone does not put it first
+            assert TARGET not in await shown(p, SECOND, 1)  # the embedded model alone does not put it first
             listed = await p.session.list_tools()  # after a search: the upstream is up, its tools known
             description = next(t.description for t in listed.tools if t.name == "search_tools")
             assert "fake (" in description and "divide" in description and len(description) < 1000
-            assert TARGET in await p.names(FIRST, 5)
+            assert TARGET in await shown(p, FIRST, 5)
             failed = await p.call("fake.divide", {"a": 1, "b": 0})  # isError: never counts as a success
             assert failed.is_error
             result = await p.call(TARGET, {"channel": "#dev", "text": "build is broken"})
             assert not result.is_error
-            assert (await p.names(SECOND, 1)) == [TARGET]
+            learned = await p.search(SECOND, 1)
+            assert [t["name"] for t in learned["tools"]] == [TARGET] and "no_match" not in learned
             # An exact tool name in the query always comes first, qualified or bare.
             assert (await p.names("use fake.resize_image please", 1)) == ["fake.resize_image"]
             assert (await p.names("resize_image", 1)) == ["fake.resize_image"]
@@ -57,8 +64,12 @@ def test_a_successful_call_after_a_search_teaches_the_next_phrasing() -> None:
 def test_no_learn_records_nothing() -> None:
     async def main() -> None:
         async with proxy(*upstream("fake"), "--no-learn") as p:
-            assert TARGET in await p.names(FIRST, 5)
+            assert TARGET in await shown(p, FIRST, 5)
             assert not (await p.call(TARGET, {"channel": "#dev", "text": "x"})).is_error
-            assert TARGET not in await p.names(SECOND, 1)
+            assert TARGET not in await shown(p, SECOND, 1)
+            # Nothing fits (the threshold calibrated for the embedded model and tools): no weak schemas shown.
+            found = await p.search("compose a sonnet about autumn leaves", 5)
+            assert found["no_match"] is True and found["tools"] == [] and len(found["closest"]) == 5
+            assert "No tool fits" in found["message"]
 
     anyio.run(main)

@@ -173,9 +173,10 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
         except ToolrankError as exc:  # overloaded, deadline, a store error: the client gets why, not a trace
             raise MCPError(types.INTERNAL_ERROR, f"search_tools: {type(exc).__name__}: {exc}") from None
         payload: dict[str, Any] = {"tools": [h.as_dict() for h in hits]}
-        if getattr(hits, "no_match", False):  # the catalog's calibrated "nothing fits": say so, show no weak ones
-            payload = {"tools": [], "no_match": True,
-                       "message": "No tool fits this request. Do it without a tool, or search again in other words."}
+        if getattr(hits, "no_match", False):  # the catalog's calibrated "nothing fits": say so, no weak schemas
+            payload = {"tools": [], "no_match": True, "closest": [h.name for h in hits],
+                       "message": "No tool fits this request well. Do it without a tool, search again in other "
+                                  "words, or search a closest tool's exact name for its schema if it does fit."}
         if memory is not None:
             memory.searched(session_key(ctx), query, [h.name for h in hits])
         statuses = backend.statuses()
