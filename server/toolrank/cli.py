@@ -278,7 +278,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                                        pinned_ids=args.pin or (), filter=filters, instruction=args.instruction or "",
                                        context=args.context or (), return_text=args.text,
                                        return_candidates=args.json, stage_one_only=args.stage_one_only,
-                                       model=args.use_model or "", learn=not args.no_learning)
+                                       model=args.use_model or "", learn=not args.no_learning,
+                                       adaptive=args.adaptive, max_tokens=args.max_tokens)
                 if args.json:
                     from google.protobuf.json_format import MessageToDict
 
@@ -543,6 +544,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--instruction", help="prepended to the query for the bi-encoder (default: none)")
     c.add_argument("--context", action="append", metavar="TURN", help="an earlier turn, oldest first (repeatable; default: none)")
     c.add_argument("--stage-one-only", action="store_true", help="skip the cross-encoder stage (default off)")
+    c.add_argument("--adaptive", action="store_true",
+                   help="--top-k is a maximum: stop where the scores fall off (default off)")
+    c.add_argument("--max-tokens", type=int, default=0,
+                   help="only the best results whose candidates fit this many tokens, ~4 characters each "
+                        "(default 0 = no budget)")
     c.add_argument("--no-learning", action="store_true",
                    help="ignore learned examples and feedback for this request (default off)")
     c.add_argument("--use-model", help="the catalog's bi-encoder (default: the catalog's model)")

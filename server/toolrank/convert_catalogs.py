@@ -53,7 +53,7 @@ def select_query_from_pb(req: cpb.SelectRequest) -> SelectQuery:
         pinned_ids=tuple(req.pinned_ids), filter=dict(req.filter), instruction=req.instruction,
         return_candidates=req.return_candidates, return_text=req.return_text, model=req.model,
         context=tuple(req.context), rerank_depth=req.rerank_depth, stage_one_only=req.stage_one_only,
-        rerank_model=req.rerank_model, learn=not req.no_learning,
+        rerank_model=req.rerank_model, learn=not req.no_learning, adaptive=req.adaptive, max_tokens=req.max_tokens,
     )
 
 
@@ -62,7 +62,7 @@ def select_query_to_pb(q: SelectQuery) -> cpb.SelectRequest:
         catalog=q.catalog, query=q.query, top_k=q.top_k, pinned_ids=list(q.pinned_ids), filter=dict(q.filter),
         instruction=q.instruction, return_candidates=q.return_candidates, return_text=q.return_text,
         model=q.model, context=list(q.context), rerank_depth=q.rerank_depth, stage_one_only=q.stage_one_only,
-        rerank_model=q.rerank_model, no_learning=not q.learn,
+        rerank_model=q.rerank_model, no_learning=not q.learn, adaptive=q.adaptive, max_tokens=q.max_tokens,
     )
     if q.min_score is not None:
         msg.min_score = q.min_score

@@ -227,6 +227,8 @@ def test_feedback_rpc_http_and_cli_on_a_real_server(tmp_path, capsys):
             info = client.get_catalog("tools")
             assert (info.examples, info.feedback, info.learn) == (1, 1, True)
             assert [(r.query, r.chosen_ids) for r in client.list_feedback("tools")] == [(ASK, (base[-1],))]
+            assert client.select("tools", ASK, 7, max_tokens=1).ids == []  # the budget travels over gRPC
+            assert 1 <= len(client.select("tools", ASK, 7, adaptive=True)) <= 7
         import urllib.request
 
         body = json.dumps({"query": "book me a seat", "chosen_ids": ["book_flight"], "source": "http"}).encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -54,6 +55,15 @@ def test_a_successful_call_after_a_search_teaches_the_next_phrasing() -> None:
             assert not result.is_error
             learned = await p.search(SECOND, 1)
             assert [t["name"] for t in learned["tools"]] == [TARGET] and "no_match" not in learned
+            # As many tools as the request needs: a token budget over the schemas as shown, an adaptive cut.
+            query = "what's the weather like in Oslo right now?"
+            budget = await p.session.call_tool("search_tools", {"query": query, "top_k": 10, "max_tokens": 300})
+            tools = json.loads(budget.content[0].text)["tools"]
+            assert 1 <= len(tools) < 10 and sum(len(json.dumps(t)) for t in tools) <= 4 * 300
+            cut = await p.session.call_tool("search_tools", {"query": query, "top_k": 10, "adaptive": True})
+            assert 1 <= len(json.loads(cut.content[0].text)["tools"]) <= 10
+            bad = await p.session.call_tool("search_tools", {"query": query, "max_tokens": -1})
+            assert bad.is_error and "max_tokens" in bad.content[0].text
             # An exact tool name in the query always comes first, qualified or bare.
             assert (await p.names("use fake.resize_image please", 1)) == ["fake.resize_image"]
             assert (await p.names("resize_image", 1)) == ["fake.resize_image"]

@@ -55,6 +55,8 @@ class SelectBody(BaseModel):
     stage_one_only: StrictBool = False
     rerank_model: StrictStr = ""
     no_learning: StrictBool = False
+    adaptive: StrictBool = False
+    max_tokens: StrictInt = Field(0, ge=0, description="0 = no budget; ~4 characters of candidate JSON per token")
 
 
 def _info(info: CatalogInfo, learning: bool = True) -> dict[str, Any]:
@@ -91,7 +93,8 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
             pinned_ids=tuple(body.pinned_ids), filter=body.filter, instruction=body.instruction,
             return_candidates=body.return_candidates, return_text=body.return_text, model=body.model,
             context=tuple(body.context), rerank_depth=body.rerank_depth, stage_one_only=body.stage_one_only,
-            rerank_model=body.rerank_model, learn=not body.no_learning))
+            rerank_model=body.rerank_model, learn=not body.no_learning, adaptive=body.adaptive,
+            max_tokens=body.max_tokens))
         results = []
         for h in out.results:
             item: dict[str, Any] = {"id": h.id, "score": h.score, "pinned": h.pinned}

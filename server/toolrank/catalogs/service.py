@@ -27,6 +27,7 @@ import numpy as np
 from toolrank.catalogs.bm25 import Vocabulary, term_counts
 from toolrank.catalogs import learning
 from toolrank.catalogs.index import KINDS, CatalogIndex, context_weights, lexical_text, name_of, query_terms
+from toolrank.catalogs.cut import cut_rows, estimate_tokens
 from toolrank.catalogs.learner import Learner
 from toolrank.catalogs.no_match import is_no_match, load_thresholds
 from toolrank.catalogs.store import CatalogRecord, Store, StoredEntry, VersionConflict, open_store
@@ -389,6 +390,8 @@ class CatalogService:
                                   f"{limits.max_query_bytes} bytes")
         if q.top_k < 0:
             raise InvalidRequest("top_k: must be >= 0")
+        if q.max_tokens < 0:
+            raise InvalidRequest("max_tokens: must be >= 0")
         if q.rerank_depth < 0 or q.rerank_depth > limits.max_candidates:
             raise InvalidRequest(f"rerank_depth: must be between 0 and {limits.max_candidates}")
         if q.min_score is not None and not np.isfinite(q.min_score):
@@ -466,6 +469,9 @@ class CatalogService:
                 break
             chosen.append(row)
         chosen.sort(key=lambda r: (-final[r], r))
+        if q.adaptive or q.max_tokens:
+            chosen = cut_rows(chosen, [final[r] for r in chosen], pinned, q.adaptive, q.max_tokens,
+                              lambda r: estimate_tokens(index.entries[r].candidate))
         results = tuple(
             SelectHit(index.entries[r].id, float(final[r]), r in pinned,
                       index.entries[r].text if q.return_text else None,

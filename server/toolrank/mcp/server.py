@@ -23,7 +23,8 @@ from toolrank import __version__ as toolrank_version
 from toolrank.errors import ToolrankError
 from toolrank.mcp.found import FoundTools
 from toolrank.mcp.learning import SearchMemory
-from toolrank.mcp.tool_catalog import FoundTool
+from toolrank.catalogs.cut import cut_rows, estimate_tokens
+from toolrank.mcp.tool_catalog import FoundTool, found_list
 
 log = logging.getLogger("toolrank.mcp")
 
@@ -44,7 +45,11 @@ SEARCH_TOOL_DEF = types.Tool(
         "properties": {
             "query": {"type": "string", "description": "the task, in natural language"},
             "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "default": 5,
-                      "description": "how many tools to return"},
+                      "description": "how many tools to return (at most, with adaptive)"},
+            "adaptive": {"type": "boolean", "default": False,
+                         "description": "return fewer than top_k where the matches fall off"},
+            "max_tokens": {"type": "integer", "minimum": 0, "default": 0,
+                           "description": "only the best tools whose schemas fit this many tokens (0: no budget)"},
         },
         "required": ["query"],
     },
@@ -82,6 +87,15 @@ class SearchBackend(Protocol):
     async def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult: ...
 
 
+def fit_request(hits: list[FoundTool], adaptive: bool, max_tokens: int) -> list[FoundTool]:
+    """The adaptive cut and the token budget of :mod:`toolrank.catalogs.cut` over search results (schemas as shown)."""
+    if not adaptive and not max_tokens:
+        return hits
+    kept = cut_rows(list(range(len(hits))), [h.score for h in hits], set(), adaptive, max_tokens,
+                    lambda i: estimate_tokens(json.dumps(hits[i].as_dict(), ensure_ascii=False)))
+    return found_list([hits[i] for i in kept], bool(getattr(hits, "no_match", False)))
+
+
 def _text_result(payload: dict[str, Any], *, is_error: bool = False) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=json.dumps(payload, ensure_ascii=False))],
                                 structured_content=payload, is_error=is_error)
@@ -94,6 +108,11 @@ def _error(message: str) -> types.CallToolResult:
 
 def _check_search_args(args: dict[str, Any]) -> tuple[str, int] | str:
     query, top_k = args.get("query"), args.get("top_k", 5)
+    adaptive, max_tokens = args.get("adaptive", False), args.get("max_tokens", 0)
+    if not isinstance(adaptive, bool):
+        return f"search_tools: 'adaptive' must be true or false, got {adaptive!r}"
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
+        return f"search_tools: 'max_tokens' must be a non-negative integer, got {max_tokens!r}"
     if not isinstance(query, str) or not query.strip():
         return "search_tools: 'query' must be a non-empty string describing the task"
     if len(query) > MAX_QUERY_CHARS:
@@ -172,6 +191,7 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
             hits = await backend.search(query, top_k)
         except ToolrankError as exc:  # overloaded, deadline, a store error: the client gets why, not a trace
             raise MCPError(types.INTERNAL_ERROR, f"search_tools: {type(exc).__name__}: {exc}") from None
+        hits = fit_request(hits, bool(args.get("adaptive", False)), int(args.get("max_tokens", 0)))
         payload: dict[str, Any] = {"tools": [h.as_dict() for h in hits]}
         if getattr(hits, "no_match", False):  # the catalog's calibrated "nothing fits": say so, no weak schemas
             payload = {"tools": [], "no_match": True, "closest": [h.name for h in hits],

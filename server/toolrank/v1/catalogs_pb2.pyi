@@ -42,7 +42,7 @@ class PutCatalogResponse(_message.Message):
     def __init__(self, catalog: _Optional[str] = ..., version: _Optional[int] = ..., size: _Optional[int] = ..., added: _Optional[int] = ..., updated: _Optional[int] = ..., deleted: _Optional[int] = ..., usage: _Optional[_Union[_reranker_pb2.Usage, _Mapping]] = ...) -> None: ...
 
 class SelectRequest(_message.Message):
-    __slots__ = ("catalog", "query", "top_k", "min_score", "pinned_ids", "filter", "instruction", "return_candidates", "return_text", "model", "context", "rerank_depth", "stage_one_only", "rerank_model", "no_learning")
+    __slots__ = ("catalog", "query", "top_k", "min_score", "pinned_ids", "filter", "instruction", "return_candidates", "return_text", "model", "context", "rerank_depth", "stage_one_only", "rerank_model", "no_learning", "adaptive", "max_tokens")
     class FilterEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,8 @@ class SelectRequest(_message.Message):
     STAGE_ONE_ONLY_FIELD_NUMBER: _ClassVar[int]
     RERANK_MODEL_FIELD_NUMBER: _ClassVar[int]
     NO_LEARNING_FIELD_NUMBER: _ClassVar[int]
+    ADAPTIVE_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     catalog: str
     query: str
     top_k: int
@@ -80,7 +82,9 @@ class SelectRequest(_message.Message):
     stage_one_only: bool
     rerank_model: str
     no_learning: bool
-    def __init__(self, catalog: _Optional[str] = ..., query: _Optional[str] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ..., pinned_ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Mapping[str, str]] = ..., instruction: _Optional[str] = ..., return_candidates: _Optional[bool] = ..., return_text: _Optional[bool] = ..., model: _Optional[str] = ..., context: _Optional[_Iterable[str]] = ..., rerank_depth: _Optional[int] = ..., stage_one_only: _Optional[bool] = ..., rerank_model: _Optional[str] = ..., no_learning: _Optional[bool] = ...) -> None: ...
+    adaptive: bool
+    max_tokens: int
+    def __init__(self, catalog: _Optional[str] = ..., query: _Optional[str] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ..., pinned_ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Mapping[str, str]] = ..., instruction: _Optional[str] = ..., return_candidates: _Optional[bool] = ..., return_text: _Optional[bool] = ..., model: _Optional[str] = ..., context: _Optional[_Iterable[str]] = ..., rerank_depth: _Optional[int] = ..., stage_one_only: _Optional[bool] = ..., rerank_model: _Optional[str] = ..., no_learning: _Optional[bool] = ..., adaptive: _Optional[bool] = ..., max_tokens: _Optional[int] = ...) -> None: ...
 
 class SelectResult(_message.Message):
     __slots__ = ("id", "score", "pinned", "text", "candidate")
