@@ -309,3 +309,20 @@ def test_shipped_thresholds_are_calibrated_data(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert load_thresholds(str(bad)) == {}  # unreadable: no_match off, never a crash
+
+
+def test_feedback_moves_stage_two_too():
+    from catalog_helpers import TINY_BI, TINY_CROSS
+
+    async def go():
+        engine, svc = await _service(tiny_settings(TINY_BI, TINY_CROSS))
+        await svc.put(PutCatalogRequest("tools", tuple(TOOLS)))
+        before = await svc.select(SelectQuery("tools", ASK, top_k=6))
+        assert before.rerank_model == "tiny-cross"
+        base = [h.id for h in before.results]
+        await svc.feedback(FeedbackRequest("tools", ASK, (base[-1],)))
+        after = await svc.select(SelectQuery("tools", ASK, top_k=6))
+        assert after.rerank_model == "tiny-cross" and after.results[0].id == base[-1]
+        await _close(engine, svc)
+
+    run(go())

@@ -174,6 +174,7 @@ class CatalogService:
         vectors, _ = await self._vectors_for(record.model, entries, self._indexes.get(name), None)
         index = await asyncio.to_thread(self._build, record, entries, vectors, self._indexes.get(name))
         self._indexes[name] = index
+        await self.learner.state(index)  # learned examples ready before a Select needs them (Selects read no store)
         return index
 
     async def _index(self, name: str) -> CatalogIndex:
@@ -498,7 +499,10 @@ class CatalogService:
         """What learning adds to each row's stage-one score (None: off, nothing learned, or no dense stage)."""
         if not (self.settings.learn and q.learn) or query_vector is None:
             return None
-        state = await self.learner.state(index)
+        try:
+            state = await self.learner.state(index)
+        except StoreUnavailable:
+            return None  # the store is down and this version's learning is not loaded yet: answer without it
         if not state.learn:
             return None
         return learning.adjustment(state.examples, query_vector, scores)
