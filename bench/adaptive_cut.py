@@ -53,8 +53,10 @@ async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", nargs="*", default=[str(DATA / s) for s in SETS])
     ap.add_argument("--store", default="/tmp/toolrank-bench-learning.sqlite3")
+    ap.add_argument("--model", help="a bi-encoder directory (default: the embedded all-MiniLM-L6-v2)")
     args = ap.parse_args()
-    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0)
+    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0,
+                        **({"models": ((Path(args.model).name, args.model),)} if args.model else {}))
     engine = Engine.from_settings(settings)
     await engine.start()
     service = CatalogService(engine, open_store(settings.store), settings)

@@ -159,12 +159,14 @@ async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", nargs="*", default=[str(DATA / s) for s in SETS])
     ap.add_argument("--store", default="/tmp/toolrank-bench-learning.sqlite3")
+    ap.add_argument("--model", help="a bi-encoder directory (default: the embedded all-MiniLM-L6-v2)")
     ap.add_argument("--sweep", action="store_true", help="print the (gate, weight, fusion) grid")
     ap.add_argument("--cosqa-queries", type=int, default=120,
                     help="code-cosqa-dev: queries kept (their candidates form the catalog; default 120)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0)
+    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0,
+                        **({"models": ((Path(args.model).name, args.model),)} if args.model else {}))
     engine = Engine.from_settings(settings)
     await engine.start()
     service = CatalogService(engine, open_store(settings.store), settings)

@@ -56,10 +56,12 @@ async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", nargs="*", default=[str(DATA / s) for s in SETS])
     ap.add_argument("--store", default="/tmp/toolrank-bench-learning.sqlite3")
+    ap.add_argument("--model", help="a bi-encoder directory (default: the embedded all-MiniLM-L6-v2)")
     ap.add_argument("--precision", type=float, default=0.9, help="lowest precision of no_match (default 0.9)")
     ap.add_argument("--write", action="store_true", help=f"store the thresholds in {DATA_FILE.name}")
     args = ap.parse_args()
-    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0)
+    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0,
+                        **({"models": ((Path(args.model).name, args.model),)} if args.model else {}))
     engine = Engine.from_settings(settings)
     await engine.start()
     service = CatalogService(engine, open_store(settings.store), settings)

@@ -242,6 +242,12 @@ def test_feedback_rpc_http_and_cli_on_a_real_server(tmp_path, capsys):
         assert main(["catalog", "feedback", "export", "tools", "--address", s.address]) == 0
         lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
         assert [x["query"] for x in lines] == [ASK, "book me a seat", "a third request"]
+        put_file = tmp_path / "more.jsonl"
+        put_file.write_text(json.dumps({"id": "y", "text": "another", "examples": ["one", "two"]}) + "\n")
+        assert main(["catalog", "put", "tools", str(put_file), "--address", s.address]) == 0
+        capsys.readouterr()
+        with Client(s.address, timeout=60) as client:
+            assert client.get_catalog("tools").examples == 3  # a catalog put file's examples
         from toolrank.catalogs.service import catalog_service_for
 
         catalog_service_for(s.engine).no_match_thresholds = {"tiny-bi": {"tool": 1.01, "text": 1.01}}
