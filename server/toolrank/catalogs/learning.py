@@ -7,9 +7,9 @@ Two sources of *learned examples* per candidate, both past requests embedded lik
   (negative), kept in the catalog's store, bounded per catalog (oldest dropped first).
 
 Select scores the query against every learned example (one matrix-vector product), keeps the
-``NEAREST_K`` nearest feedback requests plus every operator example, and adds to each candidate's
-stage-one score ``weight * max(0, sim - gate)`` for its closest positive example (and subtracts the
-same, times ``REJECT_WEIGHT``, for its closest rejection). The gate keeps requests for *other*
+``NEAREST_K`` nearest feedback requests plus every operator example, and lifts each candidate's
+stage-one score ``s`` by ``lift = weight * max(0, sim - gate)`` of its closest positive example, as
+``s + (1 - s) * lift`` (scores stay in [0, 1]); its closest rejection lowers it the same way. The gate keeps requests for *other*
 tools (similar in wording, below the gate) from moving a candidate: learning must not cost on
 traffic it has not seen. The constants were measured with ``python bench/learning.py`` (see
 docs/learning.md). Stored as data: nothing here is retrained, any bi-encoder works.
@@ -33,7 +33,7 @@ NEAREST_K = 10  # feedback requests nearest to the query that may move a candida
 GATE = 0.7  # cosine below which a past request says nothing about this one (bench/learning.py --sweep)
 WEIGHT = 2.0  # lift per unit of cosine above the gate (bench/learning.py --sweep)
 REJECT_WEIGHT = 1.0  # the same for rejections, subtracted
-REACH = 1.0  # a lift fades over this distance (stage-one units) below the query's best (swept: 0.02-1.0; 1.0 best)
+REACH = 1.0  # a lift fading over this distance below the query's best (swept 0.02-1.0: 1.0, i.e. off, best)
 MAX_IDS = 64  # chosen_ids / rejected_ids per feedback record
 SOURCES = 64  # characters of ``source`` kept
 
@@ -161,9 +161,8 @@ def adjustment(learned: LearnedExamples | None, query_vector: np.ndarray | None,
                params: LearningParams = LearningParams()) -> np.ndarray | None:
     """What learning adds to each row's stage-one score (``scores``) for this query; None when nothing.
 
-    A lift fades with the candidate's distance below the query's best stage-one score (``reach``):
-    a past request may reorder the candidates this request already finds plausible, never pull in
-    one its own text does not support (what keeps learning from costing on unseen traffic).
+    ``reach`` < 1 fades a lift with the candidate's distance below the query's best stage-one score
+    (swept 0.02-1.0 in bench/learning.py: no better than none, so the default 1.0 turns it off).
     """
     n = len(scores)
     if learned is None or query_vector is None or learned.size == 0:
