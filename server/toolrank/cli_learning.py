@@ -17,15 +17,15 @@ def add_arguments(csub: Any, client_flags: argparse.ArgumentParser) -> None:
     c = csub.add_parser("feedback", parents=[client_flags],
                         help="record what was chosen for a request (NAME QUERY --chosen ID), or `export NAME`")
     c.add_argument("words", nargs="+", metavar="NAME QUERY | export NAME")
-    c.add_argument("--chosen", action="append", metavar="ID", help="an id chosen for the query (repeatable)")
-    c.add_argument("--rejected", action="append", metavar="ID", help="an id judged wrong for it (repeatable)")
+    c.add_argument("--chosen", action="append", metavar="ID", help="an id chosen for the query (repeatable; default: none)")
+    c.add_argument("--rejected", action="append", metavar="ID", help="an id judged wrong for it (repeatable; default: none)")
     c.add_argument("--source", default="cli", help="who says so (default %(default)s)")
     c = csub.add_parser("eval", parents=[client_flags],
                         help="Recall@1/5/10 and nDCG@10 of a catalog on a queries file (stage one, stage two, "
                              "learning off and on)")
     c.add_argument("name")
     c.add_argument("queries", metavar="QUERIES.jsonl", help='one {"query": ..., "relevant": [ids]} a line')
-    c.add_argument("--json", action="store_true", help="one JSON object per row (default: a table)")
+    c.add_argument("--json", action="store_true", help="one JSON object per row (default off: a table)")
 
 
 def run(args: argparse.Namespace, client: Any) -> int:
