@@ -29,6 +29,8 @@ class ProxyOptions:
     transport: str = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
+    auth_token: str | None = None  # streamable HTTP: the bearer token every request must carry
+    pass_env: tuple[str, ...] = ()  # variables stdio upstreams get beyond the SDK's safe default environment
     expose_found: int = 0
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     call_timeout_s: float | None = None
@@ -99,7 +101,8 @@ async def run_proxy(settings: Settings, options: ProxyOptions) -> None:
         try:
             catalog = ToolCatalog(service, options.catalog)
             await catalog.reset()
-            manager = UpstreamManager(options.upstreams, catalog, options.policy, options.call_timeout_s)
+            manager = UpstreamManager(options.upstreams, catalog, options.policy, options.call_timeout_s,
+                                      options.pass_env)
             backend = ProxyBackend(catalog, manager, options.ready_timeout_s)
             server = build_server(backend, expose_found=options.expose_found, name="toolrank-mcp-proxy",
                                   learn=options.learn)
@@ -108,7 +111,7 @@ async def run_proxy(settings: Settings, options: ProxyOptions) -> None:
                 if options.transport == "stdio":
                     await serve_stdio(server)
                 else:
-                    await serve_http(server, options.host, options.port)
+                    await serve_http(server, options.host, options.port, options.auth_token)
                 tg.cancel_scope.cancel()
         finally:
             await service.aclose()

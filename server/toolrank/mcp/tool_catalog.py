@@ -139,6 +139,10 @@ class ToolCatalog:
             upserts = [Candidate(ToolInput(js), q, {"upstream": upstream})
                        for q, js in wanted.items() if self._json.get(q) != js]
             deletes = tuple(sorted(old - wanted.keys()))
+            if tools:  # callable by name even when the put below is refused (search keeps what it had)
+                self._tools[upstream] = dict(tools)
+            else:
+                self._tools.pop(upstream, None)
             if upserts or deletes:
                 out = await self.service.put(PutCatalogRequest(self.catalog, tuple(upserts), delete_ids=deletes))
                 self.puts += 1
@@ -149,10 +153,6 @@ class ToolCatalog:
             for q in deletes:
                 self._json.pop(q, None)
             self._json.update(wanted)
-            if tools:
-                self._tools[upstream] = dict(tools)
-            else:
-                self._tools.pop(upstream, None)
             return SyncCounts(len(upserts), len(deletes))
 
     def __len__(self) -> int:
