@@ -68,4 +68,4 @@ def test_cli_reports_a_bad_setting_in_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("TOOLRANK_PORT", "abc")
     assert main(["models", "list"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["toolrank models: error: TOOLRANK_PORT='abc': expected an integer"]
+    assert err == ["toolrank models list: error: TOOLRANK_PORT='abc': expected an integer"]

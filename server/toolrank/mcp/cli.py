@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
                    help="also list the tools search_tools found, at most N (default 20), least recently found "
                         "dropped first; the client is told with notifications/tools/list_changed")
     p.add_argument("--catalog", default="mcp", help="catalog name for the upstream tools (default mcp)")
+    p.add_argument("--no-learn", action="store_true",
+                   help="do not record a search followed by a successful call of a found tool as feedback "
+                        "(default: record it; see docs/learning.md)")
     p.add_argument("--store", help="catalog store URL (default memory://; a sqlite:// store keeps embeddings "
                                    "across restarts)")
     p.add_argument("--max-restarts", type=int, default=5,
@@ -145,7 +148,8 @@ def _proxy(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace],
         policy=RestartPolicy(failed_retry_s=args.failed_retry_s, max_restarts=max(args.max_restarts, 0),
                              backoff_s=max(args.restart_backoff_s, 0.0),
                              connect_timeout_s=args.connect_timeout_s),
-        call_timeout_s=args.call_timeout_s or None, ready_timeout_s=max(args.startup_wait_s, 0.0))
+        call_timeout_s=args.call_timeout_s or None, ready_timeout_s=max(args.startup_wait_s, 0.0),
+        learn=not args.no_learn)
     return lambda: run_proxy(settings, options)
 
 
