@@ -55,7 +55,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = settings_from(overrides)
     from dataclasses import replace
 
-    from toolrank.models.catalog import (
+    from toolrank.models.known import (
         resolve_models,  # --model NAME: a pulled catalog model
     )
 
@@ -463,7 +463,7 @@ def cmd_bench(argv: list[str]) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from toolrank.models.catalog import CATALOG, is_pulled, pulled_dir
+    from toolrank.models.known import CATALOG, is_pulled, pulled_dir
 
     cache_dir = _settings(args).cache_dir
     rows = []
@@ -483,7 +483,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 def cmd_models_pull(args: argparse.Namespace) -> int:
     from toolrank.errors import ToolrankError
-    from toolrank.models.catalog import DEFAULT_ENDPOINT, find_entry
+    from toolrank.models.known import DEFAULT_ENDPOINT, find_entry
     from toolrank.models.pull import pull
 
     endpoint = args.endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT

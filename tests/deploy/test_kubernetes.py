@@ -23,7 +23,7 @@ yaml = pytest.importorskip("yaml")
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 from toolrank.cli import build_parser  # noqa: E402
-from toolrank.models.catalog import find_entry  # noqa: E402
+from toolrank.models.known import find_entry  # noqa: E402
 from toolrank.settings import Limits, Settings, settings_from  # noqa: E402
 
 KUBERNETES_VERSION = "1.32"  # the pinned schemas; native gRPC probes GA since 1.27, preStop sleep since 1.30

@@ -22,7 +22,7 @@ import pytest
 
 from toolrank import cli
 from toolrank.errors import UnknownModel
-from toolrank.models.catalog import CatalogEntry, find_entry, is_pulled, resolve_model_path
+from toolrank.models.known import CatalogEntry, find_entry, is_pulled, resolve_model_path
 from toolrank.models.pull import ChecksumMismatch, PullError, pull
 
 TINY = Path(__file__).resolve().parent / "tiny-bert-cross"

@@ -33,7 +33,7 @@ from huggingface_hub.errors import (
 
 import toolrank
 from toolrank.errors import InvalidRequest, ToolrankError
-from toolrank.models.catalog import DEFAULT_ENDPOINT, MANIFEST, CatalogEntry, find_entry, pulled_dir
+from toolrank.models.known import DEFAULT_ENDPOINT, MANIFEST, CatalogEntry, find_entry, pulled_dir
 
 CHUNK = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
