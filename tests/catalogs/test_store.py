@@ -21,16 +21,18 @@ from toolrank.catalogs.store_sqlite import SqliteStore, path_from_url
 from toolrank.engine.cache import content_key
 from toolrank.errors import ConfigError
 
+from ci_services import require_module, service_missing
+
 def redis_store(tmp: Path) -> Store:
     """Database 13 of the machine's Redis (127.0.0.1:6379), emptied before and after; skipped when none answers."""
-    redis = pytest.importorskip("redis")
+    redis = require_module("redis")
     from toolrank.catalogs.store_redis import RedisStore
 
     url = "redis://127.0.0.1:6379/13"
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
     except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis answers on 127.0.0.1:6379: the redis store's contract is not checked here")
+        service_missing("no Redis answers on 127.0.0.1:6379: the redis store's contract is not checked here")
 
     class FlushingRedisStore(RedisStore):
         def close(self) -> None:

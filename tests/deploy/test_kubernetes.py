@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
-yaml = pytest.importorskip("yaml")
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
+from ci_services import require_module, service_missing  # noqa: E402
+
+yaml = require_module("yaml")
+kubernetes_validate = require_module("kubernetes_validate")
 
 from toolrank.cli import build_parser  # noqa: E402
 from toolrank.models.catalog import find_entry  # noqa: E402
@@ -155,7 +157,7 @@ def test_rendered_objects_validate(rendered: dict[str, list[dict[str, Any]]]) ->
 
 def test_components_do_what_they_say(rendered: dict[str, list[dict[str, Any]]]) -> None:
     if kustomize_command() is None:
-        pytest.skip("neither kubectl nor kustomize on PATH: the overlay and the components are not rendered "
+        service_missing("neither kubectl nor kustomize on PATH: the overlay and the components are not rendered "
                     "(their files are validated one by one, the base is checked against the server)")
     example = rendered["overlays/example"]
     assert {o["metadata"].get("namespace") for o in example if o["kind"] != "Namespace"} == {"toolrank"}
