@@ -65,6 +65,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from toolrank.api.serve import serve
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from toolrank.redact import redact_logs
+
+    redact_logs()  # no store password or token in any log line, whoever wrote it
     # A model that will not load, a busy port, a missing TLS file: main() prints one line, exit 1.
     asyncio.run(serve(_settings(args)))
     return 0

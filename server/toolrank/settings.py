@@ -61,7 +61,7 @@ class Settings:
     tls_client_ca_file: str = ""  # PEM CA: clients must present a certificate it signed (mutual TLS)
     auth_tokens_file: str = ""  # bearer tokens, one a line: every RPC and route but health needs one
     auth_tokens: str = field(default="", repr=False)  # comma-separated bearer tokens (TOOLRANK_AUTH_TOKENS)
-    store: str = ""  # catalogs: sqlite:///path (default: under the user's data dir), memory://, redis://...
+    store: str = field(default="", repr=False)  # redacted in __repr__; catalogs: sqlite:///path (default: under the user's data dir), memory://, redis://...
     max_catalogs: int = 1000  # catalogs per server (store): past it a put is RESOURCE_EXHAUSTED
     max_catalog_candidates: int = 100_000  # candidates per catalog: past it a put is RESOURCE_EXHAUSTED
     catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions
@@ -88,6 +88,13 @@ class Settings:
                     raise ConfigError(f"{field_name}: expected (name, value) string pairs, got {pair!r}")
         if not isinstance(self.limits, Limits):
             raise ConfigError(f"limits: expected Limits, got {type(self.limits).__name__}")
+
+    def __repr__(self) -> str:
+        """Every field but the secrets: the store URL redacted, bearer tokens left out."""
+        from toolrank.redact import redact_url
+
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
+        return f"Settings({', '.join(shown)}, store={redact_url(self.store)!r})"
 
 
 # (name, type, lowest, highest): every number a Settings holds, checked in __post_init__.

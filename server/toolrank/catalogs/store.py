@@ -32,6 +32,7 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 
 from toolrank.errors import ConfigError, ToolrankError
+from toolrank.redact import redact_text, redact_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,9 @@ def open_store(url: str = "") -> Store:
         try:
             from toolrank.catalogs.store_redis import RedisStore  # type: ignore[import-not-found]
         except ImportError as exc:
-            raise ConfigError(f"--store {url}: the redis store is not available ({exc})") from exc
-        return RedisStore.from_url(url)
-    raise ConfigError(f"--store {url!r}: unknown scheme (use sqlite:///path, memory:// or redis://host:port/db)")
+            raise ConfigError(f"--store {redact_url(url)}: the redis store is not available ({exc})") from exc
+        try:
+            return RedisStore.from_url(url)
+        except ValueError as exc:  # redis-py's URL parser: a bad port, an unknown option...
+            raise ConfigError(f"--store {redact_url(url)}: {redact_text(str(exc))}") from None
+    raise ConfigError(f"--store {redact_url(url)!r}: unknown scheme (use sqlite:///path, memory:// or redis://host:port/db)")

@@ -26,7 +26,6 @@ import json
 import logging
 import threading
 from typing import Any, Callable, Mapping, Sequence, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import redis
@@ -35,6 +34,7 @@ from redis.retry import Retry
 
 from toolrank.catalogs.store import CatalogRecord, StoredEntry, VersionConflict
 from toolrank.errors import StoreUnavailable
+from toolrank.redact import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +81,14 @@ return existed
 _UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.netloc.rsplit('@', 1)[1]}"))
+redacted = redact_url  # kept for callers of the old name
 
 
 class RedisStore:
     """A :class:`toolrank.catalogs.store.Store` on Redis; one per process, thread-safe (redis-py pools)."""
 
     def __init__(self, client: redis.Redis, url: str = "redis://", prefix: str = "toolrank:") -> None:
-        self.url = redacted(url)
+        self.url = redact_url(url)  # the only form of the URL this object keeps: logs may quote it
         self._redis = client
         self._prefix = prefix
         self._channel = prefix + "changes"
@@ -221,11 +215,13 @@ class RedisStore:
         try:
             out = fn()
         except _UNREACHABLE as exc:
+            # the client's message names no host (the log has the redacted URL and the reason)
             self._mark(down=True, reason=str(exc))
-            raise StoreUnavailable(f"catalog store {self.url} unavailable ({exc}): catalog changes fail until it "
-                                   "is back; catalogs already loaded keep answering") from exc
+            raise StoreUnavailable("catalog store unavailable: catalog changes fail until it is back; catalogs "
+                                   "already loaded keep answering") from exc
         except redis.exceptions.ResponseError as exc:  # OOM, READONLY replica, NOSCRIPT after a flush...
-            raise StoreUnavailable(f"catalog store {self.url} refused the command: {exc}") from exc
+            log.warning("catalog store %s refused a command: %s", self.url, redact_text(str(exc)))
+            raise StoreUnavailable("catalog store refused the command (the server's log says why)") from exc
         self._mark(down=False)
         return out
 
@@ -235,7 +231,7 @@ class RedisStore:
                 return
             self._down = down
         if down:
-            log.warning("catalog store %s unavailable: %s", self.url, reason)
+            log.warning("catalog store %s unavailable: %s", self.url, redact_text(reason))
         else:
             log.warning("catalog store %s reachable again", self.url)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from toolrank.catalogs.store import CatalogRecord, StoredEntry, VersionConflict
 from toolrank.errors import ConfigError
+from toolrank.redact import redact_url
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
@@ -37,7 +38,7 @@ def path_from_url(url: str) -> Path:
     """``sqlite:///a.db`` -> ``a.db``; ``sqlite:////tmp/a.db`` -> ``/tmp/a.db``."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ConfigError(f"--store {url!r}: expected sqlite:///relative/path or sqlite:////absolute/path")
+        raise ConfigError(f"--store {redact_url(url)!r}: expected sqlite:///relative/path or sqlite:////absolute/path")
     return Path(url[len(prefix):])
 
 
