@@ -64,7 +64,7 @@ class Settings:
     store: str = field(default="", repr=False)  # redacted in __repr__; catalogs: sqlite:///path (default: under the user's data dir), memory://, redis://...
     max_catalogs: int = 1000  # catalogs per server (store): past it a put is RESOURCE_EXHAUSTED
     max_catalog_candidates: int = 100_000  # candidates per catalog: past it a put is RESOURCE_EXHAUSTED
-    catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions
+    catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions (0: never)
     limits: Limits = field(default_factory=Limits)
     # other names for served models (ALIAS, MODEL), e.g. ("rerank-v3.5", "default"): clients that hard-code a
     # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
@@ -72,12 +72,11 @@ class Settings:
     otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # every scalar setting has its default's type: a new one is checked unasked
+            if isinstance(f.default, (bool, int, float, str)):
+                _check(f.name, getattr(self, f.name), type(f.default))
         for name, kind, low, high in _RANGES:
             _check(name, getattr(self, name), kind, low, high)
-        for name in ("host", "default_model", "cache_dir", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
-                     "auth_tokens_file", "auth_tokens", "otlp_endpoint"):
-            _check(name, getattr(self, name), str)
-        _check("reuse_port", self.reuse_port, bool)
         if not self.host.strip():
             raise ConfigError("host: empty (use 127.0.0.1, or 0.0.0.0 for every interface)")
         if not self.models:
@@ -112,6 +111,9 @@ _RANGES: tuple[tuple[str, type, Any, Any], ...] = (
     ("request_timeout_s", float, 0, None),
     ("grace_s", float, 0, None),
     ("http_read_timeout_s", float, 0.001, None),
+    ("max_catalogs", int, 1, None),
+    ("max_catalog_candidates", int, 1, None),
+    ("catalog_refresh_s", float, 0, 86_400.0),  # 0: no periodic refresh (one process, tests)
 )
 
 

@@ -44,7 +44,7 @@ from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
-                             UnknownModel)
+                             UnknownModel, WriteConflict)
 from toolrank.models.loader import BI_ENCODER, CROSS_ENCODER
 from toolrank.settings import Settings
 from toolrank.types import Candidate, CodeInput, RerankQuery, SqlInput, TextInput, Timing, ToolInput, Usage
@@ -299,7 +299,7 @@ class CatalogService:
                     return await self._put_on(req, previous, len(records), new_entries, fallbacks, hits, progress)
                 except VersionConflict:
                     if attempt == COMMIT_RETRIES - 1:
-                        raise CatalogLimitExceeded(
+                        raise WriteConflict(
                             f"catalog {req.catalog!r}: too many concurrent writers, retry later") from None
                     await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # another replica wrote: back off
         raise AssertionError("unreachable")

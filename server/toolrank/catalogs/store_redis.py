@@ -238,8 +238,15 @@ class RedisStore:
     def _publish(self, name: str, version: int) -> None:
         try:
             self._redis.publish(self._channel, f"{name} {version}")
-        except _UNREACHABLE:  # the commit is in; other replicas' periodic poll will see it
-            log.warning("catalog store %s: could not announce %s version %d", self.url, name, version)
+        except Exception as exc:  # noqa: BLE001 - the commit is in: never fail the put; other replicas' poll sees it
+            log.warning("catalog store %s: could not announce %s version %d (%s)", self.url, name, version,
+                        redact_text(f"{type(exc).__name__}: {exc}"))
+
+    def _survive(self, exc: BaseException, backoff: float) -> None:
+        """The watch thread never dies of an error: log it (redacted), wait, then subscribe again."""
+        log.warning("catalog store %s: change listener failed (%s); resubscribing in %.2fs", self.url,
+                    redact_text(f"{type(exc).__name__}: {exc}"), backoff)
+        self._closed.wait(backoff)
 
     def _listen(self, on_change: Callable[[], None]) -> None:
         backoff = 0.05
@@ -257,13 +264,23 @@ class RedisStore:
                 self._mark(down=True, reason=str(exc))
                 self._closed.wait(backoff)
                 backoff = min(backoff * 2, 1.0)
-            except RuntimeError:  # the event loop on_change posts to has closed: nobody is listening
-                return
+            except RuntimeError as exc:
+                if _loop_closed(exc):  # the event loop on_change posts to has closed: nobody is listening
+                    return
+                self._survive(exc, backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # noqa: BLE001 - any other error (a bad reply, a callback bug): log, back off, resubscribe
+                self._survive(exc, backoff)
+                backoff = min(backoff * 2, 5.0)
             finally:
                 try:
                     pubsub.close()
                 except Exception:  # noqa: BLE001 - a broken connection may fail to close
                     pass
+
+
+def _loop_closed(exc: RuntimeError) -> bool:
+    return "closed" in str(exc).lower()
 
 
 def _text(value: Any) -> str:
