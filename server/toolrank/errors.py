@@ -35,6 +35,11 @@ class CatalogLimitExceeded(Overloaded):
     """A put would pass the server's limit on catalogs or on candidates per catalog (RESOURCE_EXHAUSTED)."""
 
 
+class ModelNotServed(ToolrankError):
+    """The catalog is embedded with a model this server does not serve (gRPC FAILED_PRECONDITION, HTTP 400):
+    not retryable here; serve the model on this replica or put the catalog again with a served one."""
+
+
 class WriteConflict(ToolrankError):
     """Other writers kept changing the catalog while this put retried (gRPC ABORTED, HTTP 409): retry the put.
 
@@ -80,6 +85,7 @@ STATUS_TABLE: tuple[tuple[type[ToolrankError], str, int], ...] = (
     (Unauthenticated, "UNAUTHENTICATED", 401),
     (Overloaded, "RESOURCE_EXHAUSTED", 429),
     (WriteConflict, "ABORTED", 409),
+    (ModelNotServed, "FAILED_PRECONDITION", 400),
     (StoreUnavailable, "UNAVAILABLE", 503),  # before ModelUnavailable: clients map UNAVAILABLE to the last one
     (ModelUnavailable, "UNAVAILABLE", 503),
     (DeadlineExceeded, "DEADLINE_EXCEEDED", 504),

@@ -73,7 +73,7 @@ def test_upsert_counts_and_unchanged_reput_embeds_nothing():
         embedded = svc.embedded_texts
         same = await svc.put(PutCatalogRequest("c", tuple(TOOLS[:2])))
         assert (same.added, same.updated, same.deleted, same.size) == (0, 0, 0, 6)
-        assert svc.embedded_texts == embedded and same.version > first.version
+        assert svc.embedded_texts == embedded and same.version == first.version  # unchanged: same version
         changed = tool("send_email", "Send a text message by SMS")
         out = await svc.put(PutCatalogRequest("c", (changed, text("new", "a new entry")), delete_ids=("get_weather",)))
         assert (out.added, out.updated, out.deleted, out.size) == (1, 1, 1, 6)

@@ -44,7 +44,7 @@ from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
-                             UnknownModel, WriteConflict)
+                             ModelNotServed, UnknownModel, WriteConflict)
 from toolrank.models.loader import BI_ENCODER, CROSS_ENCODER
 from toolrank.settings import Settings
 from toolrank.types import Candidate, CodeInput, RerankQuery, SqlInput, TextInput, Timing, ToolInput, Usage
@@ -133,7 +133,7 @@ class CatalogService:
             record = records.get(name)
             if record is None:
                 self._indexes.pop(name, None)
-            elif record.version != index.version:
+            elif record.version > index.version:  # versions only grow: an older answer (a lagging read) is stale
                 async with lock:
                     await self._load(name)
 
@@ -146,6 +146,9 @@ class CatalogService:
                 pass
             self._refresher = None
         self.store.close()
+
+    def _serves(self, model: str) -> bool:
+        return not model or any(spec.name == model for spec in self.engine.model_specs())
 
     def _lock(self, name: str) -> asyncio.Lock:
         lock = self._locks.get(name)
@@ -162,7 +165,9 @@ class CatalogService:
             self._indexes.pop(name, None)
             return None
         record, entries = loaded
-        vectors, _ = await self._vectors_for(record.model, entries, self._indexes.get(name), None)
+        vectors = None
+        if self._serves(record.model):  # else: selects answer FAILED_PRECONDITION; nothing to embed here
+            vectors, _ = await self._vectors_for(record.model, entries, self._indexes.get(name), None)
         index = await asyncio.to_thread(self._build, record, entries, vectors, self._indexes.get(name))
         self._indexes[name] = index
         return index
@@ -342,6 +347,10 @@ class CatalogService:
             raise CatalogLimitExceeded(f"catalog {req.catalog!r}: {len(final)} candidates after this put, over the "
                                        f"limit of {self.settings.max_catalog_candidates}")
         entries = list(final.values())
+        if previous is not None and _unchanged(previous, entries, model):
+            # nothing to write: keep the version, so no replica reloads and rebuilds the catalog for nothing
+            return PutOutcome(req.catalog, previous.version, previous.record.size, 0, 0, 0,
+                              Usage(fallbacks=fallbacks, cache_hits=hits))
         vectors, embedded = await self._vectors_for(model, entries, previous, progress)
         upserts = entries if req.replace else [e for e in new_entries
                                                 if old.get(e.id) is None or old[e.id].content_hash != e.content_hash]
@@ -375,8 +384,8 @@ class CatalogService:
         if size > limits.max_query_bytes:
             raise RequestTooLarge(f"query: {size} bytes with instruction and context, over the limit of "
                                   f"{limits.max_query_bytes} bytes")
-        if q.top_k < 0:
-            raise InvalidRequest("top_k: must be >= 0")
+        if q.top_k < 0 or q.top_k > limits.max_candidates:  # it sizes the cross-encoder's pool and the response
+            raise InvalidRequest(f"top_k: must be between 0 and {limits.max_candidates}")
         if q.rerank_depth < 0 or q.rerank_depth > limits.max_candidates:
             raise InvalidRequest(f"rerank_depth: must be between 0 and {limits.max_candidates}")
         if q.min_score is not None and not np.isfinite(q.min_score):
@@ -389,6 +398,11 @@ class CatalogService:
         t0 = time.perf_counter_ns()
         self._validate_select(q)
         index = await self._index(q.catalog)  # this snapshot, and only it, answers the whole call
+        if not self._serves(index.record.model):
+            served = ", ".join(s.name for s in self.engine.model_specs())
+            raise ModelNotServed(f"catalog {q.catalog!r} is embedded with model {index.record.model!r}, which this "
+                                 f"server does not serve (served: {served}): serve it here, or put the catalog "
+                                 "again with a served bi-encoder")
         if q.model and q.model != index.record.model:
             raise InvalidRequest(f"model: catalog {q.catalog!r} is embedded with {index.record.model or 'no model'!r},"
                                  f" not {q.model!r} (put it with model={q.model!r} first)")
@@ -504,6 +518,13 @@ def _best(scores: np.ndarray, k: int) -> np.ndarray:
         above = np.flatnonzero(scores > cut)
         rows = np.concatenate([above, np.flatnonzero(scores == cut)[: k - len(above)]])
     return rows[np.isfinite(scores[rows])]
+
+
+def _unchanged(previous: CatalogIndex, entries: Sequence[StoredEntry], model: str) -> bool:
+    """The put leaves the catalog as it is: same ids in the same order, same content and text, same model."""
+    return (previous.record.model == model and len(previous.entries) == len(entries)
+            and all(a.id == b.id and a.content_hash == b.content_hash and a.text_key == b.text_key
+                    for a, b in zip(previous.entries, entries)))
 
 
 def _info(record: CatalogRecord) -> CatalogInfo:
