@@ -67,6 +67,11 @@ class ModelUnavailable(ToolrankError):
     """The model failed to load, is not ready, or failed while running."""
 
 
+class InferenceError(ToolrankError):
+    """The model failed on this request's input alone (the rest of its batch ran fine): gRPC INTERNAL, HTTP 500,
+    which clients do not retry on other replicas (UNAVAILABLE would fail the request there too)."""
+
+
 class ModelLoadError(ModelUnavailable):
     """A model directory is missing files or cannot be opened."""
 

@@ -19,8 +19,14 @@ is computed only when no other request still waits for it.
 The pool is kept in length order as sequences arrive (a bisect insert), so
 cutting a batch never sorts the whole pool on the event loop.
 
-The task is supervised: an inference error fails only that batch's requests,
-but an error in the loop itself (a bug) fails every waiting request with
+One bad request fails alone: when a batch's run fails, its sequences are run
+again in halves (bisection) until the failing ones stand alone; only the requests
+waiting for those fail, with ``InferenceError`` (INTERNAL: clients do not retry it
+elsewhere), and the others get their outputs. When every sequence fails on its
+own the model itself is broken: every waiter gets ``ModelUnavailable``
+(UNAVAILABLE, retried on another replica).
+
+The task is supervised: an error in the loop itself (a bug) fails every waiting request with
 ``ModelUnavailable`` (UNAVAILABLE), marks the scheduler dead and calls
 ``on_failure``; the engine then turns not ready and the server exits (it is
 not restarted in place: its state can no longer be trusted).
@@ -40,7 +46,7 @@ from typing import Callable
 import numpy as np
 
 from toolrank.engine.pairs import Sequence
-from toolrank.errors import ModelUnavailable
+from toolrank.errors import InferenceError, ModelUnavailable
 from toolrank.models.loader import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -240,24 +246,34 @@ class BatchScheduler:
                 for job, _ in e.waiters:
                     job.started_ns = job.started_ns or now
             self._running = {e.sequence: e for e in batch}
-            try:
-                outputs = await loop.run_in_executor(self._executor, self._infer, batch)
-            except Exception as exc:  # noqa: BLE001 - fail this batch's requests only
-                log.exception("inference failed for a batch of %d sequences", len(batch))
-                err = ModelUnavailable(f"inference failed: {type(exc).__name__}: {exc}")
-                self._running = {}
-                for job in {job for e in batch for job, _ in e.waiters}:
+            outputs, failure = await self._run_isolating(loop, batch)
+            self._running = {}
+            failed = [e for e, row in zip(batch, outputs) if row is None]
+            if failure is not None and not failed:
+                log.warning("a batch of %d sequences failed once (%s: %s) and ran in parts", len(batch),
+                            type(failure).__name__, failure)
+            elif failure is not None:
+                log.error("inference failed for %d of a batch of %d sequences: %s: %s", len(failed), len(batch),
+                          type(failure).__name__, failure, exc_info=failure)
+                if len(failed) == len(batch):  # every sequence fails alone: the model, not a request
+                    err: Exception = ModelUnavailable(f"inference failed: {type(failure).__name__}: {failure}")
+                else:
+                    err = InferenceError(f"inference failed on this request's input ({type(failure).__name__}); "
+                                         "the other requests batched with it were answered")
+                for job in {job for e in failed for job, _ in e.waiters}:
                     if not job.future.done():
                         job.future.set_exception(err)
                     self._drop(job)
-                continue
-            self._running = {}
+                if not any(row is not None for row in outputs):
+                    continue
             elapsed = time.perf_counter_ns() - now
             if self.on_batch is not None:
                 self.on_batch(len(batch), sum(e.length for e in batch), len(batch) * max(e.length for e in batch))
             for job in {job for e in batch for job, _ in e.waiters}:  # with those that joined meanwhile
                 job.inference_ns += elapsed
             for e, row in zip(batch, outputs):
+                if row is None:
+                    continue
                 for job, position in e.waiters:
                     if job.future.done():  # cancelled meanwhile
                         continue
@@ -267,6 +283,24 @@ class BatchScheduler:
                     job.remaining -= 1
                     if job.remaining == 0:
                         job.future.set_result(job.outputs)
+
+    async def _run_isolating(self, loop: asyncio.AbstractEventLoop,
+                             batch: list[_Entry]) -> tuple[list[np.ndarray | None], BaseException | None]:
+        """One output row per entry (None where its sequence fails even alone), and the first failure seen.
+
+        A failed run is retried as two halves, recursively: k bad sequences in a batch of n cost about
+        2·k·log2(n) extra runs, each smaller than the first.
+        """
+        try:
+            out = await loop.run_in_executor(self._executor, self._infer, batch)
+            return list(out), None
+        except Exception as exc:  # noqa: BLE001 - isolate the sequences that cause it
+            if len(batch) == 1:
+                return [None], exc
+            mid = len(batch) // 2
+            left, left_exc = await self._run_isolating(loop, batch[:mid])
+            right, right_exc = await self._run_isolating(loop, batch[mid:])
+            return left + right, left_exc or right_exc or exc
 
     def _next_batch(self) -> list[_Entry]:
         """Take one batch out of the pool: contiguous in length order, under the budget.
