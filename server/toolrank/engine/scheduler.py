@@ -9,9 +9,13 @@ the same tool catalog share all candidate work even with the caches cold.
 
 The loop sorts the pool by length, cuts it into batches by a padded-token
 budget (stopping early where a longer sequence would cost more in padding
-than a run of its own), and runs the batch that holds the oldest request's
-shortest waiting sequence, so every request makes progress while requests that arrive
-meanwhile share batches with it. Only one batch runs at a time (onnxruntime
+than a run of its own), and takes turns between the waiting requests
+(round-robin in arrival order): each batch starts at the shortest waiting
+sequence of the next request in turn, and fills up with its neighbours in
+length order, whoever they belong to. So a 12-token request that arrives while
+a 1,000-candidate request runs is in the very next batch instead of waiting for
+all of the big one's batches, and batches stay as dense as before (they are
+still contiguous runs of the length order). Only one batch runs at a time (onnxruntime
 already uses every core); it runs in a worker thread so the event loop keeps
 answering. A cancelled request stops waiting; a sequence is dropped before it
 is computed only when no other request still waits for it.
@@ -62,6 +66,7 @@ class _Job:
     sequences: list[Sequence]
     future: asyncio.Future[np.ndarray]
     submitted_ns: int
+    order: int = 0  # arrival order: the round-robin's turn
     outputs: np.ndarray | None = None
     remaining: int = 0
     started_ns: int = 0
@@ -116,6 +121,7 @@ class BatchScheduler:
         self.failure: BaseException | None = None  # why the loop died, once it has
         self._running: dict[Sequence, _Entry] = {}  # in the batch being computed now
         self._order = itertools.count()
+        self._last_turn = -1  # the order of the request whose turn started the last batch
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{model.spec.name}")
         self._task: asyncio.Task[None] | None = None
@@ -180,7 +186,8 @@ class BatchScheduler:
     async def run(self, sequences: list[Sequence]) -> tuple[np.ndarray, int, int]:
         """Outputs for ``sequences`` (in order), with queue and inference wall time in ns."""
         loop = asyncio.get_running_loop()
-        job = _Job(sequences, loop.create_future(), time.perf_counter_ns(), remaining=len(sequences))
+        job = _Job(sequences, loop.create_future(), time.perf_counter_ns(), next(self._order),
+                   remaining=len(sequences))
         if not sequences:
             return np.zeros((0, 1), np.float32), 0, 0
         if not self.alive:
@@ -305,19 +312,11 @@ class BatchScheduler:
     def _next_batch(self) -> list[_Entry]:
         """Take one batch out of the pool: contiguous in length order, under the budget.
 
-        It starts at the oldest waiting request's shortest sequence still in the pool.
-        Costs O(that request's sequences + batch size) plus list moves, never a sort.
+        It starts at the shortest sequence still in the pool of the request whose turn it is.
+        Costs O(the requests' sequences + batch size) plus list moves, never a sort.
         """
         while self._pool:
-            start_key = None
-            for job in list(self._jobs):  # oldest first
-                if job.future.done():
-                    self._drop(job)
-                    continue
-                keys = [e.key for e in (self._pool.get(s) for s in job.sequences) if e is not None]
-                if keys:
-                    start_key = min(keys)
-                    break
+            start_key = self._start_key()
             if start_key is None:  # only sequences no live request waits for
                 for entry in list(self._pool.values()):
                     self._remove(entry)
@@ -335,6 +334,29 @@ class BatchScheduler:
             if live:
                 return live
         return []
+
+    def _start_key(self) -> tuple[int, int] | None:
+        """The pool key the next batch starts at: the shortest waiting sequence of the next request in turn.
+
+        Turns go round the waiting requests in arrival order, after the one that started the last batch.
+        """
+        first: tuple[_Job, tuple[int, int]] | None = None
+        for job in list(self._jobs):  # arrival order
+            if job.future.done():
+                self._drop(job)
+                continue
+            keys = [e.key for e in (self._pool.get(s) for s in job.sequences) if e is not None]
+            if not keys:
+                continue
+            if job.order > self._last_turn:
+                self._last_turn = job.order
+                return min(keys)
+            if first is None:
+                first = (job, min(keys))
+        if first is None:
+            return None
+        self._last_turn = first[0].order  # wrapped around: the oldest request with work left
+        return first[1]
 
     def _batch_length(self, lengths: list[int]) -> int:
         """How many of ``lengths`` (ascending) to run as one batch: at least one.
