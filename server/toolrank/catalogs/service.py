@@ -13,6 +13,7 @@ a served cross-encoder over stage one's top ``rerank_depth``, through
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -57,6 +58,9 @@ COMMIT_RETRIES = 30  # across replicas (optimistic, on the store's version); in 
 PARALLEL_STAGE_ONE_ROWS = 20_000  # above this, stage one runs in a worker thread instead of on the event loop
 
 
+OFF_LOOP_CANDIDATES = 256  # puts with more candidates are validated (and converted) in the CPU pool
+
+
 def candidate_json(cand: Candidate) -> str:
     """A candidate as JSON text in :mod:`toolrank.candidates`' shape (round-trips through candidate_from_json)."""
     c = cand.content
@@ -92,6 +96,7 @@ class CatalogService:
         self._refresher: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()  # set by a store's push (watch) when another replica changed a catalog
         self.embedded_texts = 0  # texts this service sent to the engine for embedding (restarts should add none)
+        self.pools = engine.pools  # store I/O, builds and CPU work each in a bounded pool of its own
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> "CatalogService":
@@ -125,7 +130,7 @@ class CatalogService:
         """Reload the catalogs whose stored version differs from ours (another replica wrote), drop deleted ones."""
         if not self._indexes:
             return
-        records = await asyncio.to_thread(self.store.catalogs)
+        records = await self.pools.store(self.store.catalogs)
         for name, index in list(self._indexes.items()):
             lock = self._lock(name)
             if lock.locked():
@@ -138,6 +143,7 @@ class CatalogService:
                     await self._load(name)
 
     async def aclose(self) -> None:
+        """Stop refreshing and close the store, off the event loop (a Redis store joins its listener thread)."""
         if self._refresher is not None:
             self._refresher.cancel()
             try:
@@ -145,7 +151,7 @@ class CatalogService:
             except asyncio.CancelledError:
                 pass
             self._refresher = None
-        self.store.close()
+        await self.pools.store(self.store.close)
 
     def _serves(self, model: str) -> bool:
         return not model or any(spec.name == model for spec in self.engine.model_specs())
@@ -160,7 +166,7 @@ class CatalogService:
 
     async def _load(self, name: str) -> CatalogIndex | None:
         """(Re)build a catalog's index from the store; call with its lock held."""
-        loaded = await asyncio.to_thread(self.store.load, name)
+        loaded = await self.pools.store(self.store.load, name)
         if loaded is None:
             self._indexes.pop(name, None)
             return None
@@ -168,7 +174,7 @@ class CatalogService:
         vectors = None
         if self._serves(record.model):  # else: selects answer FAILED_PRECONDITION; nothing to embed here
             vectors, _ = await self._vectors_for(record.model, entries, self._indexes.get(name), None)
-        index = await asyncio.to_thread(self._build, record, entries, vectors, self._indexes.get(name))
+        index = await self.pools.build(self._build, record, entries, vectors, self._indexes.get(name))
         self._indexes[name] = index
         return index
 
@@ -214,7 +220,7 @@ class CatalogService:
                 found[e.text_key] = previous.matrix[row]
         wanted = list(dict.fromkeys(e.text_key for e in entries if e.text_key not in found))
         if wanted:
-            found.update(await asyncio.to_thread(self.store.get_embeddings, model, wanted))
+            found.update(await self.pools.store(self.store.get_embeddings, model, wanted))
         todo: dict[bytes, str] = {}
         for e in entries:
             if e.text_key not in found and e.text_key not in todo:
@@ -226,7 +232,7 @@ class CatalogService:
                 self.embedded_texts += len(out.vectors)
                 tokens, truncated, embedded = tokens + out.tokens, truncated + out.truncated, embedded + len(out.vectors)
                 fresh = dict(zip(keys[start:start + EMBED_BATCH], out.vectors))
-                await asyncio.to_thread(self.store.put_embeddings, model, fresh)
+                await self.pools.store(self.store.put_embeddings, model, fresh)
                 found.update(fresh)
                 if progress is not None:
                     progress(min(start + EMBED_BATCH, len(texts)), len(texts))
@@ -293,12 +299,15 @@ class CatalogService:
     async def put(self, req: PutCatalogRequest,
                   progress: Callable[[int, int], None] | None = None) -> PutOutcome:
         """Create or change a catalog in one atomic step; see :class:`PutCatalogRequest`."""
-        self._validate_put(req)
+        if len(req.candidates) > OFF_LOOP_CANDIDATES:  # a big put's validation (every candidate) off the loop
+            await self.pools.cpu(self._validate_put, req)
+        else:
+            self._validate_put(req)
         self._ensure_refresher()
-        new_entries, fallbacks, hits = await asyncio.to_thread(self._entries, req.candidates)
+        new_entries, fallbacks, hits = await self.pools.cpu(self._entries, req.candidates)
         async with self._lock(req.catalog):
             for attempt in range(COMMIT_RETRIES):
-                records = await asyncio.to_thread(self.store.catalogs)  # another replica may have written
+                records = await self.pools.store(self.store.catalogs)  # another replica may have written
                 previous = await self._current(req.catalog, records.get(req.catalog))
                 try:
                     return await self._put_on(req, previous, len(records), new_entries, fallbacks, hits, progress)
@@ -354,10 +363,10 @@ class CatalogService:
         vectors, embedded = await self._vectors_for(model, entries, previous, progress)
         upserts = entries if req.replace else [e for e in new_entries
                                                 if old.get(e.id) is None or old[e.id].content_hash != e.content_hash]
-        record = await asyncio.to_thread(
+        record = await self.pools.store(functools.partial(
             self.store.commit, req.catalog, base_version=previous.version if previous else 0, upserts=upserts,
-            delete_ids=list(req.delete_ids), replace=req.replace, model=model)
-        index = await asyncio.to_thread(self._build, record, entries, vectors, previous)
+            delete_ids=list(req.delete_ids), replace=req.replace, model=model))
+        index = await self.pools.build(self._build, record, entries, vectors, previous)
         self._indexes[req.catalog] = index
         usage = replace(embedded, fallbacks=fallbacks, cache_hits=hits)
         return PutOutcome(req.catalog, record.version, record.size, added, updated, deleted, usage)
@@ -424,7 +433,7 @@ class CatalogService:
             query_tokens, tok_ns, queue_ns, infer_ns = out.tokens, out.tokenize_ns, out.queue_ns, out.inference_ns
         terms = query_terms(self.vocab, q.query, q.context)
         if index.size > PARALLEL_STAGE_ONE_ROWS:
-            stage = await asyncio.to_thread(index.stage_one, query_vector, terms, q.query, q.scoring)
+            stage = await self.pools.cpu(index.stage_one, query_vector, terms, q.query, q.scoring)
         else:
             stage = index.stage_one(query_vector, terms, q.query, q.scoring)
         scores = stage.scores
@@ -479,21 +488,21 @@ class CatalogService:
 
     async def get(self, name: str) -> CatalogInfo:
         check_catalog_name(name)
-        record = (await asyncio.to_thread(self.store.catalogs)).get(name)
+        record = (await self.pools.store(self.store.catalogs)).get(name)
         if record is None:
             raise CatalogNotFound(f"catalog: {name!r} does not exist")
         return _info(record)
 
     async def list(self) -> list[CatalogInfo]:
-        records = await asyncio.to_thread(self.store.catalogs)
+        records = await self.pools.store(self.store.catalogs)
         return [_info(records[n]) for n in sorted(records)]
 
     async def delete(self, name: str) -> CatalogInfo:
         """Remove a catalog; selects already holding its snapshot finish on it, later ones get CatalogNotFound."""
         check_catalog_name(name)
         async with self._lock(name):
-            record = (await asyncio.to_thread(self.store.catalogs)).get(name)
-            gone = await asyncio.to_thread(self.store.delete, name)
+            record = (await self.pools.store(self.store.catalogs)).get(name)
+            gone = await self.pools.store(self.store.delete, name)
             self._indexes.pop(name, None)
         if not gone or record is None:
             raise CatalogNotFound(f"catalog: {name!r} does not exist")

@@ -5,7 +5,7 @@ Data path, one direction: validate -> normalize (per kind, cached) -> tokenize
 scheduler -> onnxruntime -> scores (best window, activation) -> rank.
 Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
 
-Threads: normalization and tokenization run in worker threads (``asyncio.to_thread``),
+Threads: normalization and tokenization run in the engine's bounded CPU pool (``engine/pools.py``),
 so the caches they share are locked (``LruCache``); the running totals in
 ``EngineCounters`` are only ever updated on the event loop.
 
@@ -31,6 +31,7 @@ import numpy as np
 from toolrank.engine.cache import LruCache, content_key
 from toolrank.engine.lexical import default_weight, fuse
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
+from toolrank.engine.pools import Pools
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
 from toolrank.engine.validate import validate_candidates, validate_rerank
@@ -101,6 +102,7 @@ class Engine:
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
         self.observers = Observers()  # transports subscribe (metrics); the engine owns no registry
+        self.pools = Pools()  # cpu / store / build: one kind of blocking work never starves another
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Engine":
@@ -112,6 +114,8 @@ class Engine:
 
     async def start(self) -> None:
         """Start one scheduler per model, then warm each model up with a real request."""
+        if self.pools.closed:  # started again after a stop
+            self.pools = Pools()
         for m in self._models:
             if m.spec.name in self._served:
                 raise ModelUnavailable(f"two models are named {m.spec.name!r}")
@@ -154,6 +158,7 @@ class Engine:
         self.ready = False
         for served in self._served.values():
             await served.scheduler.stop()
+        self.pools.shutdown()
 
     async def __aenter__(self) -> "Engine":
         await self.start()
@@ -304,7 +309,7 @@ class Engine:
     async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
         stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
         try:
-            normalized, norm_hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw, stop)
+            normalized, norm_hits = await self.pools.cpu(self._normalize_all, query.candidates, raw, stop)
         except asyncio.CancelledError:
             stop.set()
             raise
@@ -313,7 +318,7 @@ class Engine:
             self.counters.normalize_misses += len(norm_hits) - sum(norm_hits)
         t1 = time.perf_counter_ns()
         texts = [n.text for n in normalized]
-        q_ids, query_capped, doc_ids, token_hits = await asyncio.to_thread(
+        q_ids, query_capped, doc_ids, token_hits = await self.pools.cpu(
             self._tokenize_request, served, query.query, texts)
         hits = sum(a and b for a, b in zip(norm_hits, token_hits))
         cut = [False] * len(doc_ids)  # per candidate: cut to fit (max_tokens_per_doc, windows, max length)
@@ -369,7 +374,7 @@ class Engine:
             weights = np.array([default_weight(n.kind or c.kind) for n, c in zip(normalized, query.candidates)])
         if not np.any(weights):
             return scores
-        return await asyncio.to_thread(fuse, scores, query.query, texts, weights)
+        return await self.pools.cpu(fuse, scores, query.query, texts, weights)
 
     def _tokenize_request(self, served: ServedModel, query: str,
                           texts: list[str]) -> tuple[list[int], bool, list[tuple[int, ...]], list[bool]]:
@@ -462,7 +467,7 @@ class Engine:
     async def _embed(self, served: ServedModel, texts: list[str], cache: bool) -> "Embedded":
         t0 = time.perf_counter_ns()
         ids, _hits = (self._token_ids(served, texts) if len(texts) == 1
-                      else await asyncio.to_thread(self._token_ids, served, texts))
+                      else await self.pools.cpu(self._token_ids, served, texts))
         t1 = time.perf_counter_ns()
         keys = [content_key(t, str(len(d))) for t, d in zip(texts, ids)]  # Rerank's own embedding key
         found = [served.embedding_cache.get(k) if cache else None for k in keys]
@@ -502,7 +507,7 @@ class Engine:
         self._check_admission()
         self._inflight += 1
         try:
-            return await self._within_time_limit(asyncio.to_thread(work))
+            return await self._within_time_limit(self.pools.cpu(work))
         finally:
             self._inflight -= 1
 
