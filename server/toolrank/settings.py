@@ -46,7 +46,10 @@ class Settings:
     token_budget: int = 1024  # padded tokens per batch (at least the model's max_length; README: Performance)
     max_batch_size: int = 64
     run_overhead_tokens: int = 32  # the scheduler's fixed cost of one run, in padded tokens (README: Performance)
-    cache_size: int = 50_000  # entries per cache (normalized text, token ids, embeddings)
+    cache_size: int = 50_000  # most entries per cache (normalized text, token ids, embeddings); 0 = caches off
+    # bytes all the caches share, weighed by real size (README: operations); sized for a 1 GiB pod: the model,
+    # onnxruntime's arenas and the catalogs' indexes need the rest
+    cache_memory_mb: int = 256
     normalize_max_chars: int = 2048
     max_inflight_requests: int = 256
     max_queued_tokens: int = 4_000_000
@@ -105,6 +108,7 @@ _RANGES: tuple[tuple[str, type, Any, Any], ...] = (
     ("max_batch_size", int, 1, None),
     ("run_overhead_tokens", int, 0, None),
     ("cache_size", int, 0, None),
+    ("cache_memory_mb", int, 0, 1 << 20),
     ("normalize_max_chars", int, 1, None),
     ("max_inflight_requests", int, 0, None),  # 0 refuses every request (RESOURCE_EXHAUSTED)
     ("max_queued_tokens", int, 1, None),

@@ -6,7 +6,7 @@ scheduler -> onnxruntime -> scores (best window, activation) -> rank.
 Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
 
 Threads: normalization and tokenization run in the engine's bounded CPU pool (``engine/pools.py``),
-so the caches they share are locked (``LruCache``); the running totals in
+so the caches they share are locked (``engine/memory.py``: one byte budget for all of them); the running totals in
 ``EngineCounters`` are only ever updated on the event loop.
 
 Scores: a cross-encoder's score is its activation of the logit (sigmoid for
@@ -19,6 +19,7 @@ applied to the cosine before the mapping, so its weights keep their scale.
 from __future__ import annotations
 
 import asyncio
+from array import array
 import functools
 import logging
 import threading
@@ -28,8 +29,9 @@ from typing import Awaitable, TypeVar
 
 import numpy as np
 
-from toolrank.engine.cache import LruCache, content_key
+from toolrank.engine.cache import content_key
 from toolrank.engine.lexical import default_weight, fuse
+from toolrank.engine.memory import BudgetedCache, MemoryBudget
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.pools import Pools
 from toolrank.engine.scheduler import BatchScheduler
@@ -64,8 +66,8 @@ class ServedModel:
 
     model: LoadedModel
     scheduler: BatchScheduler
-    token_cache: LruCache[tuple[int, ...]]
-    embedding_cache: LruCache[np.ndarray]
+    token_cache: BudgetedCache[array]  # int32 ids (a tuple of Python ints costs ten times more)
+    embedding_cache: BudgetedCache[np.ndarray]
 
     @property
     def spec(self) -> ModelSpec:
@@ -92,7 +94,9 @@ class Engine:
         self.settings = settings
         self._models = models
         self._served: dict[str, ServedModel] = {}
-        self._normalized: LruCache[Normalized] = LruCache(settings.cache_size)
+        # one budget in bytes for every cache (cache_size: 0 turns them off, else caps entries per cache)
+        self.memory = MemoryBudget(settings.cache_memory_mb * 2**20 if settings.cache_size else 0)
+        self._normalized: BudgetedCache[Normalized] = self.memory.cache("normalized", max_entries=settings.cache_size)
         self._options = NormalizeOptions(max_chars=settings.normalize_max_chars)
         self.default_model = settings.default_model or models[0].spec.name
         self.counters = EngineCounters()
@@ -125,8 +129,8 @@ class Engine:
                                on_batch=functools.partial(self.observers.batch, m.spec.name),
                                run_overhead_tokens=self.settings.run_overhead_tokens,
                                on_failure=self._scheduler_failed),
-                LruCache(self.settings.cache_size),
-                LruCache(self.settings.cache_size),
+                self.memory.cache(f"tokens:{m.spec.name}", max_entries=self.settings.cache_size),
+                self.memory.cache(f"embeddings:{m.spec.name}", max_entries=self.settings.cache_size),
             )
         if self.default_model not in self._served:
             raise UnknownModel(f"default model {self.default_model!r} is not among the served models")
@@ -249,6 +253,8 @@ class Engine:
         only if its first occurrence was.
         """
         keys = [content_key(t) for t in texts]
+        # a bi-encoder reads max_length tokens: keep no more (one past it still tells that the text was cut)
+        keep = served.spec.max_length + 1 if served.spec.kind == BI_ENCODER else None
         found: dict[bytes, tuple[int, ...]] = {}
         cached_keys: set[bytes] = set()
         todo: dict[bytes, str] = {}
@@ -259,12 +265,12 @@ class Engine:
             if cached is None:
                 todo[key] = text
             else:
-                found[key] = cached
+                found[key] = tuple(cached)
                 cached_keys.add(key)
         if todo:
             for key, ids in zip(todo, served.model.tokenize(list(todo.values()))):
-                found[key] = tuple(ids)
-                served.token_cache.put(key, found[key])
+                found[key] = tuple(ids[:keep])
+                served.token_cache.put(key, array("i", found[key]))
         return [found[k] for k in keys], [k in cached_keys for k in keys]
 
     async def rerank(self, query: RerankQuery, *, raw: bool = False) -> RerankOutcome:
