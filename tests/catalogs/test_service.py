@@ -199,7 +199,7 @@ def test_exact_name_and_keywords_count_in_stage_one():
         assert named.results[0].id == "fetch_cols"
         index = svc.loaded()["c"]
         qv = (await engine.embed(["please run fetch_cols now"])).vectors[0]
-        terms = query_terms(svc.vocab, "please run fetch_cols now", ())
+        terms = query_terms(index.vocab, "please run fetch_cols now", ())
         with_names = index.stage_one(qv, terms, "please run fetch_cols now", FUSED)
         without = index.stage_one(qv, terms, "", FUSED)  # same vector and terms, no name to match
         assert with_names.name_match.tolist() == [False, True, False]

@@ -176,3 +176,25 @@ def test_urls(tmp_path):
     for bad in ("ftp://x", "sqlite:///", "postgres://h/db"):
         with pytest.raises(ConfigError):
             open_store(bad)
+
+
+def test_unreferenced_embeddings_are_found_and_dropped(store):
+    """Every store finds the vectors no catalog references (deleted catalogs, replaced texts), and only those."""
+    vec = np.ones(4, np.float32)
+    a, shared, b_only = entry("a1", "only in a"), entry("s", "in both"), entry("b1", "only in b")
+    store.put_embeddings("m", {e.text_key: vec for e in (a, shared, b_only)})
+    store.put_embeddings("other-model", {a.text_key: vec})  # no catalog embeds with this model
+    commit(store, "a", 0, [a, shared])
+    rec_b = commit(store, "b", 0, [shared, b_only])
+    assert store.unreferenced_embeddings() == {("other-model", a.text_key)}
+    assert store.delete("a")
+    dead = store.unreferenced_embeddings()
+    assert dead == {("other-model", a.text_key), ("m", a.text_key)}  # the shared text stays for b
+    assert store.delete_embeddings(dead) == 2 and store.unreferenced_embeddings() == set()
+    assert set(store.get_embeddings("m", [a.text_key, shared.text_key, b_only.text_key])) == {
+        shared.text_key, b_only.text_key}
+    replaced = entry("b1", "new text of b")
+    store.put_embeddings("m", {replaced.text_key: vec})
+    commit(store, "b", rec_b.version, [shared, replaced], replace=True)
+    assert store.unreferenced_embeddings() == {("m", b_only.text_key)}
+    assert store.delete_embeddings({("m", b_only.text_key)}) == 1 and store.delete_embeddings([]) == 0

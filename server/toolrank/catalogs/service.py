@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from cachetools import TTLCache
 
 from toolrank.catalogs.bm25 import Vocabulary, term_counts
 from toolrank.catalogs.index import CatalogIndex, context_weights, lexical_text, name_of, query_terms
@@ -58,6 +59,12 @@ COMMIT_RETRIES = 30  # across replicas (optimistic, on the store's version); in 
 PARALLEL_STAGE_ONE_ROWS = 20_000  # above this, stage one runs in a worker thread instead of on the event loop
 
 
+# unreferenced embeddings: looked for after deletes and replaces, at most this often; dropped when still
+# unreferenced one interval later (so an upstream that restarts within it is not embedded again)
+COLLECT_INTERVAL_S = 60.0
+MISSING_NAMES = 10_000  # names remembered as missing (bounded: a client may ask for any number of them)
+MISSING_TTL_S = 1.0  # how long: another replica's put of that name is seen within this (and the refresh)
+VOCAB_SLACK = 1024  # terms a catalog's vocabulary may hold beyond twice those in use before it starts afresh
 OFF_LOOP_CANDIDATES = 256  # puts with more candidates are validated (and converted) in the CPU pool
 
 
@@ -90,13 +97,18 @@ class CatalogService:
         self.engine = engine
         self.store = store
         self.settings = settings or engine.settings
-        self.vocab = Vocabulary()
         self._indexes: dict[str, CatalogIndex] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # a lock per name only while someone holds or waits for it: a Select on a missing name leaves none behind
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # names the store lately said do not exist: repeated misses answered without a store round trip
+        self._missing: TTLCache[str, bool] = TTLCache(maxsize=MISSING_NAMES, ttl=MISSING_TTL_S)
         self._refresher: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()  # set by a store's push (watch) when another replica changed a catalog
         self.embedded_texts = 0  # texts this service sent to the engine for embedding (restarts should add none)
         self.pools = engine.pools  # store I/O, builds and CPU work each in a bounded pool of its own
+        self._last_collect = -COLLECT_INTERVAL_S  # embeddings no catalog references: collected at most this often
+        self._collecting: asyncio.Task[int] | None = None
+        self._unreferenced: set[tuple[str, bytes]] = set()  # seen unreferenced at the last collection
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> "CatalogService":
@@ -119,6 +131,8 @@ class CatalogService:
             except asyncio.TimeoutError:
                 pass
             self._changed.clear()
+            if self._unreferenced:  # the second phase of a collection, once its interval has passed
+                self._collect_soon()
             try:
                 await self.refresh()
             except StoreUnavailable:
@@ -144,6 +158,11 @@ class CatalogService:
 
     async def aclose(self) -> None:
         """Stop refreshing and close the store, off the event loop (a Redis store joins its listener thread)."""
+        if self._collecting is not None and not self._collecting.done():
+            try:
+                await self._collecting
+            except Exception:  # noqa: BLE001 - logged by its callback
+                pass
         if self._refresher is not None:
             self._refresher.cancel()
             try:
@@ -152,6 +171,31 @@ class CatalogService:
                 pass
             self._refresher = None
         await self.pools.store(self.store.close)
+
+    async def collect_embeddings(self, *, now: bool = False) -> int:
+        """Drop the store's vectors that no catalog references; how many went.
+
+        Two-phase, so that an upstream's restart or a replace-then-restore keeps its vectors: a vector goes
+        only when it was unreferenced at the previous collection too (at least ``COLLECT_INTERVAL_S``
+        earlier); ``now`` drops every vector unreferenced at this moment.
+        """
+        unreferenced = getattr(self.store, "unreferenced_embeddings", None)
+        if unreferenced is None:
+            return 0
+        self._last_collect = time.monotonic()
+        dead: set[tuple[str, bytes]] = await self.pools.store(unreferenced)
+        doomed = dead if now else dead & self._unreferenced
+        gone = int(await self.pools.store(self.store.delete_embeddings, doomed)) if doomed else 0
+        self._unreferenced = dead - doomed
+        return gone
+
+    def _collect_soon(self) -> None:
+        """After a delete or a put that dropped texts: collect in the background, at most every interval."""
+        if (self._collecting is not None and not self._collecting.done()) or \
+                time.monotonic() - self._last_collect < COLLECT_INTERVAL_S:
+            return
+        self._collecting = asyncio.get_running_loop().create_task(self.collect_embeddings())
+        self._collecting.add_done_callback(_log_collect)
 
     def _serves(self, model: str) -> bool:
         return not model or any(spec.name == model for spec in self.engine.model_specs())
@@ -184,26 +228,38 @@ class CatalogService:
         index = self._indexes.get(name)
         if index is not None:
             return index
+        if name in self._missing:
+            raise CatalogNotFound(f"catalog: {name!r} does not exist")
         async with self._lock(name):
             index = self._indexes.get(name) or await self._load(name)
         if index is None:
+            self._missing[name] = True
             raise CatalogNotFound(f"catalog: {name!r} does not exist")
         return index
 
     def _build(self, record: CatalogRecord, entries: Sequence[StoredEntry], vectors: Sequence[np.ndarray] | None,
                previous: CatalogIndex | None) -> CatalogIndex:
-        """A new snapshot; BM25 term counts are reused from ``previous`` for unchanged entries."""
+        """A new snapshot; BM25 term counts are reused from ``previous`` for unchanged entries.
+
+        The catalog's vocabulary passes from snapshot to snapshot, unless it holds more than twice the
+        terms still in use (many upserts of changing text): then the snapshot starts a fresh one.
+        """
+        vocab = previous.vocab if previous is not None else Vocabulary()
+        if previous is not None and len(vocab) > 2 * previous.bm25.terms_present + VOCAB_SLACK:
+            vocab, previous_counts = Vocabulary(), False
+        else:
+            previous_counts = previous is not None
         metadata = []
         counts = []
         for e in entries:
             meta = json.loads(e.candidate).get("metadata") or {}
             metadata.append(meta)
-            row = previous.row_of.get(e.id) if previous is not None else None
+            row = previous.row_of.get(e.id) if previous is not None and previous_counts else None
             if previous is not None and row is not None and previous.entries[row].content_hash == e.content_hash:
                 counts.append(previous.counts[row])
             else:
-                counts.append(term_counts(lexical_text(e, meta), self.vocab))
-        return CatalogIndex.build(record, entries, metadata, vectors, counts)
+                counts.append(term_counts(lexical_text(e, meta), vocab))
+        return CatalogIndex.build(record, entries, metadata, vectors, counts, vocab)
 
     async def _vectors_for(self, model: str, entries: Sequence[StoredEntry], previous: CatalogIndex | None,
                            progress: Callable[[int, int], None] | None) -> tuple[list[np.ndarray] | None, Usage]:
@@ -304,6 +360,7 @@ class CatalogService:
         else:
             self._validate_put(req)
         self._ensure_refresher()
+        self._missing.pop(req.catalog, None)
         new_entries, fallbacks, hits = await self.pools.cpu(self._entries, req.candidates)
         async with self._lock(req.catalog):
             for attempt in range(COMMIT_RETRIES):
@@ -368,6 +425,8 @@ class CatalogService:
             delete_ids=list(req.delete_ids), replace=req.replace, model=model))
         index = await self.pools.build(self._build, record, entries, vectors, previous)
         self._indexes[req.catalog] = index
+        if updated or deleted:  # texts may have lost their last reference
+            self._collect_soon()
         usage = replace(embedded, fallbacks=fallbacks, cache_hits=hits)
         return PutOutcome(req.catalog, record.version, record.size, added, updated, deleted, usage)
 
@@ -431,7 +490,7 @@ class CatalogService:
                 query_vector = query_vector + np.asarray(context_weights(len(q.context)), np.float32) @ out.vectors[1:]
                 query_vector /= max(float(np.linalg.norm(query_vector)), 1e-12)
             query_tokens, tok_ns, queue_ns, infer_ns = out.tokens, out.tokenize_ns, out.queue_ns, out.inference_ns
-        terms = query_terms(self.vocab, q.query, q.context)
+        terms = query_terms(index.vocab, q.query, q.context)
         if index.size > PARALLEL_STAGE_ONE_ROWS:
             stage = await self.pools.cpu(index.stage_one, query_vector, terms, q.query, q.scoring)
         else:
@@ -506,6 +565,7 @@ class CatalogService:
             self._indexes.pop(name, None)
         if not gone or record is None:
             raise CatalogNotFound(f"catalog: {name!r} does not exist")
+        self._collect_soon()
         return _info(record)
 
     def loaded(self) -> Mapping[str, CatalogIndex]:
@@ -527,6 +587,18 @@ def _best(scores: np.ndarray, k: int) -> np.ndarray:
         above = np.flatnonzero(scores > cut)
         rows = np.concatenate([above, np.flatnonzero(scores == cut)[: k - len(above)]])
     return rows[np.isfinite(scores[rows])]
+
+
+def _log_collect(task: "asyncio.Task[int]") -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if isinstance(exc, StoreUnavailable):
+        return  # the store logs its outage; the next delete tries again
+    if exc is not None:
+        log.warning("collecting unreferenced embeddings failed: %s: %s", type(exc).__name__, exc)
+    elif task.result():
+        log.info("collected %d embeddings no catalog references", task.result())
 
 
 def _unchanged(previous: CatalogIndex, entries: Sequence[StoredEntry], model: str) -> bool:

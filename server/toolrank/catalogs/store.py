@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -95,7 +95,7 @@ class Store(Protocol):
         ...
 
     def delete(self, name: str) -> bool:
-        """Remove a catalog (its embeddings stay: other catalogs may share them); False if absent."""
+        """Remove a catalog (its embeddings stay, other catalogs may share them: see unreferenced_embeddings)."""
         ...
 
     def get_embeddings(self, model: str, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
@@ -104,6 +104,14 @@ class Store(Protocol):
 
     def put_embeddings(self, model: str, vectors: Mapping[bytes, np.ndarray]) -> None:
         """Keep these vectors (idempotent: content-addressed)."""
+        ...
+
+    def unreferenced_embeddings(self) -> set[tuple[str, bytes]]:
+        """(model, text key) of every stored vector no catalog references (deleted catalogs, replaced texts)."""
+        ...
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        """Drop these vectors; how many there were (see :meth:`CatalogService.collect_embeddings`)."""
         ...
 
     def close(self) -> None:

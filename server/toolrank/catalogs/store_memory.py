@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -64,6 +64,20 @@ class MemoryStore:
         with self._lock:
             for k, v in vectors.items():
                 self._vectors[(model, k)] = np.asarray(v, dtype=np.float32)
+
+    def unreferenced_embeddings(self) -> set[tuple[str, bytes]]:
+        with self._lock:
+            live = {(self._records[n].model, e.text_key) for n, entries in self._entries.items()
+                    for e in entries.values()}
+            return {k for k in self._vectors if k not in live}
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        with self._lock:
+            return sum(self._vectors.pop(k, None) is not None for k in keys)
+
+    def embeddings_stored(self) -> int:
+        with self._lock:
+            return len(self._vectors)
 
     def close(self) -> None:
         pass

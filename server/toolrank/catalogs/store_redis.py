@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Callable, Mapping, Sequence, TypeVar, cast
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, cast
 
 import numpy as np
 import redis
@@ -178,6 +178,44 @@ class RedisStore:
             pipe.execute()
 
         self._call(run)
+
+    def unreferenced_embeddings(self) -> set[tuple[str, bytes]]:
+        def run() -> set[tuple[str, bytes]]:
+            live: dict[str, set[bytes]] = {}
+            for name in (_text(n) for n in self._redis.smembers(self._key("catalogs"))):
+                model = self._redis.hget(self._key("catalog:", name), "model")
+                keys = live.setdefault(_text(model) if model is not None else "", set())
+                for blob in self._redis.hvals(self._key("entries:", name)):
+                    keys.add(bytes.fromhex(json.loads(blob)[5]))
+            out: set[tuple[str, bytes]] = set()
+            for emb_key in self._redis.scan_iter(match=self._key("emb:") + "*", count=100):
+                model = _text(emb_key)[len(self._key("emb:")):]
+                keep = live.get(model, set())
+                out.update((model, bytes(k)) for k, _ in self._redis.hscan_iter(emb_key, count=500)
+                           if bytes(k) not in keep)
+            return out
+
+        return self._call(run)
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        by_model: dict[str, list[bytes]] = {}
+        for model, key in keys:
+            by_model.setdefault(model, []).append(key)
+
+        def run() -> int:
+            gone = 0
+            for model, found in by_model.items():
+                for start in range(0, len(found), 500):
+                    gone += int(self._redis.hdel(self._key("emb:", model), *found[start:start + 500]))
+            return gone
+
+        return self._call(run)
+
+    def embeddings_stored(self) -> int:
+        def run() -> int:
+            return sum(int(self._redis.hlen(k)) for k in self._redis.scan_iter(match=self._key("emb:") + "*"))
+
+        return self._call(run)
 
     def close(self) -> None:
         self._closed.set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS entries (
     candidate TEXT NOT NULL, text TEXT NOT NULL, name TEXT NOT NULL, content_hash BLOB NOT NULL,
     text_key BLOB NOT NULL, fallback INTEGER NOT NULL, PRIMARY KEY (catalog, id));
 CREATE INDEX IF NOT EXISTS entries_order ON entries (catalog, seq);
+CREATE INDEX IF NOT EXISTS entries_text_key ON entries (text_key);
 CREATE TABLE IF NOT EXISTS embeddings (
     model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, key));
 """
@@ -156,6 +157,31 @@ class SqliteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def unreferenced_embeddings(self) -> set[tuple[str, bytes]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT model, key FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM entries e JOIN catalogs c "
+                "ON c.name = e.catalog WHERE c.model = embeddings.model AND e.text_key = embeddings.key)").fetchall()
+        return {(str(m), bytes(k)) for m, k in rows}
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        keys = list(keys)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                before = self._db.total_changes
+                self._db.executemany("DELETE FROM embeddings WHERE model = ? AND key = ?", keys)
+                gone = self._db.total_changes - before
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return gone
+
+    def embeddings_stored(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:
