@@ -105,7 +105,7 @@ class RemoteCatalogBackend(CatalogBackend):
 
 
 async def run_catalog_server(settings: Any, catalog: str, *, address: str | None, token: str | None,
-                             transport: str, host: str, port: int) -> None:
+                             transport: str, host: str, port: int, auth_token: str | None = None) -> None:
     """Serve search_tools over ``catalog``: checked to exist first, so a typo fails at start, not at the first search."""
     from toolrank.mcp.server import build_server, serve_http, serve_stdio
 
@@ -114,7 +114,7 @@ async def run_catalog_server(settings: Any, catalog: str, *, address: str | None
         if transport == "stdio":
             await serve_stdio(server)
         else:
-            await serve_http(server, host, port)
+            await serve_http(server, host, port, auth_token)
 
     if address:
         import anyio

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
     common.add_argument("--port", type=int, default=8000,
                         help="streamable-http: port (default 8000; 0 = any free port, printed on stderr)")
     common.add_argument("--log-level", default="warning", help="log level on stderr (default warning)")
+    common.add_argument("--auth-token", metavar="TOKEN",
+                        help="streamable-http: clients must send Authorization: Bearer TOKEN (also "
+                             "TOOLRANK_MCP_TOKEN; required on a non-loopback --host; default: none)")
 
     p = sub.add_parser("proxy", parents=[common],
                        help="upstream MCP servers behind two tools: search_tools and call_tool")
@@ -47,8 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser, engine_flags: EngineFlags) ->
                    help="limit for an upstream to start and list its tools (default 30)")
     p.add_argument("--startup-wait-s", type=float, default=60.0,
                    help="how long a search or call waits for upstreams still starting and being indexed (default 60)")
-    p.add_argument("--call-timeout-s", type=float, default=0.0,
-                   help="limit for one forwarded tool call (default 0 = none)")
+    p.add_argument("--call-timeout-s", type=float, default=120.0,
+                   help="limit for one forwarded tool call (default 120; 0 = none)")
+    p.add_argument("--slow-retry-s", type=float, default=300.0,
+                   help="after --max-restarts, retry a failed upstream this often (default 300; 0 = give up)")
+    p.add_argument("--pass-env", action="append", default=[], metavar="NAME",
+                   help="pass this variable of ours to stdio upstreams (repeatable; default: only the mcp SDK's "
+                        "default few, HOME PATH SHELL TERM...: never the proxy's whole environment)")
     engine_flags(p)
 
     s = sub.add_parser("serve", parents=[common], help="search_tools over an existing catalog (no upstreams)")
@@ -105,21 +113,35 @@ def _proxy(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace],
     specs = upstream_specs(args.upstream, args.upstream_url)
     if not specs:
         raise ValueError("give at least one --upstream NAME=COMMAND or --upstream-url NAME=URL")
+    auth_token = _auth_token(args)
     store = args.store or "memory://"
     settings = replace(settings_of(args), store=store)
     options = ProxyOptions(
         upstreams=specs, catalog=args.catalog, store=store, transport=args.transport, host=args.host,
         port=args.port, expose_found=max(args.expose_found or 0, 0),
         policy=RestartPolicy(max_restarts=max(args.max_restarts, 0), backoff_s=max(args.restart_backoff_s, 0.0),
-                             connect_timeout_s=args.connect_timeout_s),
-        call_timeout_s=args.call_timeout_s or None, ready_timeout_s=max(args.startup_wait_s, 0.0))
+                             connect_timeout_s=args.connect_timeout_s, slow_retry_s=max(args.slow_retry_s, 0.0)),
+        call_timeout_s=args.call_timeout_s or None, ready_timeout_s=max(args.startup_wait_s, 0.0),
+        pass_env=tuple(args.pass_env), auth_token=auth_token)
     return lambda: run_proxy(settings, options)
 
 
 def _serve(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Any]) -> Callable[[], Any]:
     from toolrank.mcp.catalog_search import run_catalog_server
 
+    auth_token = _auth_token(args)
     settings = settings_of(args)
     token = args.token or os.environ.get("TOOLRANK_TOKEN") or None
     return lambda: run_catalog_server(settings, args.catalog, address=args.address, token=token,
-                                      transport=args.transport, host=args.host, port=args.port)
+                                      transport=args.transport, host=args.host, port=args.port, auth_token=auth_token)
+
+
+def _auth_token(args: argparse.Namespace) -> str | None:
+    """``--auth-token`` or TOOLRANK_MCP_TOKEN; refuses (one line) a non-loopback HTTP host without one, before
+    anything loads."""
+    from toolrank.mcp.http_auth import TOKEN_ENV, check_exposure
+
+    token = args.auth_token or os.environ.get(TOKEN_ENV) or None
+    if args.transport == "streamable-http":
+        check_exposure(args.host, token)
+    return token

@@ -33,6 +33,8 @@ class ProxyOptions:
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     call_timeout_s: float | None = None
     ready_timeout_s: float = 60.0  # how long a search or call waits for upstreams still starting
+    pass_env: tuple[str, ...] = ()  # variables of ours a stdio upstream gets beyond the SDK's default few
+    auth_token: str | None = field(default=None, repr=False)  # streamable HTTP: the bearer token clients send
 
 
 class ProxyBackend:
@@ -86,7 +88,8 @@ async def run_proxy(settings: Settings, options: ProxyOptions) -> None:
         try:
             catalog = ToolCatalog(service, options.catalog)
             await catalog.reset()
-            manager = UpstreamManager(options.upstreams, catalog, options.policy, options.call_timeout_s)
+            manager = UpstreamManager(options.upstreams, catalog, options.policy, options.call_timeout_s,
+                                      pass_env=options.pass_env)
             backend = ProxyBackend(catalog, manager, options.ready_timeout_s)
             server = build_server(backend, expose_found=options.expose_found, name="toolrank-mcp-proxy")
             async with anyio.create_task_group() as tg:
@@ -94,7 +97,7 @@ async def run_proxy(settings: Settings, options: ProxyOptions) -> None:
                 if options.transport == "stdio":
                     await serve_stdio(server)
                 else:
-                    await serve_http(server, options.host, options.port)
+                    await serve_http(server, options.host, options.port, options.auth_token)
                 tg.cancel_scope.cancel()
         finally:
             await service.aclose()

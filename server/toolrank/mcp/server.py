@@ -202,15 +202,23 @@ async def serve_stdio(server: Server) -> None:
         await server.run(read, write, init_options(server))
 
 
-async def serve_http(server: Server, host: str, port: int) -> None:
-    """Streamable HTTP at ``http://HOST:PORT/mcp``; port 0 takes a free one (the line on stderr names it)."""
+async def serve_http(server: Server, host: str, port: int, token: str | None = None) -> None:
+    """Streamable HTTP at ``http://HOST:PORT/mcp``; port 0 takes a free one (the line on stderr names it).
+
+    With ``token`` every request needs ``Authorization: Bearer <token>``; without one, only a loopback
+    address is served (mcp/http_auth.py)."""
     import uvicorn
 
+    from toolrank.mcp.http_auth import BearerAuth, check_exposure
+
+    check_exposure(host, token)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
-    app = server.streamable_http_app(host=host)
+    app: Any = server.streamable_http_app(host=host)
+    if token:
+        app = BearerAuth(app, token)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     print(f"toolrank mcp: serving streamable HTTP on http://{host}:{bound}/mcp", file=sys.stderr, flush=True)
     await uvicorn.Server(config).serve(sockets=[sock])

@@ -5,8 +5,13 @@ client, reads ``tools/list`` page by page, hands the tools to a sink (the proxy'
 re-reads them on ``notifications/tools/list_changed``, and notices the end of the connection (a stdio
 server's stdout closing; a failed ping over HTTP). A dead or unstartable upstream is reported by
 :meth:`Upstream.status`, its tools are withdrawn from the sink, and it is restarted with exponential
-backoff a bounded number of times before the task gives up with one clear log line. Calls to its
-tools while it is down fail with an MCP error naming it; the other upstreams are not touched.
+backoff a bounded number of times, then on a slow schedule (``slow_retry_s``) with one clear log line.
+Calls to its tools while it is down fail with an MCP error naming it; the other upstreams are not touched.
+A catalog that refuses an upstream's tools (a bad schema, a limit) is logged and reported in its status;
+the upstream itself stays up (its calls still work).
+
+A stdio upstream gets the ``mcp`` SDK's default environment (HOME, PATH, SHELL, TERM...), not the proxy's
+whole environment, which carries the proxy's own secrets; ``--pass-env NAME`` adds the variables it needs.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import mcp_types as types
 if sys.version_info < (3, 11):  # anyio's dependency brings the backport
     from exceptiongroup import BaseExceptionGroup
 from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.stdio import StdioServerParameters, get_default_environment, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
@@ -78,6 +83,7 @@ class RestartPolicy:
     stable_s: float = 60.0
     connect_timeout_s: float = 30.0
     ping_interval_s: float = 15.0  # HTTP upstreams only: stdio death is seen at once (stdout closes)
+    slow_retry_s: float = 300.0  # after max_restarts: keep trying this often instead of never (0 = never)
 
     def delay(self, attempt: int) -> float:
         return min(self.backoff_s * (2 ** max(attempt - 1, 0)), self.max_backoff_s)
@@ -140,8 +146,9 @@ class Upstream:
     """One upstream server's connection, tools and restarts; :meth:`run` is its whole life."""
 
     def __init__(self, spec: UpstreamSpec, sink: ToolSink, policy: RestartPolicy,
-                 call_timeout_s: float | None = None) -> None:
+                 call_timeout_s: float | None = None, pass_env: Sequence[str] = ()) -> None:
         self.spec = spec
+        self.pass_env = tuple(pass_env)
         self.sink = sink
         self.policy = policy
         self.call_timeout_s = call_timeout_s
@@ -160,11 +167,13 @@ class Upstream:
     def _transport(self) -> AbstractAsyncContextManager[Any]:
         if self.spec.url:
             return streamable_http_client(self.spec.url)
-        # The proxy stands where the client would: the upstream gets the proxy's environment, as a
-        # client config's own "env" would have set it (the SDK's default passes only a few variables).
-        params = StdioServerParameters(command=self.spec.command[0], args=list(self.spec.command[1:]),
-                                       env=dict(os.environ))
-        return stdio_client(params, errlog=sys.stderr)
+        return stdio_client(self.stdio_params(), errlog=sys.stderr)
+
+    def stdio_params(self) -> StdioServerParameters:
+        """The SDK's default environment plus the ``--pass-env`` variables that are set: never all of ours."""
+        env = get_default_environment()
+        env.update({name: os.environ[name] for name in self.pass_env if name in os.environ})
+        return StdioServerParameters(command=self.spec.command[0], args=list(self.spec.command[1:]), env=env)
 
     async def run(self) -> None:
         """Connect, serve, and restart with backoff until the restart budget is spent."""
@@ -192,9 +201,17 @@ class Upstream:
             self.first_attempt.set()
             if failures > self.policy.max_restarts:
                 self.state.status = FAILED
-                log.error("upstream %r: giving up after %d failed start(s) in a row; last error: %s; its tools "
-                          "are withdrawn until the proxy restarts", self.name, failures, reason)
-                return
+                if not self.policy.slow_retry_s:
+                    log.error("upstream %r: giving up after %d failed start(s) in a row; last error: %s; its tools "
+                              "are withdrawn until the proxy restarts", self.name, failures, reason)
+                    return
+                if failures == self.policy.max_restarts + 1:
+                    log.error("upstream %r: %d failed start(s) in a row; last error: %s; its tools are withdrawn, "
+                              "retrying every %.0f s", self.name, failures, reason, self.policy.slow_retry_s)
+                await anyio.sleep(self.policy.slow_retry_s)
+                self.state.restarts += 1
+                self.state.status = STARTING
+                continue
             delay = self.policy.delay(failures)
             log.warning("upstream %r %s: %s; restart %d of %d in %.1f s", self.name,
                         "died" if was_up else "failed to start", reason, failures, self.policy.max_restarts, delay)
@@ -224,9 +241,9 @@ class Upstream:
                     with anyio.fail_after(self.policy.connect_timeout_s):
                         await session.initialize()
                         tools = await self._list_all(session)
-                    await self.sink.set_tools(self.name, tools)
+                    synced = await self._sync(tools)
                     self._session = session
-                    self.state.status, self.state.error, self.state.tools = UP, "", len(tools)
+                    self.state.status, self.state.error, self.state.tools = UP, synced, len(tools)
                     self.state.since = time.time()
                     info = session.server_info
                     log.info("upstream %r up (%s%s): %d tools", self.name,
@@ -270,9 +287,21 @@ class Upstream:
             self._changed = anyio.Event()
             with anyio.fail_after(self.policy.connect_timeout_s):
                 tools = await self._list_all(session)
-            await self.sink.set_tools(self.name, tools)
+            self.state.error = await self._sync(tools)
             self.state.tools = len(tools)
             log.info("upstream %r: tools changed, now %d", self.name, len(tools))
+
+    async def _sync(self, tools: list[types.Tool]) -> str:
+        """Hand the tools to the catalog; a refusal is this upstream's catalog problem, not a reason to
+        tear a healthy connection down: logged, and returned for the status ("" when accepted)."""
+        try:
+            await self.sink.set_tools(self.name, tools)
+            return ""
+        except Exception as exc:  # noqa: BLE001 - e.g. InvalidRequest for a bad schema, a catalog limit
+            reason = f"catalog sync rejected: {describe(exc)}"
+            log.error("upstream %r: %s; its calls still work, its tools may be missing from search",
+                      self.name, reason)
+            return reason
 
     async def _ping(self, session: ClientSession) -> None:
         while True:
@@ -305,12 +334,12 @@ class UpstreamManager:
     """All upstreams of one proxy: start them together, find one by name, report them all."""
 
     def __init__(self, specs: Sequence[UpstreamSpec], sink: ToolSink, policy: RestartPolicy,
-                 call_timeout_s: float | None = None) -> None:
+                 call_timeout_s: float | None = None, pass_env: Sequence[str] = ()) -> None:
         names = [s.name for s in specs]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"upstream name {dup[0]!r} is given twice")
-        self.upstreams = {s.name: Upstream(s, sink, policy, call_timeout_s) for s in specs}
+        self.upstreams = {s.name: Upstream(s, sink, policy, call_timeout_s, pass_env) for s in specs}
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         async with anyio.create_task_group() as tg:
