@@ -68,6 +68,8 @@ class Settings:
     max_catalogs: int = 1000  # catalogs per server (store): past it a put is RESOURCE_EXHAUSTED
     max_catalog_candidates: int = 100_000  # candidates per catalog: past it a put is RESOURCE_EXHAUSTED
     catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions (0: never)
+    learn: bool = True  # catalogs learn from example requests and feedback (off: server-wide; docs/learning.md)
+    feedback_limit: int = 10_000  # feedback records kept per catalog (oldest dropped first)
     limits: Limits = field(default_factory=Limits)
     # other names for served models (ALIAS, MODEL), e.g. ("rerank-v3.5", "default"): clients that hard-code a
     # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
@@ -118,6 +120,7 @@ _RANGES: tuple[tuple[str, type, Any, Any], ...] = (
     ("max_catalogs", int, 1, None),
     ("max_catalog_candidates", int, 1, None),
     ("catalog_refresh_s", float, 0, 86_400.0),  # 0: no periodic refresh (one process, tests)
+    ("feedback_limit", int, 1, None),
 )
 
 

@@ -15,6 +15,7 @@ from toolrank.catalogs.store import (
     VersionConflict,
     default_store_url,
     open_store,
+    unreferenced_embeddings,
 )
 from toolrank.catalogs.store_memory import MemoryStore
 from toolrank.catalogs.store_sqlite import SqliteStore, path_from_url
@@ -186,15 +187,31 @@ def test_unreferenced_embeddings_are_found_and_dropped(store):
     store.put_embeddings("other-model", {a.text_key: vec})  # no catalog embeds with this model
     commit(store, "a", 0, [a, shared])
     rec_b = commit(store, "b", 0, [shared, b_only])
-    assert store.unreferenced_embeddings() == {("other-model", a.text_key)}
+    assert unreferenced_embeddings(store) == {("other-model", a.text_key)}
     assert store.delete("a")
-    dead = store.unreferenced_embeddings()
+    dead = unreferenced_embeddings(store)
     assert dead == {("other-model", a.text_key), ("m", a.text_key)}  # the shared text stays for b
-    assert store.delete_embeddings(dead) == 2 and store.unreferenced_embeddings() == set()
+    assert store.delete_embeddings(dead) == 2 and unreferenced_embeddings(store) == set()
     assert set(store.get_embeddings("m", [a.text_key, shared.text_key, b_only.text_key])) == {
         shared.text_key, b_only.text_key}
     replaced = entry("b1", "new text of b")
     store.put_embeddings("m", {replaced.text_key: vec})
     commit(store, "b", rec_b.version, [shared, replaced], replace=True)
-    assert store.unreferenced_embeddings() == {("m", b_only.text_key)}
+    assert unreferenced_embeddings(store) == {("m", b_only.text_key)}
     assert store.delete_embeddings({("m", b_only.text_key)}) == 1 and store.delete_embeddings([]) == 0
+
+
+def test_learned_texts_keep_their_embeddings(store):
+    """Example requests and feedback queries share the embedding table: they count as referenced."""
+    import json
+
+    from toolrank.catalogs.learning import FeedbackRecord
+
+    vec = np.ones(4, np.float32)
+    doc = json.dumps({"id": "x", "text": "t", "metadata": {"examples": json.dumps(["check the weather"])}})
+    e = StoredEntry("x", "text", doc, "t", "", content_key(doc), content_key("t"), False)
+    commit(store, "c", 0, [e])
+    store.add_feedback("c", FeedbackRecord("will it rain", ("x",)).to_json(), 10)
+    keys = [content_key("t"), content_key("check the weather"), content_key("will it rain"), content_key("stale")]
+    store.put_embeddings("m", {k: vec for k in keys})
+    assert unreferenced_embeddings(store) == {("m", content_key("stale"))}

@@ -67,6 +67,17 @@ class StoredEntry:
     fallback: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackLog:
+    """A catalog's feedback as stored: records (JSON text, oldest first), its sequence and learning switch.
+
+    ``seq`` grows with every change (add, rewrite, switch), so replicas see a change by comparing it."""
+
+    seq: int = 0
+    records: tuple[str, ...] = ()
+    learn: bool = True
+
+
 class VersionConflict(ToolrankError):
     """A commit's base version is not the stored one: another writer committed first."""
 
@@ -106,16 +117,71 @@ class Store(Protocol):
         """Keep these vectors (idempotent: content-addressed)."""
         ...
 
-    def unreferenced_embeddings(self) -> set[tuple[str, bytes]]:
-        """(model, text key) of every stored vector no catalog references (deleted catalogs, replaced texts)."""
+    # -- feedback (learning from use: toolrank.catalogs.learning) -------------------------------
+
+    def add_feedback(self, name: str, record: str, limit: int) -> tuple[int, int]:
+        """Append one record, dropping the oldest past ``limit``; returns (seq, records held)."""
+        ...
+
+    def feedback(self, name: str) -> FeedbackLog:
+        """A catalog's feedback (an empty log when none)."""
+        ...
+
+    def set_feedback(self, name: str, records: Sequence[str]) -> int:
+        """Replace the records (ids gone from the catalog dropped); returns the new seq."""
+        ...
+
+    def set_learning(self, name: str, learn: bool) -> int:
+        """Switch learning on or off for one catalog; returns the new seq."""
+        ...
+
+    def feedback_seqs(self) -> dict[str, int]:
+        """Every catalog's feedback seq (absent = 0), polled by replicas like :meth:`catalogs`."""
+        ...
+
+    def drop_feedback(self, name: str) -> None:
+        """Forget a catalog's feedback and switch (the catalog was deleted)."""
+        ...
+
+    def embedding_keys(self) -> set[tuple[str, bytes]]:
+        """(model, text key) of every stored vector (see :func:`unreferenced_embeddings`)."""
         ...
 
     def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
-        """Drop these vectors; how many there were (see :meth:`CatalogService.collect_embeddings`)."""
+        """Drop these vectors; how many there were (see ``CatalogService.collect_embeddings``)."""
         ...
 
     def close(self) -> None:
         ...
+
+
+def unreferenced_embeddings(store: Store) -> set[tuple[str, bytes]]:
+    """(model, text key) of the stored vectors no catalog uses: not an entry's text, nor one of its example
+    requests, nor a query of its feedback (the learner keeps those in the same table).
+
+    Not atomic with other writers: a vector stored by a put that has not committed yet is listed; callers
+    drop a vector only when a second look, an interval later, lists it again.
+    """
+    import json
+
+    from toolrank.catalogs.learning import FeedbackRecord, examples_of
+    from toolrank.engine.cache import content_key
+
+    live: set[tuple[str, bytes]] = set()
+    for name in store.catalogs():
+        loaded = store.load(name)
+        if loaded is None:
+            continue
+        record, entries = loaded
+        for e in entries:
+            live.add((record.model, e.text_key))
+            metadata = json.loads(e.candidate).get("metadata") or {}
+            live.update((record.model, content_key(t)) for t in examples_of(metadata))
+        for text in store.feedback(name).records:
+            past = FeedbackRecord.from_json(text)
+            if past is not None:
+                live.add((record.model, content_key(past.query)))
+    return store.embedding_keys() - live
 
 
 def default_store_url(env: Mapping[str, str] | None = None) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from toolrank.catalogs.store import CatalogRecord, StoredEntry, VersionConflict
+from toolrank.catalogs.store import CatalogRecord, FeedbackLog, StoredEntry, VersionConflict
 from toolrank.errors import ConfigError
 from toolrank.redact import redact_url
 
@@ -29,9 +29,13 @@ CREATE TABLE IF NOT EXISTS entries (
     candidate TEXT NOT NULL, text TEXT NOT NULL, name TEXT NOT NULL, content_hash BLOB NOT NULL,
     text_key BLOB NOT NULL, fallback INTEGER NOT NULL, PRIMARY KEY (catalog, id));
 CREATE INDEX IF NOT EXISTS entries_order ON entries (catalog, seq);
-CREATE INDEX IF NOT EXISTS entries_text_key ON entries (text_key);
 CREATE TABLE IF NOT EXISTS embeddings (
     model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, key));
+CREATE TABLE IF NOT EXISTS feedback (n INTEGER PRIMARY KEY AUTOINCREMENT, catalog TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_catalog ON feedback (catalog, n);
+CREATE TABLE IF NOT EXISTS feedback_state (catalog TEXT PRIMARY KEY, seq INTEGER NOT NULL, learn INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO feedback_counter (id, value) VALUES (1, 0);
 """
 
 
@@ -158,11 +162,80 @@ class SqliteStore:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def unreferenced_embeddings(self) -> set[tuple[str, bytes]]:
+    # -- feedback ------------------------------------------------------------------------------
+
+    def add_feedback(self, name: str, record: str, limit: int) -> tuple[int, int]:
+        def change(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO feedback (catalog, record) VALUES (?, ?)", (name, record))
+            db.execute("DELETE FROM feedback WHERE catalog = ? AND n NOT IN "
+                       "(SELECT n FROM feedback WHERE catalog = ? ORDER BY n DESC LIMIT ?)", (name, name, limit))
+
+        seq = self._feedback_change(name, change)
         with self._lock:
-            rows = self._db.execute(
-                "SELECT model, key FROM embeddings WHERE NOT EXISTS (SELECT 1 FROM entries e JOIN catalogs c "
-                "ON c.name = e.catalog WHERE c.model = embeddings.model AND e.text_key = embeddings.key)").fetchall()
+            count = self._db.execute("SELECT COUNT(*) FROM feedback WHERE catalog = ?", (name,)).fetchone()[0]
+        return seq, count
+
+    def feedback(self, name: str) -> FeedbackLog:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                state = self._db.execute("SELECT seq, learn FROM feedback_state WHERE catalog = ?",
+                                         (name,)).fetchone()
+                rows = self._db.execute("SELECT record FROM feedback WHERE catalog = ? ORDER BY n",
+                                        (name,)).fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        if state is None:
+            return FeedbackLog()
+        return FeedbackLog(state[0], tuple(r[0] for r in rows), bool(state[1]))
+
+    def set_feedback(self, name: str, records: Sequence[str]) -> int:
+        def change(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM feedback WHERE catalog = ?", (name,))
+            db.executemany("INSERT INTO feedback (catalog, record) VALUES (?, ?)", [(name, r) for r in records])
+
+        return self._feedback_change(name, change)
+
+    def set_learning(self, name: str, learn: bool) -> int:
+        return self._feedback_change(name, lambda db: None, learn)
+
+    def feedback_seqs(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._db.execute("SELECT catalog, seq FROM feedback_state").fetchall())
+
+    def drop_feedback(self, name: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM feedback WHERE catalog = ?", (name,))
+                self._db.execute("DELETE FROM feedback_state WHERE catalog = ?", (name,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _feedback_change(self, name: str, change: Callable[[sqlite3.Connection], None],
+                         learn: bool | None = None) -> int:
+        """One IMMEDIATE transaction: ``change``, then a new seq (one counter for every catalog's feedback)."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                change(db)
+                db.execute("UPDATE feedback_counter SET value = value + 1 WHERE id = 1")
+                seq = db.execute("SELECT value FROM feedback_counter WHERE id = 1").fetchone()[0]
+                db.execute("INSERT INTO feedback_state (catalog, seq, learn) VALUES (?, ?, ?) ON CONFLICT (catalog) "
+                           "DO UPDATE SET seq = excluded.seq, learn = COALESCE(?, learn)",
+                           (name, seq, 1 if learn is None else int(learn), None if learn is None else int(learn)))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return int(seq)
+
+    def embedding_keys(self) -> set[tuple[str, bytes]]:
+        with self._lock:
+            rows = self._db.execute("SELECT model, key FROM embeddings").fetchall()
         return {(str(m), bytes(k)) for m, k in rows}
 
     def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
