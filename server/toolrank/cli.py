@@ -25,6 +25,9 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", dest="models", action="append", metavar="[NAME=]DIR",
                    help="serve this model directory or pulled catalog model (repeatable; "
                         "default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--ensemble", dest="ensembles", action="append", metavar="NAME=MODEL:W,...,bm25:W",
+                   help="also serve a weighted fusion of served models and BM25 on z-scores, "
+                        "selectable by NAME like a model (repeatable; docs/models.md)")
     p.add_argument("--default-model", help="name of the model used when a request names none (default: the first)")
     p.add_argument("--threads", type=int, help=f"onnxruntime intra-op threads (default {_D.threads} = all cores)")
     p.add_argument("--token-budget", type=int,

@@ -402,7 +402,7 @@ class CatalogService:
         query_vector, query_tokens, tok_ns, queue_ns, infer_ns = None, 0, 0, 0, 0
         if index.matrix is not None and q.scoring != BM25:
             text = f"{q.instruction} {q.query}" if q.instruction else q.query
-            out = await self.engine.embed([text, *q.context], index.record.model, cache=False)
+            out = await self.engine.embed([text, *q.context], index.record.model, cache=False, queries=True)
             query_vector = out.vectors[0].astype(np.float32)
             if q.context:
                 query_vector = query_vector + np.asarray(context_weights(len(q.context)), np.float32) @ out.vectors[1:]

@@ -1,0 +1,191 @@
+"""Which models, fused how, rank best: score every model once, fuse offline (``python bench/stacks.py``).
+
+Two steps, so that a stack costs nothing once its members are cached:
+
+``cache``  runs each model through the real engine (normalization, tokenization, windows: the
+           served path) on the first ``--limit`` queries of each set, with ``raw_scores`` and no
+           lexical fusion, and stores per query the candidate ids, every model's raw score
+           (cosine for a bi-encoder, logit for a cross-encoder) and BM25 over the normalized
+           text. One JSON file per (set, model) under ``--cache``; a file already there is kept,
+           so adding a model (e.g. a fine-tuned one) costs only that model.
+
+``fuse``   ranks with each stack of ``--stacks`` (the JSON ensemble format the server reads:
+           members with weights per candidate kind, ``bm25`` as a member) and prints nDCG@10
+           and Recall@1 per set, plus two references computed the old way: today's default
+           (cosine + 0.05 x z(BM25) for tools and SQL) and the cross-encoder with sigmoid +
+           0.05 x z(BM25) (the scale bug of issue 18).
+
+    python bench/stacks.py cache --model all-MiniLM-L6-v2=server/toolrank/models/default \\
+        --model bge-small-en-v1.5=DIR --model ms-marco-MiniLM-L12-v2=DIR --limit 100 \\
+        ../shared/data/tools-bfcl ../shared/data/tools-metatool ../shared/data/sql-spider \\
+        ../shared/data/code-cosqa-dev
+    python bench/stacks.py fuse --stacks bench/stacks.json --limit 100 DATASET_DIR...
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "server"))
+
+from toolrank.engine.ensemble import EnsembleSpec, fuse_z, parse_ensemble  # noqa: E402
+from toolrank.engine.lexical import bm25_scores, lexical_tokens, zscore  # noqa: E402
+from toolrank.eval import load_dataset, ndcg_at_10  # noqa: E402
+
+DEFAULT_CACHE = ROOT / "bench" / "out" / "stacks-cache"
+OLD_LEXICAL = {"tool": 0.05, "sql": 0.05, "code": 0.0, "text": 0.0}  # before issue 18, on the model's own scale
+
+
+async def cache_model(name: str, path: str, sets: list[str], limit: int, cache: Path, threads: int) -> None:
+    from toolrank.engine.engine import Engine
+    from toolrank.settings import Settings
+    from toolrank.types import RerankQuery
+
+    todo = [s for s in sets if not (cache / f"{Path(s).name}.{name}.json").is_file()]
+    if not todo:
+        return
+    settings = Settings(models=((name, path),), threads=threads, request_timeout_s=0)
+    async with Engine.from_settings(settings) as engine:
+        for set_dir in todo:
+            data = load_dataset(set_dir, limit)
+            rows = []
+            t0 = time.perf_counter()
+            tokens = 0
+            for q in data.queries:
+                ids = q["candidates"]
+                cands = tuple(data.corpus[i] for i in ids)
+                out = await engine.rerank(RerankQuery(q["query"], cands, return_text=True, raw_scores=True,
+                                                      lexical_weight=0.0))
+                scores = [0.0] * len(ids)
+                texts = [""] * len(ids)
+                for r in out.results:
+                    scores[r.index] = r.score
+                    texts[r.index] = r.text or ""
+                tokens += out.usage.candidate_tokens + out.usage.query_tokens
+                bm25 = bm25_scores(lexical_tokens(q["query"]), [lexical_tokens(t) for t in texts])
+                rows.append({"id": q["id"], "candidates": ids, "relevant": q["relevant"], "scores": scores,
+                             "bm25": bm25.tolist(), "kinds": [c.kind for c in cands]})
+            seconds = time.perf_counter() - t0
+            cache.mkdir(parents=True, exist_ok=True)
+            (cache / f"{data.name}.{name}.json").write_text(json.dumps(
+                {"set": data.name, "model": name, "limit": limit, "seconds": seconds, "tokens": tokens,
+                 "queries": rows}), encoding="utf-8")
+            print(f"{data.name} {name}: {len(rows)} queries, {seconds:.0f} s", flush=True)
+
+
+def load_cache(cache: Path, set_name: str) -> dict[str, dict[str, Any]]:
+    """model -> cached file of one set."""
+    out = {}
+    for f in sorted(cache.glob(f"{set_name}.*.json")):
+        data = json.loads(f.read_text(encoding="utf-8"))
+        out[data["model"]] = data
+    return out
+
+
+def metrics(rankings: list[tuple[list[str], set[str]]]) -> tuple[float, float]:
+    n = max(1, len(rankings))
+    return (sum(ndcg_at_10(r, rel) for r, rel in rankings) / n,
+            sum(1.0 for r, rel in rankings if r and r[0] in rel) / n)
+
+
+def rank(ids: list[str], scores: np.ndarray) -> list[str]:
+    order = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
+    return [ids[i] for i in order]
+
+
+def stack_scores(stack: EnsembleSpec, per_model: dict[str, list[float]], bm25: list[float],
+                 kinds: list[str]) -> np.ndarray:
+    """The served ensemble's fused value (engine/ensemble.py), from cached member scores."""
+    columns = {m.model: np.asarray(per_model[m.model], dtype=np.float64) for m in stack.members
+               if m.model != "bm25"}
+    columns["bm25"] = np.asarray(bm25, dtype=np.float64)
+    return fuse_z(stack, columns, kinds)
+
+
+def old_default(scores: list[float], bm25: list[float], kinds: list[str], sigmoid: bool) -> np.ndarray:
+    s = np.asarray(scores, dtype=np.float64)
+    if sigmoid:
+        s = 1.0 / (1.0 + np.exp(-s))
+    w = np.array([OLD_LEXICAL.get(k, 0.0) for k in kinds])
+    return s + w * zscore(np.asarray(bm25))
+
+
+def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, as_json: bool) -> int:
+    table: list[dict[str, Any]] = []
+    for set_dir in sets:
+        name = Path(set_dir).name
+        cached = load_cache(cache, name)
+        if not cached:
+            print(f"{name}: nothing cached under {cache}", file=sys.stderr)
+            continue
+        models = sorted(cached)
+        queries = {m: cached[m]["queries"][:limit] if limit else cached[m]["queries"] for m in models}
+        n = min(len(q) for q in queries.values())
+        base = queries[models[0]]
+        def rows_for(fn: Any) -> list[tuple[list[str], set[str]]]:
+            out = []
+            for i in range(n):
+                ids = base[i]["candidates"]
+                per_model = {m: queries[m][i]["scores"] for m in models}
+                out.append((rank(ids, fn(per_model, base[i]["bm25"], base[i]["kinds"])), set(base[i]["relevant"])))
+            return out
+        results: dict[str, tuple[float, float]] = {}
+        results["bm25"] = metrics(rows_for(lambda pm, b, k: np.asarray(b)))
+        for m in models:
+            results[m] = metrics(rows_for(lambda pm, b, k, m=m: np.asarray(pm[m])))
+            results[f"{m} +0.05z(BM25) old scale"] = metrics(rows_for(
+                lambda pm, b, k, m=m: old_default(pm[m], b, k, sigmoid=cached[m].get("kind") == "cross"
+                                                  or m.startswith("ms-marco"))))
+        for stack in stacks:
+            if all(mb.model == "bm25" or mb.model in models for mb in stack.members):
+                results[stack.name] = metrics(rows_for(lambda pm, b, k, s=stack: stack_scores(s, pm, b, k)))
+        cost = {m: {"seconds": cached[m]["seconds"], "tokens": cached[m]["tokens"]} for m in models}
+        table.append({"set": name, "queries": n, "results": results, "cost": cost})
+    if as_json:
+        print(json.dumps(table, indent=1))
+        return 0
+    for t in table:
+        print(f"\n{t['set']} (first {t['queries']} queries)")
+        print(f"  {'stack':<60} {'nDCG@10':>8} {'R@1':>6}")
+        for k, (nd, r1) in t["results"].items():
+            print(f"  {k:<60} {nd:>8.3f} {r1:>6.3f}")
+        for m, c in t["cost"].items():
+            print(f"  cost {m}: {c['seconds']:.0f} s, {c['tokens']} tokens")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("cache")
+    c.add_argument("--model", action="append", required=True, metavar="NAME=DIR")
+    c.add_argument("--threads", type=int, default=2)
+    f = sub.add_parser("fuse")
+    f.add_argument("--stacks", default=str(ROOT / "bench" / "stacks.json"))
+    f.add_argument("--json", action="store_true")
+    for q in (c, f):
+        q.add_argument("sets", nargs="+")
+        q.add_argument("--limit", type=int, default=100, help="first N queries of each set (0 = all)")
+        q.add_argument("--cache", default=str(DEFAULT_CACHE))
+    args = p.parse_args(argv)
+    cache = Path(args.cache)
+    if args.command == "cache":
+        for spec in args.model:
+            name, _, path = spec.partition("=")
+            asyncio.run(cache_model(name, path, args.sets, args.limit, cache, args.threads))
+        return 0
+    stacks = [parse_ensemble(s) for s in json.loads(Path(args.stacks).read_text(encoding="utf-8"))["stacks"]]
+    return fuse(args.sets, stacks, cache, args.limit, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
