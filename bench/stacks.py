@@ -20,6 +20,14 @@ Two steps, so that a stack costs nothing once its members are cached:
         ../shared/data/tools-bfcl ../shared/data/tools-metatool ../shared/data/sql-spider \\
         ../shared/data/code-cosqa-dev
     python bench/stacks.py fuse --stacks bench/stacks.json --limit 100 DATASET_DIR...
+
+``cost``   serves every model and every stack in one engine (caches off: each request pays for
+           every candidate) and times W1-shaped requests (1 query x 50 tools of tools-bfcl, one
+           at a time) per stack, beside today's default (the embedded model with its per-kind
+           BM25 weight): median latency, candidate tokens per second of inference, and the ratio
+           to today's default, all in the same run.
+
+    python bench/stacks.py cost --model NAME=DIR ... --repeats 10 ../shared/data/tools-bfcl
 """
 
 from __future__ import annotations
@@ -77,7 +85,7 @@ async def cache_model(name: str, path: str, sets: list[str], limit: int, cache: 
             seconds = time.perf_counter() - t0
             cache.mkdir(parents=True, exist_ok=True)
             (cache / f"{data.name}.{name}.json").write_text(json.dumps(
-                {"set": data.name, "model": name, "limit": limit, "seconds": seconds, "tokens": tokens,
+                {"set": data.name, "model": name, "kind": engine.model_specs()[0].kind, "limit": limit, "seconds": seconds, "tokens": tokens,
                  "queries": rows}), encoding="utf-8")
             print(f"{data.name} {name}: {len(rows)} queries, {seconds:.0f} s", flush=True)
 
@@ -119,6 +127,33 @@ def old_default(scores: list[float], bm25: list[float], kinds: list[str], sigmoi
     return s + w * zscore(np.asarray(bm25))
 
 
+def evaluate_set(cached: dict[str, dict[str, Any]], models: list[str], stacks: list[EnsembleSpec],
+                 limit: int) -> dict[str, tuple[float, float]]:
+    """(nDCG@10, R@1) of BM25, each model alone, each with the old 0.05 fusion, and each stack."""
+    queries = {m: cached[m]["queries"][:limit] if limit else cached[m]["queries"] for m in models}
+    n = min(len(q) for q in queries.values())
+    base = queries[models[0]]
+
+    def rows_for(fn: Any) -> list[tuple[list[str], set[str]]]:
+        out = []
+        for i in range(n):
+            ids = base[i]["candidates"]
+            per_model = {m: queries[m][i]["scores"] for m in models}
+            out.append((rank(ids, fn(per_model, base[i]["bm25"], base[i]["kinds"])), set(base[i]["relevant"])))
+        return out
+
+    results: dict[str, tuple[float, float]] = {"bm25": metrics(rows_for(lambda pm, b, k: np.asarray(b)))}
+    for m in models:
+        cross = cached[m].get("kind") == "cross-encoder" or "marco" in m
+        results[m] = metrics(rows_for(lambda pm, b, k, m=m: np.asarray(pm[m])))
+        results[f"{m} + 0.05 z(BM25) on its {'sigmoid' if cross else 'cosine'} (before)"] = metrics(rows_for(
+            lambda pm, b, k, m=m, cross=cross: old_default(pm[m], b, k, sigmoid=cross)))
+    for stack in stacks:
+        if all(mb.model == "bm25" or mb.model in models for mb in stack.members):
+            results[stack.name] = metrics(rows_for(lambda pm, b, k, s=stack: stack_scores(s, pm, b, k)))
+    return results
+
+
 def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, as_json: bool) -> int:
     table: list[dict[str, Any]] = []
     for set_dir in sets:
@@ -128,27 +163,9 @@ def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, a
             print(f"{name}: nothing cached under {cache}", file=sys.stderr)
             continue
         models = sorted(cached)
-        queries = {m: cached[m]["queries"][:limit] if limit else cached[m]["queries"] for m in models}
-        n = min(len(q) for q in queries.values())
-        base = queries[models[0]]
-        def rows_for(fn: Any) -> list[tuple[list[str], set[str]]]:
-            out = []
-            for i in range(n):
-                ids = base[i]["candidates"]
-                per_model = {m: queries[m][i]["scores"] for m in models}
-                out.append((rank(ids, fn(per_model, base[i]["bm25"], base[i]["kinds"])), set(base[i]["relevant"])))
-            return out
-        results: dict[str, tuple[float, float]] = {}
-        results["bm25"] = metrics(rows_for(lambda pm, b, k: np.asarray(b)))
-        for m in models:
-            results[m] = metrics(rows_for(lambda pm, b, k, m=m: np.asarray(pm[m])))
-            results[f"{m} +0.05z(BM25) old scale"] = metrics(rows_for(
-                lambda pm, b, k, m=m: old_default(pm[m], b, k, sigmoid=cached[m].get("kind") == "cross"
-                                                  or m.startswith("ms-marco"))))
-        for stack in stacks:
-            if all(mb.model == "bm25" or mb.model in models for mb in stack.members):
-                results[stack.name] = metrics(rows_for(lambda pm, b, k, s=stack: stack_scores(s, pm, b, k)))
+        results = evaluate_set(cached, models, stacks, limit)
         cost = {m: {"seconds": cached[m]["seconds"], "tokens": cached[m]["tokens"]} for m in models}
+        n = min(len(cached[m]["queries"][:limit] if limit else cached[m]["queries"]) for m in models)
         table.append({"set": name, "queries": n, "results": results, "cost": cost})
     if as_json:
         print(json.dumps(table, indent=1))
@@ -163,12 +180,66 @@ def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, a
     return 0
 
 
+async def cost(models: list[tuple[str, str]], stacks: list[EnsembleSpec], set_dir: str, repeats: int,
+               threads: int, per_request: int = 50) -> list[dict[str, Any]]:
+    import statistics
+
+    from toolrank.engine.engine import Engine
+    from toolrank.settings import Settings
+    from toolrank.types import RerankQuery
+
+    served = {n for n, _ in models}
+    usable = [s for s in stacks if set(s.models) <= served]
+    data = load_dataset(set_dir, repeats)
+    pool = list(data.corpus.values())
+    requests = [RerankQuery(q["query"], tuple(pool[(i * per_request + j) % len(pool)] for j in range(per_request)))
+                for i, q in enumerate(data.queries)]
+    settings = Settings(models=tuple(models), threads=threads, cache_size=0, request_timeout_s=0)
+    rows = []
+    async with Engine.from_settings(replace_settings(settings, usable)) as engine:
+        targets = [(f"{models[0][0]} + per-kind BM25 (today's default)", models[0][0])]
+        targets += [(n, n) for n, _ in models[1:]] + [(s.name, s.name) for s in usable]
+        for label, name in targets:
+            await engine.rerank(RerankQuery(requests[0].query, requests[0].candidates, model=name))  # warm
+            times, tokens, infer = [], 0, 0
+            for r in requests:
+                t0 = time.perf_counter()
+                out = await engine.rerank(RerankQuery(r.query, r.candidates, model=name))
+                times.append(time.perf_counter() - t0)
+                tokens += out.usage.candidate_tokens
+                infer += out.timing.inference_ns
+            rows.append({"stack": label, "median_ms": 1000 * statistics.median(times),
+                         "tokens_per_s": tokens / max(infer / 1e9, 1e-9)})
+    base = rows[0]["median_ms"]
+    for r in rows:
+        r["ratio"] = r["median_ms"] / base
+    return rows
+
+
+def replace_settings(settings: Any, stacks: list[EnsembleSpec]) -> Any:
+    """The settings with each stack as an --ensemble flag (the form the server reads)."""
+    from dataclasses import replace
+
+    flags = []
+    for s in stacks:
+        if any(m.weights for m in s.members):
+            continue  # per-kind weights have no flag form; a single-kind bench needs none
+        flags.append(s.name + "=" + ",".join(f"{m.model}:{m.weight:g}" for m in s.members))
+    return replace(settings, ensembles=tuple(flags))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("cache")
     c.add_argument("--model", action="append", required=True, metavar="NAME=DIR")
     c.add_argument("--threads", type=int, default=2)
+    k = sub.add_parser("cost")
+    k.add_argument("--model", action="append", required=True, metavar="NAME=DIR", help="the first is today's default")
+    k.add_argument("--stacks", default=str(ROOT / "bench" / "stacks.json"))
+    k.add_argument("--repeats", type=int, default=10)
+    k.add_argument("--threads", type=int, default=2)
+    k.add_argument("set")
     f = sub.add_parser("fuse")
     f.add_argument("--stacks", default=str(ROOT / "bench" / "stacks.json"))
     f.add_argument("--json", action="store_true")
@@ -177,6 +248,14 @@ def main(argv: list[str] | None = None) -> int:
         q.add_argument("--limit", type=int, default=100, help="first N queries of each set (0 = all)")
         q.add_argument("--cache", default=str(DEFAULT_CACHE))
     args = p.parse_args(argv)
+    if args.command == "cost":
+        stacks = [parse_ensemble(s) for s in json.loads(Path(args.stacks).read_text(encoding="utf-8"))["stacks"]]
+        models = [(n, p) for n, _, p in (m.partition("=") for m in args.model)]
+        rows = asyncio.run(cost(models, stacks, args.set, args.repeats, args.threads))
+        print(f"{'stack':<50} {'W1 median ms':>13} {'x today':>8} {'cand tok/s':>11}")
+        for r in rows:
+            print(f"{r['stack']:<50} {r['median_ms']:>13.0f} {r['ratio']:>8.2f} {r['tokens_per_s']:>11.0f}")
+        return 0
     cache = Path(args.cache)
     if args.command == "cache":
         for spec in args.model:

