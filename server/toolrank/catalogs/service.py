@@ -42,6 +42,7 @@ from toolrank.catalogs.types import (
 )
 from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
+from toolrank.engine.ensemble import fuse_two_stages
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
                              UnknownModel)
@@ -426,9 +427,14 @@ class CatalogService:
             pool += [r for r in pinned_rows if r not in pool]
             docs = tuple(Candidate(TextInput(index.entries[r].text or index.entries[r].id), index.entries[r].id)
                          for r in pool)
-            outcome = await self.engine.rerank(RerankQuery(q.query, docs, model=cross), raw=True)
+            outcome = await self.engine.rerank(RerankQuery(q.query, docs, model=cross, raw_scores=True,
+                                                           lexical_weight=0.0), raw=True)
+            logits = np.zeros(len(pool))
             for hit in outcome.results:
-                final[pool[hit.index]] = hit.score
+                logits[hit.index] = hit.score
+            # the cross-encoder with stage one, on z-scores over the pool (engine/ensemble.py)
+            for row, score in zip(pool, fuse_two_stages(logits, scores[pool].astype(np.float64))):
+                final[row] = float(score)
             u, t = outcome.usage, outcome.timing
             usage_windows, usage_cand_tokens, truncated = u.windows, u.candidate_tokens, u.truncated
             query_tokens += u.query_tokens

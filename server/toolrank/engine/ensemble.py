@@ -157,5 +157,20 @@ def to_unit(spec: EnsembleSpec, fused: np.ndarray, kinds: Sequence[str]) -> np.n
     return 1.0 / (1.0 + np.exp(-fused / scale))
 
 
-__all__ = ["BM25_MEMBER", "ENSEMBLE_KIND", "EnsembleSpec", "Member", "fuse_z", "model_weight", "parse_ensemble",
+STAGE_ONE_WEIGHT = 1.0
+"""Catalog Select's stage two: the cross-encoder's weight is 1, stage one's (bi-encoder + BM25) this."""
+
+
+def fuse_two_stages(cross_raw: np.ndarray, stage_one: np.ndarray, stage_one_weight: float = STAGE_ONE_WEIGHT
+                    ) -> np.ndarray:
+    """Select's final score over stage two's pool: ``sigmoid((z(logit) + w z(stage one)) / (1 + w))``.
+
+    The cross-encoder's logits and stage one's scores (a cosine/BM25 blend) live on unrelated
+    scales, so they meet as z-scores over the pool, like an ensemble's members.
+    """
+    fused = zscore(cross_raw) + stage_one_weight * zscore(stage_one)
+    return 1.0 / (1.0 + np.exp(-fused / (1.0 + stage_one_weight)))
+
+
+__all__ = ["BM25_MEMBER", "fuse_two_stages", "ENSEMBLE_KIND", "EnsembleSpec", "Member", "fuse_z", "model_weight", "parse_ensemble",
            "parse_ensemble_flag", "read_ensemble", "to_unit"]
