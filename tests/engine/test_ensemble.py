@@ -184,3 +184,28 @@ def test_fuse_z_uses_each_candidates_kind_weight():
     a, b = np.array([1.0, 2.0, 3.0, 4.0]), np.array([4.0, 3.0, 2.0, 1.0])
     got = fuse_z(spec, {"a": a, "b": b}, ["tool", "tool", "code", "code"])
     np.testing.assert_allclose(got, [zscore(a)[0], zscore(a)[1], zscore(b)[2], zscore(b)[3]])
+
+
+def test_shipped_stacks_are_served_when_their_members_are():
+    from toolrank.engine.stacks import shipped
+
+    models = [LoadedModel(TINY / "tiny-bert-bi", "all-MiniLM-L6-v2", threads=1),
+              LoadedModel(TINY / "tiny-bert-bi-cls", "bge-small-en-v1.5", threads=1)]
+    out, specs = _run(models, RerankQuery(QUERY, _cands(), model="bi-plus"))
+    kinds = {s.name: s.kind for s in specs}
+    assert kinds.get("bi-plus") == "ensemble" and "rerank-plus" not in kinds  # ms-marco is not served
+    assert out.model == "bi-plus"
+    # the plain default model keeps its name; the default stack's BM25 weights apply per kind
+    plain, _ = _run([LoadedModel(TINY / "tiny-bert-bi", "all-MiniLM-L6-v2", threads=1)], RerankQuery(QUERY, _cands()))
+    assert plain.model == "all-MiniLM-L6-v2"
+    assert shipped().lexical_weights()["tool"] > 0 and shipped().lexical_weights()["code"] == 0
+
+
+def test_every_shipped_stack_member_is_a_known_model():
+    from toolrank.engine.stacks import shipped
+    from toolrank.models.catalog import find_entry
+
+    stacks = shipped()
+    for stack in (stacks.default, *stacks.offered):
+        for name in stack.models:
+            assert find_entry(name).name == name

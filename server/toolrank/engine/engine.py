@@ -37,6 +37,7 @@ from toolrank.engine.ensemble_run import rerank_ensemble
 from toolrank.engine.lexical import default_weight, fuse
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.scheduler import BatchScheduler
+from toolrank.engine.stacks import shipped
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
 from toolrank.engine.validate import validate_candidates, validate_rerank
 from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
@@ -96,10 +97,12 @@ class Engine:
         self.settings = settings
         self._models = models
         self.ensembles = {e.name: e for e in ensembles}
+        self._add_shipped_stacks(settings, {m.spec.name for m in models})
         self._served: dict[str, ServedModel] = {}
         self._normalized: LruCache[Normalized] = LruCache(settings.cache_size)
         self._options = NormalizeOptions(max_chars=settings.normalize_max_chars)
-        self.default_model = settings.default_model or models[0].spec.name
+        self.default_model = settings.default_model or (
+            "default" if "default" in self.ensembles else models[0].spec.name)
         self.counters = EngineCounters()
         self._inflight = 0
         self._closing = False
@@ -107,6 +110,17 @@ class Engine:
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
         self.observers = Observers()  # transports subscribe (metrics); the engine owns no registry
+
+    def _add_shipped_stacks(self, settings: Settings, served: set[str]) -> None:
+        """toolrank/models/stacks.json: each offered stack whose members are all served, and the default stack
+        as the ensemble ``default`` when it fuses several served models (engine/stacks.py)."""
+        stacks = shipped()
+        candidates = list(stacks.offered)
+        if len(stacks.default.models) > 1 and not settings.default_model:
+            candidates.append(stacks.default)
+        for stack in candidates:
+            if set(stack.models) <= served and stack.name not in served and stack.name not in self.ensembles:
+                self.ensembles[stack.name] = stack
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Engine":

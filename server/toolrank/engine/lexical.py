@@ -118,16 +118,21 @@ def fuse(model_scores: np.ndarray, query: str, texts: Sequence[str], weights: np
     return scores + w * (spread if spread > 1e-12 else 1.0) * lexical_z(query, texts)
 
 
-DEFAULT_WEIGHTS: Mapping[str, float] = {"tool": 0.05, "sql": 0.05, "code": 0.0, "text": 0.0}
-"""Per-kind default ``lexical_weight`` when a request sets none, chosen with ``bench/lexical_sweep.py`` on
-../shared/data with the embedded model (README, "Hybrid lexical scoring"): tools-bfcl +0.033 nDCG@10 and
-tools-metatool -0.001 at 0.05 (metatool's one-line tools lose 0.03 at 0.1); sql-spider +0.022 at 0.05;
-CoSQA code loses at every weight (-0.04 at 0.05), and no text set was measured: 0 for both."""
+def default_weights() -> Mapping[str, float]:
+    """Per-kind default ``lexical_weight`` when a request sets none: the ``bm25`` member of the shipped
+    default stack (toolrank/models/stacks.json), chosen with ``bench/stacks.py`` (docs/models.md). On the
+    first 100 queries of each set: tools 0.3 (agent requests 0.644 -> 0.664 nDCG@10 over the old 0.05 on
+    the cosine, tools-bfcl 0.805 -> 0.813, tools-metatool 0.783 -> 0.790), SQL 0.3 (sql-spider 0.958 ->
+    0.959), code 0 (CoSQA loses at every weight: 0.793 alone, 0.766 at 0.2), text 0 (no text set measured).
+    """
+    from toolrank.engine.stacks import shipped  # stacks -> ensemble -> this module: read on first use
+
+    return shipped().lexical_weights()
 
 
 def default_weight(kind: str) -> float:
     """The default weight of a candidate kind ("tool", "sql", "code", "text")."""
-    return DEFAULT_WEIGHTS.get(kind, 0.0)
+    return default_weights().get(kind, 0.0)
 
 
-__all__ = ["DEFAULT_WEIGHTS", "bm25_scores", "default_weight", "fuse", "lexical_tokens", "lexical_z", "zscore"]
+__all__ = ["bm25_scores", "default_weight", "default_weights", "fuse", "lexical_tokens", "lexical_z", "zscore"]
