@@ -154,13 +154,22 @@ def evaluate_set(cached: dict[str, dict[str, Any]], models: list[str], stacks: l
     return results
 
 
-def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, as_json: bool) -> int:
+def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, as_json: bool,
+         markdown: bool = False) -> int:
     table: list[dict[str, Any]] = []
     for set_dir in sets:
         name = Path(set_dir).name
         cached = load_cache(cache, name)
         if not cached:
             print(f"{name}: nothing cached under {cache}", file=sys.stderr)
+            continue
+        current = load_dataset(set_dir, limit).queries
+        stale = [m for m in cached if any(q["id"] != c["id"] or q["candidates"] != c["candidates"]
+                                          or sorted(q["relevant"]) != sorted(c["relevant"])
+                                          for q, c in zip(current, cached[m]["queries"]))]
+        if stale:
+            print(f"{name}: the set changed since {stale} were cached: delete those files and cache again",
+                  file=sys.stderr)
             continue
         models = sorted(cached)
         results = evaluate_set(cached, models, stacks, limit)
@@ -169,6 +178,15 @@ def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, a
         table.append({"set": name, "queries": n, "results": results, "cost": cost})
     if as_json:
         print(json.dumps(table, indent=1))
+        return 0
+    if markdown:
+        names = list(dict.fromkeys(k for t in table for k in t["results"]))
+        print("| stack | " + " | ".join(f"{t['set']} ({t['queries']})" for t in table) + " |")
+        print("|---|" + "---|" * len(table))
+        for k in names:
+            cells = [f"{t['results'][k][0]:.3f} / {t['results'][k][1]:.2f}" if k in t["results"] else "-"
+                     for t in table]
+            print(f"| {k} | " + " | ".join(cells) + " |")
         return 0
     for t in table:
         print(f"\n{t['set']} (first {t['queries']} queries)")
@@ -199,17 +217,21 @@ async def cost(models: list[tuple[str, str]], stacks: list[EnsembleSpec], set_di
     async with Engine.from_settings(replace_settings(settings, usable)) as engine:
         targets = [(f"{models[0][0]} + per-kind BM25 (today's default)", models[0][0])]
         targets += [(n, n) for n, _ in models[1:]] + [(s.name, s.name) for s in usable]
-        for label, name in targets:
-            await engine.rerank(RerankQuery(requests[0].query, requests[0].candidates, model=name))  # warm
-            times, tokens, infer = [], 0, 0
-            for r in requests:
+        for _, name in targets:  # warm each model's session and scheduler once
+            await engine.rerank(RerankQuery(requests[0].query, requests[0].candidates, model=name))
+        times: dict[str, list[float]] = {name: [] for _, name in targets}
+        tokens = dict.fromkeys(times, 0)
+        infer = dict.fromkeys(times, 0)
+        for r in requests:  # interleaved: a slow spell on this shared machine hits every stack alike
+            for _, name in targets:
                 t0 = time.perf_counter()
                 out = await engine.rerank(RerankQuery(r.query, r.candidates, model=name))
-                times.append(time.perf_counter() - t0)
-                tokens += out.usage.candidate_tokens
-                infer += out.timing.inference_ns
-            rows.append({"stack": label, "median_ms": 1000 * statistics.median(times),
-                         "tokens_per_s": tokens / max(infer / 1e9, 1e-9)})
+                times[name].append(time.perf_counter() - t0)
+                tokens[name] += out.usage.candidate_tokens
+                infer[name] += out.timing.inference_ns
+        for label, name in targets:
+            rows.append({"stack": label, "median_ms": 1000 * statistics.median(times[name]),
+                         "tokens_per_s": tokens[name] / max(infer[name] / 1e9, 1e-9)})
     base = rows[0]["median_ms"]
     for r in rows:
         r["ratio"] = r["median_ms"] / base
@@ -243,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     f = sub.add_parser("fuse")
     f.add_argument("--stacks", default=str(ROOT / "bench" / "stacks.json"))
     f.add_argument("--json", action="store_true")
+    f.add_argument("--markdown", action="store_true", help="one table: nDCG@10 / R@1 per stack and set")
     for q in (c, f):
         q.add_argument("sets", nargs="+")
         q.add_argument("--limit", type=int, default=100, help="first N queries of each set (0 = all)")
@@ -263,7 +286,13 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(cache_model(name, path, args.sets, args.limit, cache, args.threads))
         return 0
     stacks = [parse_ensemble(s) for s in json.loads(Path(args.stacks).read_text(encoding="utf-8"))["stacks"]]
-    return fuse(args.sets, stacks, cache, args.limit, args.json)
+    from dataclasses import replace
+
+    from toolrank.engine.stacks import shipped
+
+    shipped_stacks = shipped()
+    stacks += [replace(s, name=f"shipped: {s.name}") for s in (shipped_stacks.default, *shipped_stacks.offered)]
+    return fuse(args.sets, stacks, cache, args.limit, args.json, args.markdown)
 
 
 if __name__ == "__main__":
