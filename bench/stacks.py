@@ -58,17 +58,27 @@ async def cache_model(name: str, path: str, sets: list[str], limit: int, cache: 
     from toolrank.settings import Settings
     from toolrank.types import RerankQuery
 
-    todo = [s for s in sets if not (cache / f"{Path(s).name}.{name}.json").is_file()]
+    def have(set_dir: str) -> list[dict[str, Any]]:
+        f = cache / f"{Path(set_dir).name}.{name}.json"
+        return json.loads(f.read_text(encoding="utf-8"))["queries"] if f.is_file() else []
+
+    def wanted(set_dir: str) -> int:
+        with open(Path(set_dir) / "queries.jsonl", encoding="utf-8") as f:
+            n = sum(1 for line in f if line.strip())
+        return min(n, limit) if limit else n
+
+    todo = [s for s in sets if len(have(s)) < wanted(s)]  # missing, or cached on fewer queries: extend
     if not todo:
         return
     settings = Settings(models=((name, path),), threads=threads, request_timeout_s=0)
     async with Engine.from_settings(settings) as engine:
         for set_dir in todo:
             data = load_dataset(set_dir, limit)
-            rows = []
-            t0 = time.perf_counter()
-            tokens = 0
-            for q in data.queries:
+            rows = have(set_dir)
+            previous = json.loads((cache / f"{data.name}.{name}.json").read_text(encoding="utf-8")) if rows else {}
+            t0 = time.perf_counter() - previous.get("seconds", 0.0)
+            tokens = previous.get("tokens", 0)
+            for q in data.queries[len(rows):]:
                 ids = q["candidates"]
                 cands = tuple(data.corpus[i] for i in ids)
                 out = await engine.rerank(RerankQuery(q["query"], cands, return_text=True, raw_scores=True,
@@ -260,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     k.add_argument("--model", action="append", required=True, metavar="NAME=DIR", help="the first is today's default")
     k.add_argument("--stacks", default=str(ROOT / "bench" / "stacks.json"))
     k.add_argument("--repeats", type=int, default=10)
+    k.add_argument("--only", action="append", metavar="STACK", help="time only these stacks (default: all)")
     k.add_argument("--threads", type=int, default=2)
     k.add_argument("set")
     f = sub.add_parser("fuse")
@@ -273,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.command == "cost":
         stacks = [parse_ensemble(s) for s in json.loads(Path(args.stacks).read_text(encoding="utf-8"))["stacks"]]
+        if args.only:
+            stacks = [s for s in stacks if s.name in args.only]
         models = [(n, p) for n, _, p in (m.partition("=") for m in args.model)]
         rows = asyncio.run(cost(models, stacks, args.set, args.repeats, args.threads))
         print(f"{'stack':<50} {'W1 median ms':>13} {'x today':>8} {'cand tok/s':>11}")
