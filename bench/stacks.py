@@ -38,7 +38,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -141,26 +141,34 @@ def evaluate_set(cached: dict[str, dict[str, Any]], models: list[str], stacks: l
                  limit: int) -> dict[str, tuple[float, float]]:
     """(nDCG@10, R@1) of BM25, each model alone, each with the old 0.05 fusion, and each stack."""
     queries = {m: cached[m]["queries"][:limit] if limit else cached[m]["queries"] for m in models}
-    n = min(len(q) for q in queries.values())
-    base = queries[models[0]]
+    most = max(len(q) for q in queries.values())
+    base = max(queries.values(), key=len)
 
-    def rows_for(fn: Any) -> list[tuple[list[str], set[str]]]:
+    def rows_for(fn: Any, members: Sequence[str]) -> tuple[int, list[tuple[list[str], set[str]]]]:
+        """Over the queries every member has (a member cached on fewer queries limits its stacks)."""
+        n = min([len(queries[m]) for m in members] or [most])
         out = []
         for i in range(n):
             ids = base[i]["candidates"]
-            per_model = {m: queries[m][i]["scores"] for m in models}
+            per_model = {m: queries[m][i]["scores"] for m in members}
             out.append((rank(ids, fn(per_model, base[i]["bm25"], base[i]["kinds"])), set(base[i]["relevant"])))
-        return out
+        return n, out
 
-    results: dict[str, tuple[float, float]] = {"bm25": metrics(rows_for(lambda pm, b, k: np.asarray(b)))}
+    results: dict[str, tuple[float, float]] = {}
+
+    def add(label: str, fn: Any, members: Sequence[str]) -> None:
+        n, rows = rows_for(fn, members)
+        results[label if n == most else f"{label} (first {n})"] = metrics(rows)
+
+    add("bm25", lambda pm, b, k: np.asarray(b), [])
     for m in models:
         cross = cached[m].get("kind") == "cross-encoder" or "marco" in m
-        results[m] = metrics(rows_for(lambda pm, b, k, m=m: np.asarray(pm[m])))
-        results[f"{m} + 0.05 z(BM25) on its {'sigmoid' if cross else 'cosine'} (before)"] = metrics(rows_for(
-            lambda pm, b, k, m=m, cross=cross: old_default(pm[m], b, k, sigmoid=cross)))
+        add(m, lambda pm, b, k, m=m: np.asarray(pm[m]), [m])
+        add(f"{m} + 0.05 z(BM25) on its {'sigmoid' if cross else 'cosine'} (before)",
+            lambda pm, b, k, m=m, cross=cross: old_default(pm[m], b, k, sigmoid=cross), [m])
     for stack in stacks:
         if all(mb.model == "bm25" or mb.model in models for mb in stack.members):
-            results[stack.name] = metrics(rows_for(lambda pm, b, k, s=stack: stack_scores(s, pm, b, k)))
+            add(stack.name, lambda pm, b, k, s=stack: stack_scores(s, pm, b, k), stack.models)
     return results
 
 
@@ -184,7 +192,7 @@ def fuse(sets: list[str], stacks: list[EnsembleSpec], cache: Path, limit: int, a
         models = sorted(cached)
         results = evaluate_set(cached, models, stacks, limit)
         cost = {m: {"seconds": cached[m]["seconds"], "tokens": cached[m]["tokens"]} for m in models}
-        n = min(len(cached[m]["queries"][:limit] if limit else cached[m]["queries"]) for m in models)
+        n = max(len(cached[m]["queries"][:limit] if limit else cached[m]["queries"]) for m in models)
         table.append({"set": name, "queries": n, "results": results, "cost": cost})
     if as_json:
         print(json.dumps(table, indent=1))

@@ -120,10 +120,11 @@ def fuse(model_scores: np.ndarray, query: str, texts: Sequence[str], weights: np
 
 def default_weights() -> Mapping[str, float]:
     """Per-kind default ``lexical_weight`` when a request sets none: the ``bm25`` member of the shipped
-    default stack (toolrank/models/stacks.json), chosen with ``bench/stacks.py`` (docs/models.md). On the
-    first 100 queries of each set: tools 0.3 (agent requests 0.644 -> 0.664 nDCG@10 over the old 0.05 on
-    the cosine, tools-bfcl 0.805 -> 0.813, tools-metatool 0.783 -> 0.790), SQL 0.3 (sql-spider 0.958 ->
-    0.959), code 0 (CoSQA loses at every weight: 0.793 alone, 0.766 at 0.2), text 0 (no text set measured).
+    default stack (toolrank/models/stacks.json), chosen with ``bench/stacks.py`` (docs/models.md). Against
+    the old 0.05 on the cosine (nDCG@10, first 100 queries of each dev set, all 197 agent requests): tools
+    0.4 (agent requests 0.673 -> 0.685, tools-bfcl 0.805 -> 0.813, tools-metatool 0.783 -> 0.781), SQL 0.3
+    (sql-spider 0.958 -> 0.959), code 0 (CoSQA loses at every weight: 0.793 alone, 0.766 at 0.2), text 0
+    (no text set measured).
     """
     from toolrank.engine.stacks import shipped  # stacks -> ensemble -> this module: read on first use
 
