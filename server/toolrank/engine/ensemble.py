@@ -161,14 +161,18 @@ STAGE_ONE_WEIGHT = 1.0
 """Catalog Select's stage two: the cross-encoder's weight is 1, stage one's (bi-encoder + BM25) this."""
 
 
-def fuse_two_stages(cross_raw: np.ndarray, stage_one: np.ndarray, stage_one_weight: float = STAGE_ONE_WEIGHT
-                    ) -> np.ndarray:
-    """Select's final score over stage two's pool: ``sigmoid((z(logit) + w z(stage one)) / (1 + w))``.
+def fuse_two_stages(cross_raw: np.ndarray, stage_one: np.ndarray, stage_one_weight: float = STAGE_ONE_WEIGHT,
+                    boost: np.ndarray | None = None) -> np.ndarray:
+    """Select's final score over stage two's pool: ``sigmoid((z(logit) + w z(stage one) + b) / (1 + w))``.
 
     The cross-encoder's logits and stage one's scores (a cosine/BM25 blend) live on unrelated
-    scales, so they meet as z-scores over the pool, like an ensemble's members.
+    scales, so they meet as z-scores over the pool, like an ensemble's members. ``boost``, in
+    stage-one units (what learning from feedback adds), counts again at full strength in the
+    cross-encoder's z units: ``b = boost / std(stage one)``, so feedback moves stage two too.
     """
     fused = zscore(cross_raw) + stage_one_weight * zscore(stage_one)
+    if boost is not None and stage_one.size > 1:
+        fused = fused + boost / max(float(np.asarray(stage_one, dtype=np.float64).std()), 1e-6)
     return 1.0 / (1.0 + np.exp(-fused / (1.0 + stage_one_weight)))
 
 
