@@ -222,7 +222,9 @@ def _holds_params(value: Any) -> bool:
 
 
 def _has_unknown_params(d: Mapping[str, Any], keys: dict[str, str]) -> bool:
-    return any(not _is_output_key(k) and _holds_params(d[keys[k]]) for k in _unknown_keys(keys, set()))
+    budget = Budget(256)  # a look, not a read: bounded on any input
+    return any(not _is_output_key(k) and _holds_params(_find_params(d[keys[k]], budget))
+               for k in _unknown_keys(keys, set()))
 
 
 def _is_own_schema(d: Mapping[str, Any], keys: dict[str, str]) -> bool:
@@ -249,8 +251,9 @@ def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget,
     if _is_own_schema(d, keys):
         js.flatten(d, "", roots, budget, params, 0, frozenset())
         used.update(("properties", "$defs", "definitions", "type"))
-    params = dedupe(params + _unknown_params(d, keys, roots, budget, used))
-    notes = _notes(d, keys, name, used)
+    container_notes: list[str] = []
+    params = dedupe(params + _unknown_params(d, keys, roots, budget, used, container_notes))
+    notes = _notes(d, keys, name, used) + container_notes
     return Tool(name, description, js.required_first(params), ", ".join(extras), tuple(notes))
 
 
@@ -360,8 +363,9 @@ def _param_map(value: Mapping[str, Any], implied: bool | None, required_names: s
 
 
 def _unknown_params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any, ...], budget: Budget,
-                    used: set[str]) -> list[Param]:
-    """Parameters under keys no table knows (``fields``, ``request_body``...): read, never dropped silently."""
+                    used: set[str], notes: list[str]) -> list[Param]:
+    """Parameters under keys no table knows (``fields``, ``request_body``...): read, never dropped silently.
+    A container that describes itself (a request body's ``description``) adds that as a note."""
     out: list[Param] = []
     top_required = field(d, keys, "required")
     required_names = {r for r in top_required[:1000] if isinstance(r, str)} if isinstance(top_required, list) else None
@@ -376,6 +380,11 @@ def _unknown_params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any
         else:
             continue
         used.add(lower)
+        container = d[keys[lower]]
+        if isinstance(container, Mapping) and container is not value:
+            text = text_of(field(container, keymap(container), "description"))
+            if text and text.lower() not in _EMPTY:
+                notes.append(f"{keys[lower].replace('_', ' ')}: {clip(text, MAX_NOTE_CHARS)}")
     return out
 
 
