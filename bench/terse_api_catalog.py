@@ -8,7 +8,10 @@ training data (``../shared/train``: API-Bank and ToolAlpaca tools, their request
 
 - ``asis``: the source's own records, as the training data holds them;
 - ``apirecord``: the same tools rewritten as flat API records
-  (``{api_name, api_description, parameters: {p: {type, description}}, required}``).
+  (``{api_name, api_description, parameters: {p: {type, description}}, required}``);
+- ``unknownkey``: those records with the parameter map under a key no reader table knows
+  (``request_fields``);
+- ``envelope``: those records wrapped in a single-key envelope (``{"apiSpec": record}``).
 
 It prints BM25 over the raw JSON text (same tokenizer and BM25 as the catalogs) for each set,
 and writes the sets under ``bench/out/terse-<source>-<shape>/`` for::
@@ -59,21 +62,36 @@ def api_record(tool: dict[str, Any]) -> dict[str, Any]:
             "parameters": params, "required": required}
 
 
-def build(source: str, shape: str) -> Path:
-    tools = [json.loads(line) for line in open(TRAIN / "tools" / f"{source}.jsonl", encoding="utf-8")]
+def shaped(tool: dict[str, Any], shape: str) -> dict[str, Any]:
+    if shape == "asis":
+        return tool
+    record = api_record(tool)
+    if shape == "unknownkey":
+        record["request_fields"] = record.pop("parameters")
+    elif shape == "envelope":
+        record = {"apiSpec": record}
+    return record
+
+
+SHAPES = ("asis", "apirecord", "unknownkey", "envelope")
+
+
+def build(source: str, shape: str, train: Path = TRAIN, out: Path = OUT) -> Path:
+    """Write ``out/terse-<source>-<shape>/`` (corpus.jsonl, queries.jsonl) from ``train``'s files."""
+    tools = [json.loads(line) for line in open(train / "tools" / f"{source}.jsonl", encoding="utf-8")]
     relevant: dict[str, set[str]] = defaultdict(set)
     text: dict[str, str] = {}
-    for line in open(TRAIN / "pairs.jsonl", encoding="utf-8"):
+    for line in open(train / "pairs.jsonl", encoding="utf-8"):
         row = json.loads(line)
         if row["source"] == source:
             relevant[row["qid"]].add(row["tool_id"])
             text[row["qid"]] = row["q"]
     ids = [t["tool_id"] for t in tools]
-    folder = OUT / f"terse-{source}-{shape}"
+    folder = out / f"terse-{source}-{shape}"
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "corpus.jsonl", "w", encoding="utf-8") as f:
         for t in tools:
-            tool = t["tool"] if shape == "asis" else api_record(t["tool"])
+            tool = shaped(t["tool"], shape)
             f.write(json.dumps({"id": t["tool_id"], "tool": tool}) + "\n")
     with open(folder / "queries.jsonl", "w", encoding="utf-8") as f:
         for qid in sorted(relevant):
@@ -105,7 +123,7 @@ def bm25_raw(folder: Path) -> tuple[float, float, float, int]:
 def main() -> None:
     print(f"{'set':<28} {'queries':>7} {'R@5':>6} {'R@10':>6} {'nDCG@10':>8}  (BM25 on raw JSON)")
     for source in SOURCES:
-        for shape in ("asis", "apirecord"):
+        for shape in SHAPES:
             folder = build(source, shape)
             r5, r10, ndcg, n = bm25_raw(folder)
             print(f"{folder.name:<28} {n:>7} {r5:>6.3f} {r10:>6.3f} {ndcg:>8.3f}")

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from toolrank.normalize.common import STOPWORDS, split_identifier
 from toolrank.normalize.tool import jsonschema as js
@@ -116,9 +117,10 @@ def parameter_facts(doc: Any, budget: Budget) -> list[tuple[str, str]]:
         if not isinstance(value, Mapping):
             return
         for key, sub in value.items():
+            if not isinstance(sub, (Mapping, list)):
+                continue
             lower = key.lower() if isinstance(key, str) else ""
-            if lower in NOISE_KEYS or lower in SKIPPED_KEYS or lower in REFERENCE_KEYS - {"properties"} \
-                    or lower in RETURN_RANK or any(w in OUTPUT_WORDS for w in split_identifier(lower)):
+            if _not_judged(lower):
                 continue
             if lower == "properties" and isinstance(sub, Mapping) or is_param_map(sub):
                 for name, item in sub.items():
@@ -134,6 +136,13 @@ def parameter_facts(doc: Any, budget: Budget) -> list[tuple[str, str]]:
     return found
 
 
+@lru_cache(maxsize=4096)
+def _not_judged(lower: str) -> bool:
+    """Keys whose values hold no input parameters: noise, values, references, outputs."""
+    return (lower in NOISE_KEYS or lower in SKIPPED_KEYS or (lower in REFERENCE_KEYS and lower != "properties")
+            or lower in RETURN_RANK or any(w in OUTPUT_WORDS for w in split_identifier(lower)))
+
+
 def lost_facts(facts: list[tuple[str, str]], text: str) -> list[str]:
     """The parameter names, and names of parameters whose description words, that ``text`` does not keep."""
     lower = text.lower()
@@ -141,6 +150,7 @@ def lost_facts(facts: list[tuple[str, str]], text: str) -> list[str]:
     for name, description in facts:
         if name.lower() not in lower:
             lost.append(name)
-        elif description and any(w not in lower for w in words(judged_description(description))):
+        elif description and any(w not in lower for w in words(description)) \
+                and any(w not in lower for w in words(judged_description(description))):  # the rule's cuts aside
             lost.append(f"{name} (description)")
     return lost
