@@ -122,14 +122,14 @@ def parameter_facts(doc: Any, budget: Budget) -> list[tuple[str, str]]:
             lower = key.lower() if isinstance(key, str) else ""
             if _not_judged(lower):
                 continue
-            if lower == "properties" and isinstance(sub, Mapping) or is_param_map(sub):
+            if isinstance(sub, Mapping) and (lower == "properties" or is_param_map(sub)):
                 for name, item in sub.items():
                     if budget.left <= 0:
                         return
                     spec(str(name), item, level)
             elif isinstance(sub, Mapping) and is_wrapped_schema(sub):
                 walk(next(iter(sub.values())), level)
-            elif isinstance(sub, (Mapping, list)):
+            else:
                 walk(sub, level)
 
     walk(doc, 0)
