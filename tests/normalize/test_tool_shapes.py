@@ -225,3 +225,11 @@ def test_long_parameter_descriptions_are_judged_on_what_the_rule_keeps() -> None
            "parameters": schema({"p": {"type": "string", "description": long}}, ["p"])}
     out = run(doc)
     assert not out.fallback, out.detail
+
+
+def test_noise_fields_beside_the_one_object_still_make_an_envelope() -> None:
+    tool = {"name": "find", "description": "Find things.", "parameters": {"type": "object", "properties": {}}}
+    out = run({"tool": tool, "cache_control": {"type": "ephemeral"}, "_meta": {"v": 1}})
+    assert (out.text, out.detail) == ("find: Find things.", "envelope tool")
+    out = run({"tool": tool, "extra": {"city": "Paris"}})  # two objects that say something: no envelope
+    assert out.detail == "generic json"

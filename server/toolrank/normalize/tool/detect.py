@@ -62,9 +62,12 @@ ENVELOPE_LABEL = "envelope"
 
 def envelope(value: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """``(key, inner)`` when ``value`` is a single-key envelope: no name of its own, exactly one object
-    value, and beside it only scalars (a ``"type": "function"`` tag); else None."""
+    value, and beside it only scalars (a ``"type": "function"`` tag) and noise fields (``cache_control``,
+    ``_meta``: :data:`roles.NOISE_KEYS`); else None."""
     inner: tuple[str, dict[str, Any]] | None = None
     for key, sub in value.items():
+        if isinstance(key, str) and key.lower() in roles.NOISE_KEYS:
+            continue
         if isinstance(sub, dict):
             if inner is not None:
                 return None
