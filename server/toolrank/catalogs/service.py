@@ -51,6 +51,7 @@ from toolrank.catalogs.types import (
 )
 from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
+from toolrank.engine.ensemble import fuse_two_stages
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
                              ModelNotServed, UnknownModel, WriteConflict)
@@ -502,7 +503,7 @@ class CatalogService:
         query_vector, query_tokens, tok_ns, queue_ns, infer_ns = None, 0, 0, 0, 0
         if index.matrix is not None and q.scoring != BM25:
             text = f"{q.instruction} {q.query}" if q.instruction else q.query
-            out = await self.engine.embed([text, *q.context], index.record.model, cache=False)
+            out = await self.engine.embed([text, *q.context], index.record.model, cache=False, queries=True)
             query_vector = out.vectors[0].astype(np.float32)
             if q.context:
                 query_vector = query_vector + np.asarray(context_weights(len(q.context)), np.float32) @ out.vectors[1:]
@@ -528,11 +529,16 @@ class CatalogService:
             pool += [r for r in pinned_rows if r not in pool]
             docs = tuple(Candidate(TextInput(index.entries[r].text or index.entries[r].id), index.entries[r].id)
                          for r in pool)
-            outcome = await self.engine.rerank(RerankQuery(q.query, docs, model=cross), raw=True)
+            outcome = await self.engine.rerank(RerankQuery(q.query, docs, model=cross, raw_scores=True,
+                                                           lexical_weight=0.0), raw=True)
+            logits = np.zeros(len(pool))
             for hit in outcome.results:
-                final[pool[hit.index]] = hit.score
-            if adjust is not None:
-                final = learning.fuse_stage_two(final, scores, adjust)
+                logits[hit.index] = hit.score
+            # the cross-encoder with stage one on z-scores over the pool (engine/ensemble.py); what learning
+            # adds counts once more at full strength, as learning.fuse_stage_two did on the cross-encoder's scale
+            boost = None if adjust is None else adjust[pool].astype(np.float64)
+            for row, score in zip(pool, fuse_two_stages(logits, scores[pool].astype(np.float64), boost=boost)):
+                final[row] = float(score)
             u, t = outcome.usage, outcome.timing
             usage_windows, usage_cand_tokens, truncated = u.windows, u.candidate_tokens, u.truncated
             query_tokens += u.query_tokens
