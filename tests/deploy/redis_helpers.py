@@ -1,6 +1,6 @@
 """Redis for the scale-out tests: the machine's (127.0.0.1:6379, a database this run claims: tests/redis_db.py)
 or a ``redis-server`` the test starts on a free port (needed to stop and restart Redis under the replicas).
-Without either, the tests skip and say why.
+Without either, the tests skip and say why (under CI=true they fail: tests/ci_services.py).
 """
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import os
+
 import pytest
 
-redis = pytest.importorskip("redis")
+from ci_services import require_module, service_missing
+
+redis = require_module("redis")
 
 from redis_db import claim_db, release_db  # noqa: E402 - a database of this run's own, never a fixed number
+
+# TOOLRANK_TEST_REDIS_URL points the tests at another Redis database (used as is: emptied before and after)
+EXPLICIT_URL = os.environ.get("TOOLRANK_TEST_REDIS_URL", "")
 
 
 def free_port() -> int:
@@ -45,7 +52,7 @@ class RedisServer:
     def start(self) -> "RedisServer":
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("no redis-server on PATH: cannot start a Redis of our own to stop and restart")
+            service_missing("no redis-server on PATH: cannot start a Redis of our own to stop and restart")
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--logfile", str(self.directory / "redis.log")]
         if self.password:
@@ -98,11 +105,21 @@ def own_redis_fixture(tmp_path: Path) -> Iterator["RedisServer"]:
 
 
 def shared_redis_url() -> Iterator[str]:
-    """The machine's Redis, a database this run claimed (emptied after); else one we start; else skip."""
+    """TOOLRANK_TEST_REDIS_URL when set; else the machine's Redis, a database this run claimed (emptied after);
+    else one we start; else skip (under CI=true: fail)."""
+    if EXPLICIT_URL:
+        client = redis.Redis.from_url(EXPLICIT_URL, socket_connect_timeout=1)
+        client.flushdb()
+        try:
+            yield EXPLICIT_URL
+        finally:
+            client.flushdb()
+            client.close()
+        return
     claimed = claim_db(redis)
     if claimed is None:
         if shutil.which("redis-server") is None:
-            pytest.skip("no Redis answers on 127.0.0.1:6379 and no redis-server on PATH")
+            service_missing("no Redis answers on 127.0.0.1:6379 (or no empty database) and no redis-server on PATH")
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:

@@ -14,7 +14,7 @@ from toolrank.convert_catalogs import (
     select_outcome_to_pb,
     select_query_from_pb,
 )
-from toolrank.catalogs.service import CatalogService
+from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService
 from toolrank.v1 import catalogs_pb2 as cpb
 from toolrank.v1 import catalogs_pb2_grpc as cpb_grpc
 
@@ -29,7 +29,11 @@ class CatalogsService(cpb_grpc.CatalogsServicer):
 
     async def PutCatalog(self, request: cpb.PutCatalogRequest,
                          context: grpc.aio.ServicerContext) -> cpb.PutCatalogResponse:
-        return put_outcome_to_pb(await self.catalogs.put(put_request_from_pb(request)))
+        if len(request.candidates) > OFF_LOOP_CANDIDATES:  # 100k candidates convert in about a second
+            put = await self.catalogs.pools.cpu(put_request_from_pb, request)
+        else:
+            put = put_request_from_pb(request)
+        return put_outcome_to_pb(await self.catalogs.put(put))
 
     async def Select(self, request: cpb.SelectRequest, context: grpc.aio.ServicerContext) -> cpb.SelectResponse:
         return select_outcome_to_pb(await self.catalogs.select(select_query_from_pb(request)))

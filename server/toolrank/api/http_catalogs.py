@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from toolrank.api.http_app import body_schema, read_body
 from toolrank.candidates import candidate_from_json
-from toolrank.catalogs.service import CatalogService, candidate_json
+from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService, candidate_json
 from toolrank.catalogs.types import CatalogInfo, FeedbackRequest, PutCatalogRequest, SelectQuery
+from toolrank.types import Candidate
 
 
 class PutBody(BaseModel):
@@ -76,7 +77,10 @@ def catalogs_router(service: CatalogService) -> APIRouter:
     @router.put("/v1/catalogs/{name}", openapi_extra=body_schema(PutBody))
     async def put_catalog(name: str, request: Request) -> dict[str, Any]:
         body = await read_body(request, PutBody)
-        cands = tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
+        def convert() -> tuple[Candidate, ...]:
+            return tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
+
+        cands = (await catalogs().pools.cpu(convert) if len(body.candidates) > OFF_LOOP_CANDIDATES else convert())
         out = await catalogs().put(PutCatalogRequest(name, cands, body.replace, tuple(body.delete_ids), body.model,
                                                      body.learn))
         return {**asdict(out), "usage": asdict(out.usage)}
