@@ -9,11 +9,13 @@ by the client) does not pull in the engine and onnxruntime.
 from __future__ import annotations
 
 import importlib
+import os
 from pkgutil import extend_path
 from typing import Any
 
-# The client distribution (toolrank-client) and the server's ship parts of this package: see clients/python.
-__path__ = extend_path(__path__, __name__)
+# The client distribution (toolrank-client) and the server's ship parts of this package: see clients/python;
+# the folder with the server's modules goes first (see toolrank/__init__.py).
+__path__ = sorted(extend_path(__path__, __name__), key=lambda p: not os.path.isfile(os.path.join(p, "service.py")))
 
 _WHERE = {
     "CatalogService": "service",

@@ -9,10 +9,11 @@ client distribution ships this package's tool reader, the server distribution th
 from __future__ import annotations
 
 import importlib
+import os
 from pkgutil import extend_path
 from typing import TYPE_CHECKING, Any
 
-__path__ = extend_path(__path__, __name__)
+__path__ = sorted(extend_path(__path__, __name__), key=lambda p: not os.path.isfile(os.path.join(p, "dispatch.py")))
 
 if TYPE_CHECKING:
     from toolrank.normalize.dispatch import MAX_PARSE_CHARS, NORMALIZERS, normalize, raw_text  # noqa: F401
