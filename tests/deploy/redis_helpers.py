@@ -107,19 +107,26 @@ def own_redis_fixture(tmp_path: Path) -> Iterator["RedisServer"]:
 def shared_redis_url() -> Iterator[str]:
     """TOOLRANK_TEST_REDIS_URL when set; else the machine's Redis, a database this run claimed (emptied after);
     else one we start; else skip (under CI=true: fail)."""
+    claimed = None
     if EXPLICIT_URL:
         client = redis.Redis.from_url(EXPLICIT_URL, socket_connect_timeout=1)
-        client.flushdb()
         try:
-            yield EXPLICIT_URL
-        finally:
             client.flushdb()
+        except redis.exceptions.ConnectionError:
             client.close()
-        return
-    claimed = claim_db(redis)
+        else:
+            try:
+                yield EXPLICIT_URL
+            finally:
+                client.flushdb()
+                client.close()
+            return
+    else:
+        claimed = claim_db(redis)
     if claimed is None:
         if shutil.which("redis-server") is None:
-            service_missing("no Redis answers on 127.0.0.1:6379 (or no empty database) and no redis-server on PATH")
+            where = EXPLICIT_URL or "127.0.0.1:6379 (or no empty database)"
+            service_missing(f"no Redis answers at {where} and no redis-server on PATH")
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
