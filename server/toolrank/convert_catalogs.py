@@ -48,7 +48,7 @@ def select_query_from_pb(req: cpb.SelectRequest) -> SelectQuery:
         pinned_ids=tuple(req.pinned_ids), filter=dict(req.filter), instruction=req.instruction,
         return_candidates=req.return_candidates, return_text=req.return_text, model=req.model,
         context=tuple(req.context), rerank_depth=req.rerank_depth, stage_one_only=req.stage_one_only,
-        rerank_model=req.rerank_model,
+        rerank_model=req.rerank_model, per_step=req.per_step,
     )
 
 
@@ -57,7 +57,7 @@ def select_query_to_pb(q: SelectQuery) -> cpb.SelectRequest:
         catalog=q.catalog, query=q.query, top_k=q.top_k, pinned_ids=list(q.pinned_ids), filter=dict(q.filter),
         instruction=q.instruction, return_candidates=q.return_candidates, return_text=q.return_text,
         model=q.model, context=list(q.context), rerank_depth=q.rerank_depth, stage_one_only=q.stage_one_only,
-        rerank_model=q.rerank_model,
+        rerank_model=q.rerank_model, per_step=q.per_step,
     )
     if q.min_score is not None:
         msg.min_score = q.min_score
@@ -67,20 +67,21 @@ def select_query_to_pb(q: SelectQuery) -> cpb.SelectRequest:
 def select_outcome_to_pb(out: SelectOutcome) -> cpb.SelectResponse:
     results = []
     for h in out.results:
-        r = cpb.SelectResult(id=h.id, score=h.score, pinned=h.pinned, text=h.text or "")
+        r = cpb.SelectResult(id=h.id, score=h.score, pinned=h.pinned, text=h.text or "", step=h.step)
         if h.candidate is not None:
             r.candidate.CopyFrom(candidate_to_pb(h.candidate))
         results.append(r)
     return cpb.SelectResponse(results=results, version=out.version, usage=usage_to_pb(out.usage),
-                              timing=timing_to_pb(out.timing), model=out.model, rerank_model=out.rerank_model)
+                              timing=timing_to_pb(out.timing), model=out.model, rerank_model=out.rerank_model,
+                              steps=list(out.steps))
 
 
 def select_outcome_from_pb(resp: cpb.SelectResponse) -> SelectOutcome:
     hits = tuple(SelectHit(r.id, r.score, r.pinned, r.text or None,
-                           candidate_from_pb(r.candidate) if r.HasField("candidate") else None)
+                           candidate_from_pb(r.candidate) if r.HasField("candidate") else None, r.step)
                  for r in resp.results)
     return SelectOutcome(hits, resp.version, usage_from_pb(resp.usage), timing_from_pb(resp.timing), resp.model,
-                         resp.rerank_model)
+                         resp.rerank_model, tuple(resp.steps))
 
 
 def info_to_pb(info: CatalogInfo) -> cpb.CatalogInfo:

@@ -45,6 +45,7 @@ class SelectBody(BaseModel):
     rerank_depth: StrictInt = Field(0, ge=0)
     stage_one_only: StrictBool = False
     rerank_model: StrictStr = ""
+    per_step: StrictBool = Field(False, description="cover each step of a multi-step query (docs/requests.md)")
 
 
 def _info(info: CatalogInfo) -> dict[str, Any]:
@@ -75,17 +76,20 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
             pinned_ids=tuple(body.pinned_ids), filter=body.filter, instruction=body.instruction,
             return_candidates=body.return_candidates, return_text=body.return_text, model=body.model,
             context=tuple(body.context), rerank_depth=body.rerank_depth, stage_one_only=body.stage_one_only,
-            rerank_model=body.rerank_model))
+            rerank_model=body.rerank_model, per_step=body.per_step))
         results = []
         for h in out.results:
             item: dict[str, Any] = {"id": h.id, "score": h.score, "pinned": h.pinned}
+            if h.step:
+                item["step"] = h.step
             if h.text is not None:
                 item["text"] = h.text
             if h.candidate is not None:
                 item["candidate"] = json.loads(candidate_json(h.candidate))
             results.append(item)
         return {"results": results, "version": out.version, "usage": asdict(out.usage),
-                "timing": asdict(out.timing), "model": out.model, "rerank_model": out.rerank_model}
+                "timing": asdict(out.timing), "model": out.model, "rerank_model": out.rerank_model,
+                "steps": list(out.steps)}
 
     @router.get("/v1/catalogs/{name}")
     async def get_catalog(name: str) -> dict[str, Any]:

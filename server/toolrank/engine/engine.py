@@ -19,6 +19,7 @@ applied to the cosine before the mapping, so its weights keep their scale.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import threading
@@ -31,10 +32,13 @@ import numpy as np
 from toolrank.engine.cache import LruCache, content_key
 from toolrank.engine.lexical import default_weight, fuse
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
+from toolrank.engine.query_window import QueryWindow, fit_query, query_budget
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
+from toolrank.engine.steps import combine_outcomes, split_steps
 from toolrank.engine.validate import validate_candidates, validate_rerank
-from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
+from toolrank.errors import (DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, RequestTooLarge,
+                             UnknownModel)
 from toolrank.models.loader import LoadedModel
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
@@ -270,9 +274,39 @@ class Engine:
         self._check_admission()
         self._inflight += 1
         try:
-            return await self._within_time_limit(self._rerank(query, served, raw, t0))
+            return await self._within_time_limit(self._rerank_request(query, served, raw, t0))
         finally:
             self._inflight -= 1
+
+    async def _rerank_request(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
+        """Fit the query to the model's window (engine/query_window.py), then score it whole and, when it is a
+        multi-step request, per step too, fused (engine/steps.py)."""
+        window = await asyncio.to_thread(self.query_window, query.query, served.spec.name)
+        if window.truncated:
+            if not query.truncate:
+                raise RequestTooLarge(f"query: over the {query_budget(served.model)}-token window of model "
+                                      f"{served.spec.name!r} (send truncate=true to have it cut to its request part)")
+            query = dataclasses.replace(query, query=window.text)
+        steps = split_steps(query.query).steps if query.split_steps else ()
+        if len(steps) < 2:
+            outcome = await self._rerank(query, served, raw, t0)
+            usage = outcome.usage  # ``truncated`` counts the query too, as it always has
+            return dataclasses.replace(outcome, usage=dataclasses.replace(
+                usage, query_truncated=window.truncated, truncated=usage.truncated + window.truncated))
+        whole = await self._rerank(dataclasses.replace(query, top_n=0), served, raw, t0, observe=False)
+        parts = await asyncio.gather(*(self._rerank(dataclasses.replace(query, query=s, top_n=0), served, raw, t0,
+                                                    observe=False) for s in steps))
+        outcome = combine_outcomes(whole, parts, query.top_n, window.truncated, time.perf_counter_ns() - t0)
+        self.counters.requests += 1
+        self.counters.candidates += len(query.candidates)
+        self.counters.fallbacks += whole.usage.fallbacks
+        self.observers.rerank(outcome, len(query.candidates))
+        return outcome
+
+    def query_window(self, text: str, model: str = "") -> QueryWindow:
+        """``text`` fitted to the query window of ``model`` (engine/query_window.py); tokenizes, so off the loop."""
+        served = self.served(model)
+        return fit_query(text, served.model.tokenize, query_budget(served.model))
 
     def _check_admission(self) -> None:
         """Refuse at once, never queue without bound: not ready, shutting down, or too much in flight."""
@@ -301,7 +335,8 @@ class Engine:
             await asyncio.sleep(0.02)
         return self._inflight == 0
 
-    async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
+    async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int,
+                      observe: bool = True) -> RerankOutcome:
         stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
         try:
             normalized, norm_hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw, stop)
@@ -344,9 +379,10 @@ class Engine:
             for i in order
         )
         fallbacks = sum(1 for n in normalized if n.fallback)
-        self.counters.requests += 1
-        self.counters.candidates += len(texts)
-        self.counters.fallbacks += fallbacks
+        if observe:  # a step of a multi-step request is part of one request: counted once, by the whole
+            self.counters.requests += 1
+            self.counters.candidates += len(texts)
+            self.counters.fallbacks += fallbacks
         usage = Usage(
             query_tokens=len(q_ids),
             candidate_tokens=sum(len(d) for d in doc_ids),
@@ -357,7 +393,8 @@ class Engine:
         )
         timing = Timing(t1 - t0, t2 - t1, queue_ns, infer_ns, time.perf_counter_ns() - t0)
         outcome = RerankOutcome(results, usage, timing, spec.name)
-        self.observers.rerank(outcome, len(texts))
+        if observe:
+            self.observers.rerank(outcome, len(texts))
         return outcome
 
     async def _fuse_lexical(self, query: RerankQuery, normalized: list[Normalized], texts: list[str],

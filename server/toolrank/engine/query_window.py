@@ -1,0 +1,173 @@
+"""Fit a long request into the model's query window, keeping the part that carries the request.
+
+Why: agents paste logs, stack traces and earlier turns into the request. A model reads a
+window of a few hundred tokens; cutting the end off (what a tokenizer does) keeps the paste
+and drops the question, which usually comes last ("... can you file a bug for this?").
+
+Strategies (``bench/long_requests.py`` measures them; :data:`DEFAULT_STRATEGY` is the winner):
+  * ``head``: the first tokens (what truncation gives);
+  * ``tail``: the last tokens;
+  * ``head_tail``: a quarter of the window from the start, the rest from the end;
+  * ``request``: segments (lines, sentences) ranked by how much they read like a request
+    (an imperative verb first, "please"/"can you", a question mark) and by position (the last
+    and first segments), minus how much they read like a log or code line; the best ones that
+    fit, in their original order.
+Pure functions of the text and a tokenizer; deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from toolrank.engine.steps import _opens_request, _words
+from toolrank.models.loader import LoadedModel
+from toolrank.types import BI_ENCODER
+
+HEAD, TAIL, HEAD_TAIL, REQUEST = "head", "tail", "head_tail", "request"
+STRATEGIES = (HEAD, TAIL, HEAD_TAIL, REQUEST)
+DEFAULT_STRATEGY = REQUEST
+
+Tokenize = Callable[[list[str]], list[list[int]]]
+
+MAX_SEGMENT_CHARS = 600  # a longer line is cut into pieces of this size (a minified blob is not one sentence)
+_SEGMENT = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z\"'(\[])")
+_ASKING = re.compile(r"\b(?:please|pls|can you|could you|would you|will you|i need|i want|i'd like|help me|"
+                     r"let me know|how do i|how can i|what is|what's|which|where|when|who|why)\b", re.IGNORECASE)
+_LOG_LIKE = re.compile(r"(?:^\s*(?:at |File \"|Traceback|\$ |>>> |#\d+ )|\b(?:DEBUG|INFO|WARN|WARNING|ERROR|FATAL|"
+                       r"TRACE)\b|\d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}|0x[0-9a-f]{4,}|[{};<>=]{2,})")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWindow:
+    """The text the model reads; ``truncated`` when the request did not fit and was cut to ``text``."""
+
+    text: str
+    truncated: bool = False
+    tokens: int = 0  # tokens of ``text`` (of the request when it fitted)
+
+
+def query_budget(model: LoadedModel) -> int:
+    """Query tokens the model reads: a bi-encoder's length less its special tokens, a cross-encoder's query cap
+    less the pair's opening tokens and the separator after the query (engine/pairs.py)."""
+    template, spec = model.template, model.spec
+    if spec.kind == BI_ENCODER:
+        return max(1, spec.max_length - len(template.single_prefix) - len(template.single_suffix))
+    return max(1, spec.max_query_length - len(template.prefix) - (1 if template.middle else 0))
+
+
+def fit_query(text: str, tokenize: Tokenize, budget: int, strategy: str = DEFAULT_STRATEGY) -> QueryWindow:
+    """``text`` as is when its tokens fit ``budget``, else the part ``strategy`` keeps (see the module)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown query window strategy {strategy!r} (use one of {', '.join(STRATEGIES)})")
+    budget = max(1, budget)
+    # a token covers at least one character: a text that short fits without tokenizing it all
+    probe = text if len(text) <= 16 * budget else text[: 16 * budget]
+    n = len(tokenize([probe])[0])
+    if probe is not text and n <= budget:  # long words: count the whole text
+        n = len(tokenize([text])[0])
+        probe = text
+    if probe is text and n <= budget:
+        return QueryWindow(text, False, n)
+    if strategy == HEAD:
+        kept = _head(text, tokenize, budget)
+    elif strategy == TAIL:
+        kept = _tail(text, tokenize, budget)
+    elif strategy == HEAD_TAIL:
+        first = _head(text, tokenize, budget // 4)
+        kept = first + "\n" + _tail(text[len(first):], tokenize, budget - budget // 4)
+    else:
+        kept = _request(text, tokenize, budget)
+    if kept.strip() == text.strip():
+        return QueryWindow(text, False, n)
+    return QueryWindow(kept, True, len(tokenize([kept])[0]))
+
+
+def _fit_chars(piece: str, tokenize: Tokenize, budget: int, from_end: bool) -> str:
+    """The longest prefix (or suffix) of ``piece`` of at most ``budget`` tokens (binary search on characters)."""
+    if budget <= 0 or not piece:
+        return ""
+    lo, hi = 0, min(len(piece), 64 * budget)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        cut = piece[-mid:] if from_end else piece[:mid]
+        if len(tokenize([cut])[0]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return piece[-lo:] if from_end and lo else piece[:lo]
+
+
+def _head(text: str, tokenize: Tokenize, budget: int) -> str:
+    return _fit_chars(text, tokenize, budget, from_end=False)
+
+
+def _tail(text: str, tokenize: Tokenize, budget: int) -> str:
+    return _fit_chars(text, tokenize, budget, from_end=True)
+
+
+def segments(text: str) -> list[str]:
+    """Lines and sentences, long ones cut into :data:`MAX_SEGMENT_CHARS` pieces; empty ones dropped."""
+    out: list[str] = []
+    for seg in _SEGMENT.split(text):
+        seg = seg.strip()
+        while len(seg) > MAX_SEGMENT_CHARS:
+            out.append(seg[:MAX_SEGMENT_CHARS])
+            seg = seg[MAX_SEGMENT_CHARS:]
+        if seg:
+            out.append(seg)
+    return out
+
+
+def request_likeness(segment: str) -> float:
+    """How much a segment reads like what the user asks for (higher) rather than pasted material (lower)."""
+    score = 0.0
+    words = _words(segment)
+    if _opens_request(words):
+        score += 2.0
+    if _ASKING.search(segment):
+        score += 1.0
+    if segment.rstrip().endswith("?"):
+        score += 1.0
+    if _LOG_LIKE.search(segment):
+        score -= 2.0
+    letters = sum(c.isalpha() or c.isspace() for c in segment)
+    if segment and letters / len(segment) < 0.75:  # digits, punctuation, paths: a paste, not a sentence
+        score -= 1.0
+    return score
+
+
+def _request(text: str, tokenize: Tokenize, budget: int) -> str:
+    segs = segments(text)
+    if not segs:
+        return _head(text, tokenize, budget)
+    scores = [request_likeness(s) for s in segs]
+    last = len(segs) - 1
+    ranked = sorted(range(len(segs)), key=lambda i: (-(scores[i] + _position_bonus(i, last)), -i))
+    chosen = _pack(segs, ranked, tokenize, budget)
+    return "\n".join(segs[i] for i in sorted(chosen)) if chosen else _tail(text, tokenize, budget)
+
+
+def _position_bonus(i: int, last: int) -> float:
+    """The last segment is where a request pasted after material sits, the first where one introduces it."""
+    if i == last:
+        return 1.5
+    if i == 0:
+        return 1.0
+    return 0.5 * i / max(last, 1)  # later is likelier than earlier
+
+
+def _pack(segs: Sequence[str], ranked: Sequence[int], tokenize: Tokenize, budget: int) -> list[int]:
+    """Segments in ``ranked`` order while they fit ``budget`` tokens (joined by newlines, which cost none)."""
+    counts = {i: len(ids) for i, ids in zip(ranked[:64], tokenize([segs[i] for i in ranked[:64]]))}
+    chosen: list[int] = []
+    used = 0
+    for i in ranked[:64]:
+        cost = counts[i]
+        if used + cost <= budget:
+            chosen.append(i)
+            used += cost
+        elif not chosen:  # the best segment alone is too long: keep what fits of it
+            return []
+    return chosen
