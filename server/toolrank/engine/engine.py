@@ -357,6 +357,11 @@ class Engine:
             doc_ids = [d[: query.max_tokens_per_doc] for d in doc_ids]
         t2 = time.perf_counter_ns()
         spec = served.spec
+        if not query.truncate and spec.kind == BI_ENCODER:  # TEI's truncate=false: refuse what would be cut
+            for i, ids in enumerate(doc_ids):
+                if self._single_cut(served, ids):
+                    raise RequestTooLarge(f"candidates[{i}]: {len(ids)} tokens, over the window of model "
+                                          f"{spec.name!r} (send truncate=true to have it cut)")
         if spec.kind == BI_ENCODER:
             scores, windows, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts, cut)
             query_capped = query_capped or self._single_cut(served, q_ids)

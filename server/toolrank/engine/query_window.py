@@ -146,7 +146,9 @@ def _request(text: str, tokenize: Tokenize, budget: int) -> str:
     last = len(segs) - 1
     ranked = sorted(range(len(segs)), key=lambda i: (-(scores[i] + _position_bonus(i, last)), -i))
     chosen = _pack(segs, ranked, tokenize, budget)
-    return "\n".join(segs[i] for i in sorted(chosen)) if chosen else _tail(text, tokenize, budget)
+    if not chosen:  # the best segment alone is over the window: what fits of its start
+        return _head(segs[ranked[0]], tokenize, budget)
+    return "\n".join(segs[i] for i in sorted(chosen))
 
 
 def _position_bonus(i: int, last: int) -> float:

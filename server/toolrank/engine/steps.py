@@ -14,7 +14,10 @@ A cut is made at
     verb that opens a clause: the verb must be in :data:`VERBS`; a verb that is also a common noun
     (:data:`NOUN_VERBS`: "list", "review", "post"...) counts only when an object follows it
     (a determiner, pronoun, name, number, quote or particle: "and post it", not "and post titles");
-  * a sentence end, when the next sentence opens with an imperative verb and so did the request.
+  * a sentence end, when the next sentence opens with a sequencing word ("Secondly", "Also", "Lastly"...),
+    or opens with an imperative verb after a step that did;
+  * a coordinator or comma before a question word ("what is", "how far"...) when the clause before it
+    opened with one too ("what is the capital of X, and what is the population of Y").
 A clause left of a coordinator cut must hold at least two words ("find and delete old files" is
 one step), and every step must hold a word. Requests over :data:`MAX_SPLIT_CHARS` are not split
 (pasted logs are not step lists), nor are more than :data:`MAX_STEPS` steps kept.
@@ -83,7 +86,14 @@ _SEQUENCERS = (
 )
 _COORDINATORS = ("and also", "and please", "and", "&", "plus", "as well as", "also", "and to")
 _FILLERS = ("please", "also", "just", "then", "and", "to", "kindly", "can you", "could you", "would you",
-            "will you")
+            "will you", "first", "firstly", "second", "secondly", "third", "thirdly", "lastly", "finally",
+            "additionally", "next", "after that", "afterwards")
+# A sentence opening with one of these starts a new step ("... Secondly, I need ..."); "first" does not:
+# what comes before it is the preamble of the first step.
+_SENTENCE_SEQUENCERS = frozenset("second secondly third thirdly fourth next then also lastly finally additionally "
+                                 "afterwards afterward".split())
+_WH = frozenset("what how which when where who whom whose".split())
+_WH_NEXT = frozenset("is are was were will would do does did can could should much many far long time".split())
 
 _STRONG = re.compile(r"\s*(?:;|\u2192|->|=>|\n\s*(?:[-*\u2022]|\d{1,2}[.)])\s+|\n{2,})\s*")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)")
@@ -115,7 +125,7 @@ def _strip_fillers(text: str) -> str:
         changed = False
         low = out.lower()
         for filler in _FILLERS:
-            if low.startswith(filler + " ") or low == filler:
+            if low == filler or (low.startswith(filler) and low[len(filler):len(filler) + 1] in (" ", ",")):
                 out = out[len(filler):].lstrip(" ,")
                 changed = True
                 break
@@ -146,6 +156,13 @@ def _opens_request(words: Sequence[str]) -> bool:
         if w not in skip:
             return opens_with_verb(list(words[i:]))
     return False
+
+
+def _parallel_question(lows: Sequence[str], start: int, i: int) -> bool:
+    """At ``i`` (after a comma, or "and"), a question like the one the clause opened with begins."""
+    at = i + 1 if lows[i] in ("and", "&") else i
+    return (at + 1 < len(lows) and i - start >= 3 and lows[start] in _WH and lows[start + 1] in _WH_NEXT
+            and lows[at] in _WH and lows[at + 1] in _WH_NEXT)
 
 
 def _cut_clauses(text: str) -> list[str]:
@@ -192,6 +209,12 @@ def _cut_clauses(text: str) -> list[str]:
                 break
         if matched:
             continue
+        if (comma or lows[i] in ("and", "&")) and _parallel_question(lows, last_start, i):
+            skip = 1 if lows[i] in ("and", "&") else 0
+            cuts.append((tokens[i - 1].end(), tokens[i + skip].start()))
+            last_start = i + skip
+            i += 1 + skip
+            continue
         if comma and opens_with_verb(lows[i:]) and i - last_start >= 2 and _opens_request(lows[last_start:]):
             cuts.append((tokens[i - 1].end(), tokens[i].start()))
             last_start = i
@@ -207,6 +230,23 @@ def _cut_clauses(text: str) -> list[str]:
     return out
 
 
+def _sentence_groups(text: str) -> list[str]:
+    """Sentences joined into steps: a sentence opens a new step after a sequencing word, or when it is an
+    instruction after a step that was one ("Check the weather. Book a table."); else it belongs to the step
+    before it ("My laptop is slow. Check the CPU usage." is one step)."""
+    groups: list[list[str]] = []
+    for sentence in (s for s in _SENTENCE.split(text) if s.strip()):
+        words = _words(sentence)
+        new = bool(groups) and bool(words) and (
+            words[0] in _SENTENCE_SEQUENCERS
+            or (_opens_request(words) and _opens_request(_words(groups[-1][0]))))
+        if not groups or new:
+            groups.append([sentence])
+        else:
+            groups[-1].append(sentence)
+    return [" ".join(g) for g in groups]
+
+
 def split_steps(text: str) -> Steps:
     """The steps of a request (one step, the request itself, when it is not a multi-step one)."""
     stripped = text.strip()
@@ -214,10 +254,7 @@ def split_steps(text: str) -> Steps:
         return Steps(text, (text,))
     spans = [s for s in _STRONG.split(stripped) if s and s.strip()]
     if len(spans) == 1:
-        sentences = [s for s in _SENTENCE.split(stripped) if s.strip()]
-        # sentences are steps only when the request and the next sentence are both instructions
-        if len(sentences) > 1 and all(_opens_request(_words(s)) for s in sentences):
-            spans = sentences
+        spans = _sentence_groups(stripped)
     clauses: list[str] = []
     for span in spans:
         clauses.extend(_cut_clauses(_LIST_START.sub("", span)))

@@ -1,0 +1,120 @@
+"""Multi-step requests: the step splitter and the whole/step fusion, measured (engine/steps.py).
+
+    python bench/steps_eval.py bench/agent_requests ../shared/data/tools-bfcl ../shared/data/tools-metatool \
+        ../shared/data/sql-spider ../shared/data/code-cosqa-dev [--weights 0,0.3,0.5,0.7,1] [--limit N] [--json]
+
+Per query, through ``Engine.rerank`` (the server's own path, default per-kind lexical weights):
+the whole request's scores, and each step's scores (``split_steps=False`` on each call, so
+this script does the fusion itself); every weight w then ranks by
+``(1 - w) x whole + w x max over steps`` (:func:`toolrank.engine.steps.fuse_steps`: what the
+engine serves for w = STEP_WEIGHT; w = 0 is scoring the whole request only, today's ranking).
+Also the issue's naive split (every clause at ``,`` ``;`` "and" "then", best clause, no whole).
+
+A set whose queries carry ``category`` (the agent set) is reported as ``multi_step`` and the
+rest; other sets as one (they are single-step). Metrics: nDCG@10, Recall@1 (the first result is
+relevant), and cover@5 / cover@10: the fraction of a query's relevant tools (one per step) in
+the top 5 / 10. ``split`` is how many queries the splitter cut into steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from toolrank.engine.engine import Engine
+from toolrank.engine.lexical import zscore
+from toolrank.engine.steps import fuse_steps, split_steps
+from toolrank.eval import load_dataset, ndcg_at_10
+from toolrank.settings import Settings, parse_model_arg
+from toolrank.types import RerankQuery
+
+NAIVE = re.compile(r"\s*(?:[,;]|\band then\b|\band\b|\bthen\b)\s*", re.IGNORECASE)
+
+
+def naive_split(text: str) -> list[str]:
+    """The issue's naive split: every clause at a comma, semicolon, "and" or "then"."""
+    return [c for c in NAIVE.split(text) if c.strip()] or [text]
+
+
+async def scores_of(engine: Engine, query: str, cands: tuple, model: str) -> np.ndarray:
+    out = await engine.rerank(RerankQuery(query, cands, model=model, split_steps=False))
+    s = np.zeros(len(cands))
+    for r in out.results:
+        s[r.index] = r.score
+    return s
+
+
+def metrics(scores: np.ndarray, ids: list[str], relevant: set[str]) -> dict[str, float]:
+    order = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
+    ranked = [ids[i] for i in order]
+    return {
+        "ndcg_at_10": ndcg_at_10(ranked, relevant),
+        "recall_at_1": 1.0 if ranked[0] in relevant else 0.0,
+        "cover_at_5": len(relevant & set(ranked[:5])) / len(relevant),
+        "cover_at_10": len(relevant & set(ranked[:10])) / len(relevant),
+    }
+
+
+async def run(paths: list[str], weights: list[float], model_arg: str | None, limit: int) -> list[dict]:
+    settings = Settings(models=(parse_model_arg(model_arg),)) if model_arg else Settings()
+    rows: list[dict] = []
+    async with Engine.from_settings(settings) as engine:
+        for path in paths:
+            ds = load_dataset(path, limit)
+            sums: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+            counts: dict[str, int] = defaultdict(int)
+            split: dict[str, int] = defaultdict(int)
+            for q in ds.queries:
+                group = q.get("category", "all")
+                group = "multi_step" if group == "multi_step" else ("single_step" if "category" in q else "all")
+                ids = q["candidates"]
+                relevant = set(q["relevant"])
+                cands = tuple(ds.corpus[i] for i in ids)
+                whole = await scores_of(engine, q["query"], cands, "")
+                steps = split_steps(q["query"]).steps
+                per_step = [await scores_of(engine, s, cands, "") for s in steps] if len(steps) > 1 else []
+                clauses = naive_split(q["query"])
+                naive = [whole] if len(clauses) < 2 else [await scores_of(engine, c, cands, "") for c in clauses]
+                counts[group] += 1
+                split[group] += len(steps) > 1
+                for w in weights:
+                    for k, v in metrics(fuse_steps(whole, per_step, w), ids, relevant).items():
+                        sums[(group, f"w={w:g}")][k] += v
+                    zs = [zscore(s) for s in per_step]
+                    for k, v in metrics(fuse_steps(zscore(whole), zs, w), ids, relevant).items():
+                        sums[(group, f"z w={w:g}")][k] += v
+                for k, v in metrics(np.max(np.stack(naive), axis=0), ids, relevant).items():
+                    sums[(group, "naive")][k] += v
+            for (group, mode), totals in sorted(sums.items()):
+                n = counts[group]
+                rows.append({"set": ds.name, "group": group, "mode": mode, "queries": n, "split": split[group],
+                             **{k: round(v / n, 4) for k, v in totals.items()}})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("datasets", nargs="+")
+    ap.add_argument("--weights", default="0,0.3,0.5,0.7,1")
+    ap.add_argument("--model", default=None, help="NAME=DIR or DIR (default: the embedded model)")
+    ap.add_argument("--limit", type=int, default=0, help="first N queries of each set (0 = all)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = asyncio.run(run(args.datasets, [float(w) for w in args.weights.split(",")], args.model, args.limit))
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    print("| set | group | queries | split | mode | nDCG@10 | R@1 | cover@5 | cover@10 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['set']} | {r['group']} | {r['queries']} | {r['split']} | {r['mode']} | {r['ndcg_at_10']:.3f} | "
+              f"{r['recall_at_1']:.3f} | {r['cover_at_5']:.3f} | {r['cover_at_10']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
