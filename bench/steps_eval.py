@@ -6,8 +6,9 @@
 Per query, through ``Engine.rerank`` (the server's own path, default per-kind lexical weights):
 the whole request's scores, and each step's scores (``split_steps=False`` on each call, so
 this script does the fusion itself); every weight w then ranks by
-``(1 - w) x whole + w x max over steps`` (:func:`toolrank.engine.steps.fuse_steps`: what the
-engine serves for w = STEP_WEIGHT; w = 0 is scoring the whole request only, today's ranking).
+``(1 - w) x z(whole) + w x max over steps of z(step)`` (:func:`toolrank.engine.steps.fuse_steps`: what
+the engine serves for w = STEP_WEIGHT; w = 0 is scoring the whole request only, today's ranking),
+and ``raw w=`` by the same mix of the scores themselves.
 Also the issue's naive split (every clause at ``,`` ``;`` "and" "then", best clause, no whole).
 
 A set whose queries carry ``category`` (the agent set) is reported as ``multi_step`` and the
@@ -27,7 +28,6 @@ from collections import defaultdict
 import numpy as np
 
 from toolrank.engine.engine import Engine
-from toolrank.engine.lexical import zscore
 from toolrank.engine.steps import fuse_steps, split_steps
 from toolrank.eval import load_dataset, ndcg_at_10
 from toolrank.settings import Settings, parse_model_arg
@@ -85,9 +85,10 @@ async def run(paths: list[str], weights: list[float], model_arg: str | None, lim
                 for w in weights:
                     for k, v in metrics(fuse_steps(whole, per_step, w), ids, relevant).items():
                         sums[(group, f"w={w:g}")][k] += v
-                    zs = [zscore(s) for s in per_step]
-                    for k, v in metrics(fuse_steps(zscore(whole), zs, w), ids, relevant).items():
-                        sums[(group, f"z w={w:g}")][k] += v
+                    # the same weight on the raw scores, for comparison (what z-scores improve on)
+                    raw = whole if not per_step else (1 - w) * whole + w * np.max(np.stack(per_step), axis=0)
+                    for k, v in metrics(raw, ids, relevant).items():
+                        sums[(group, f"raw w={w:g}")][k] += v
                 for k, v in metrics(np.max(np.stack(naive), axis=0), ids, relevant).items():
                     sums[(group, "naive")][k] += v
             for (group, mode), totals in sorted(sums.items()):

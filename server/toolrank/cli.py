@@ -270,7 +270,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                                        pinned_ids=args.pin or (), filter=filters, instruction=args.instruction or "",
                                        context=args.context or (), return_text=args.text,
                                        return_candidates=args.json, stage_one_only=args.stage_one_only,
-                                       model=args.use_model or "")
+                                       model=args.use_model or "", per_step=args.per_step)
                 if args.json:
                     from google.protobuf.json_format import MessageToDict
 
@@ -278,11 +278,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                     from toolrank.catalogs.types import SelectOutcome
 
                     selected = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,
-                                             picked.rerank_model)
+                                             picked.rerank_model, picked.steps)
                     print(json.dumps(MessageToDict(select_outcome_to_pb(selected)), indent=2, ensure_ascii=False))
                     return 0
                 for rank, hit in enumerate(picked, 1):
-                    pin = " (pinned)" if hit.pinned else ""
+                    pin = " (pinned)" if hit.pinned else f" (step {hit.step})" if hit.step else ""
                     print(f"{rank:>3}. {hit.score:.4f}  {hit.id}{pin}" + (f"\n       {hit.text[:160]}" if hit.text else ""))
                 stages = picked.model or "BM25"
                 if picked.rerank_model:
@@ -522,6 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--instruction", help="prepended to the query for the bi-encoder (default: none)")
     c.add_argument("--context", action="append", metavar="TURN", help="an earlier turn, oldest first (repeatable; default: none)")
     c.add_argument("--stage-one-only", action="store_true", help="skip the cross-encoder stage (default off)")
+    c.add_argument("--per-step", action="store_true",
+                   help="a multi-step query gets a set covering each of its steps (default off)")
     c.add_argument("--use-model", help="the catalog's bi-encoder (default: the catalog's model)")
     c.add_argument("--text", action="store_true", help="show each result's normalized text (default off)")
     c.add_argument("--json", action="store_true", help="the whole response as JSON, with the candidates (default off)")

@@ -75,12 +75,22 @@ def test_the_splitter_is_deterministic():
     assert {split_steps(text).steps for _ in range(5)} == {MULTI[0][1]}
 
 
-def test_fuse_steps_mixes_the_whole_with_the_best_step():
-    whole = np.array([0.9, 0.2, 0.1])
-    steps = [np.array([0.1, 0.8, 0.0]), np.array([0.0, 0.1, 1.0])]
-    np.testing.assert_allclose(fuse_steps(whole, steps, 0.5), [0.5, 0.5, 0.55])
+def _z(x):
+    return (x - x.mean()) / x.std()
+
+
+def test_fuse_steps_mixes_z_scores_of_the_whole_and_the_best_step():
+    whole = np.array([0.9, 0.2, 0.1, 0.3])
+    steps = [np.array([0.1, 0.8, 0.0, 0.2]), np.array([0.0, 0.1, 1.0, 0.2])]
+    mixed = 0.5 * _z(whole) + 0.5 * np.maximum(_z(steps[0]), _z(steps[1]))
+    np.testing.assert_allclose(fuse_steps(whole, steps, 0.5), whole.mean() + whole.std() * mixed)
+    # each step's own best candidate now ranks above the whole's second best (row 3)
+    fused = fuse_steps(whole, steps, 0.5)
+    assert fused[1] > fused[3] and fused[2] > fused[3]
     np.testing.assert_allclose(fuse_steps(whole, [], 0.5), whole)
     np.testing.assert_allclose(fuse_steps(whole, steps, 0.0), whole)
+    clipped = fuse_steps(np.array([0.99, 0.0, 0.0, 0.0]), [np.array([0.0, 0.0, 0.0, 1.0])], 0.9, clip=True)
+    assert clipped.min() >= 0.0 and clipped.max() <= 1.0
 
 
 def test_cover_steps_takes_each_steps_best_first():
@@ -110,9 +120,11 @@ def test_the_engine_fuses_steps_with_the_whole():
     whole, _ = _engine_scores(query, docs, split_steps=False)
     per_step = [_engine_scores(s, docs, split_steps=False)[0] for s in split_steps(query).steps]
     assert out.usage.steps == 3
-    for i in range(len(docs)):
-        expected = fuse_steps(np.array([whole[i]]), [np.array([s[i]]) for s in per_step])[0]
-        assert fused[i] == pytest.approx(expected, abs=1e-6)
+    order = range(len(docs))
+    expected = fuse_steps(np.array([whole[i] for i in order]), [np.array([s[i] for i in order]) for s in per_step],
+                          clip=True)
+    for i in order:
+        assert fused[i] == pytest.approx(expected[i], abs=1e-6)
         assert 0.0 <= fused[i] <= 1.0
 
 

@@ -427,7 +427,7 @@ class CatalogService:
         scores = stage.scores
         step_scores = [st.scores for st in step_stages]
         if steps:  # a multi-step request: each candidate's best step counts beside the whole (engine/steps.py)
-            scores = fuse_steps(scores, step_scores).astype(np.float32)
+            scores = fuse_steps(scores, step_scores, clip=True).astype(np.float32)
         mask = index.filter_mask(q.filter)
         top_k = q.top_k or DEFAULT_TOP_K
         candidate_scores = scores if mask is None else np.where(mask, scores, -np.inf)
@@ -454,7 +454,7 @@ class CatalogService:
             for part, outcome in zip(parts, outcomes[1:]):
                 for hit in outcome.results:
                     part[hit.index] = hit.score
-            fused = fuse_steps(whole, parts)
+            fused = fuse_steps(whole, parts, clip=True)
             for i, row in enumerate(pool):
                 final[row] = float(fused[i])
                 for step, part in enumerate(parts):

@@ -296,7 +296,8 @@ class Engine:
         whole = await self._rerank(dataclasses.replace(query, top_n=0), served, raw, t0, observe=False)
         parts = await asyncio.gather(*(self._rerank(dataclasses.replace(query, query=s, top_n=0), served, raw, t0,
                                                     observe=False) for s in steps))
-        outcome = combine_outcomes(whole, parts, query.top_n, window.truncated, time.perf_counter_ns() - t0)
+        outcome = combine_outcomes(whole, parts, query.top_n, window.truncated, time.perf_counter_ns() - t0,
+                                   clip=not query.raw_scores)
         self.counters.requests += 1
         self.counters.candidates += len(query.candidates)
         self.counters.fallbacks += whole.usage.fallbacks

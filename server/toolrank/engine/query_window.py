@@ -8,10 +8,10 @@ Strategies (``bench/long_requests.py`` measures them; :data:`DEFAULT_STRATEGY` i
   * ``head``: the first tokens (what truncation gives);
   * ``tail``: the last tokens;
   * ``head_tail``: a quarter of the window from the start, the rest from the end;
-  * ``request``: segments (lines, sentences) ranked by how much they read like a request
-    (an imperative verb first, "please"/"can you", a question mark) and by position (the last
-    and first segments), minus how much they read like a log or code line; the best ones that
-    fit, in their original order.
+  * ``request``: the sentence that reads most like a request (an imperative verb first,
+    "please"/"can you", a question mark; the last and first sentences, a ``User:`` turn over an
+    ``Assistant:`` one; not a log or code line), with the rest of its line around it as far as
+    it fits; pasted material and earlier turns are left out.
 Pure functions of the text and a tokenizer; deterministic.
 """
 
@@ -32,7 +32,9 @@ DEFAULT_STRATEGY = REQUEST
 Tokenize = Callable[[list[str]], list[list[int]]]
 
 MAX_SEGMENT_CHARS = 600  # a longer line is cut into pieces of this size (a minified blob is not one sentence)
-_SEGMENT = re.compile(r"\n+|(?<=[.!?])\s+(?=[A-Z\"'(\[])")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[])")
+_ROLE = re.compile(r"^\s*(user|human|me|customer|assistant|ai|bot|agent|system|tool|model)\s*:", re.IGNORECASE)
+_USER_ROLES = frozenset({"user", "human", "me", "customer"})
 _ASKING = re.compile(r"\b(?:please|pls|can you|could you|would you|will you|i need|i want|i'd like|help me|"
                      r"let me know|how do i|how can i|what is|what's|which|where|when|who|why)\b", re.IGNORECASE)
 _LOG_LIKE = re.compile(r"(?:^\s*(?:at |File \"|Traceback|\$ |>>> |#\d+ )|\b(?:DEBUG|INFO|WARN|WARNING|ERROR|FATAL|"
@@ -107,16 +109,31 @@ def _tail(text: str, tokenize: Tokenize, budget: int) -> str:
     return _fit_chars(text, tokenize, budget, from_end=True)
 
 
-def segments(text: str) -> list[str]:
-    """Lines and sentences, long ones cut into :data:`MAX_SEGMENT_CHARS` pieces; empty ones dropped."""
-    out: list[str] = []
-    for seg in _SEGMENT.split(text):
-        seg = seg.strip()
-        while len(seg) > MAX_SEGMENT_CHARS:
-            out.append(seg[:MAX_SEGMENT_CHARS])
-            seg = seg[MAX_SEGMENT_CHARS:]
-        if seg:
-            out.append(seg)
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A sentence (or a piece of a long line) of the request, with its line and the turn it belongs to."""
+
+    text: str
+    line: int
+    role: int = 0  # +1 in a user's turn, -1 in an assistant's, system's or tool's, 0 outside any turn
+
+
+def segments(text: str) -> list[Segment]:
+    """Sentences line by line, long ones cut into :data:`MAX_SEGMENT_CHARS` pieces; empty ones dropped.
+    A line opening with ``User:``/``Assistant:``... sets the turn of it and the lines after it."""
+    out: list[Segment] = []
+    role = 0
+    for line_no, line in enumerate(text.split("\n")):
+        marker = _ROLE.match(line)
+        if marker:
+            role = 1 if marker.group(1).lower() in _USER_ROLES else -1
+        for seg in _SENTENCE.split(line):
+            seg = seg.strip()
+            while len(seg) > MAX_SEGMENT_CHARS:
+                out.append(Segment(seg[:MAX_SEGMENT_CHARS], line_no, role))
+                seg = seg[MAX_SEGMENT_CHARS:]
+            if seg:
+                out.append(Segment(seg, line_no, role))
     return out
 
 
@@ -139,16 +156,32 @@ def request_likeness(segment: str) -> float:
 
 
 def _request(text: str, tokenize: Tokenize, budget: int) -> str:
+    """The line of the segment that reads most like the request, grown around that segment while it fits
+    (a pasted log or earlier turns around it are left out); head and tail when nothing reads like one."""
     segs = segments(text)
-    if not segs:
-        return _head(text, tokenize, budget)
-    scores = [request_likeness(s) for s in segs]
     last = len(segs) - 1
-    ranked = sorted(range(len(segs)), key=lambda i: (-(scores[i] + _position_bonus(i, last)), -i))
-    chosen = _pack(segs, ranked, tokenize, budget)
-    if not chosen:  # the best segment alone is over the window: what fits of its start
-        return _head(segs[ranked[0]], tokenize, budget)
-    return "\n".join(segs[i] for i in sorted(chosen))
+    scores = [request_likeness(s.text) + _position_bonus(i, last) + (1.0 if s.role > 0 else -2.0 if s.role < 0 else 0.0)
+              for i, s in enumerate(segs)]
+    if not segs or max(scores) <= 0:
+        first = _head(text, tokenize, budget // 4)
+        return first + "\n" + _tail(text[len(first):], tokenize, budget - budget // 4)
+    best = max(range(len(segs)), key=lambda i: (scores[i], i))  # ties: the later one
+    line = [i for i, s in enumerate(segs) if s.line == segs[best].line]
+    counts = dict(zip(line, (len(ids) for ids in tokenize([segs[i].text for i in line]))))
+    if counts[best] > budget:  # the best segment alone is over the window: what fits of its start
+        return _head(segs[best].text, tokenize, budget)
+    lo = hi = best
+    used = counts[best]
+    while True:  # the sentences after it first (a request's details follow it), then those before
+        if hi + 1 in counts and used + counts[hi + 1] <= budget:
+            hi += 1
+            used += counts[hi]
+        elif lo - 1 in counts and used + counts[lo - 1] <= budget:
+            lo -= 1
+            used += counts[lo]
+        else:
+            break
+    return " ".join(segs[i].text for i in range(lo, hi + 1))
 
 
 def _position_bonus(i: int, last: int) -> float:
@@ -160,8 +193,9 @@ def _position_bonus(i: int, last: int) -> float:
     return 0.5 * i / max(last, 1)  # later is likelier than earlier
 
 
-def _pack(segs: Sequence[str], ranked: Sequence[int], tokenize: Tokenize, budget: int) -> list[int]:
-    """Segments in ``ranked`` order while they fit ``budget`` tokens (joined by newlines, which cost none)."""
+def pack_segments(segs: Sequence[str], ranked: Sequence[int], tokenize: Tokenize, budget: int) -> list[int]:
+    """Indexes of the segments taken in ``ranked`` order (the first 64) while they fit ``budget`` tokens
+    (for strategies that rank segments otherwise, e.g. by likeness to the candidates: bench/long_requests.py)."""
     counts = {i: len(ids) for i, ids in zip(ranked[:64], tokenize([segs[i] for i in ranked[:64]]))}
     chosen: list[int] = []
     used = 0

@@ -34,6 +34,7 @@ from typing import Sequence
 
 import numpy as np
 
+from toolrank.engine.lexical import zscore
 from toolrank.types import RerankOutcome, Scored, Timing, Usage
 
 MAX_SPLIT_CHARS = 600
@@ -41,8 +42,9 @@ MAX_SPLIT_CHARS = 600
 MAX_STEPS = 4
 """Steps kept (the first ones): each costs one more scoring of the candidates."""
 STEP_WEIGHT = 0.5
-"""A candidate's fused score = (1 - w) x its whole-request score + w x its best step score
-(chosen with bench/steps_eval.py; see docs/requests.md)."""
+"""A candidate's fused score = (1 - w) x z(its whole-request score) + w x z(its best step score), z over
+the request's candidates (chosen on tools-bfcl's multi-call requests with bench/steps_eval.py: 0.5 and
+0.7 tie on nDCG@10, 0.5 is better on Recall@1; see docs/requests.md)."""
 
 # Imperative verbs an agent request opens a step with (base form, lower case).
 VERBS = frozenset("""
@@ -264,13 +266,19 @@ def split_steps(text: str) -> Steps:
     return Steps(text, tuple(steps[:MAX_STEPS]))
 
 
-def fuse_steps(whole: np.ndarray, per_step: Sequence[np.ndarray], weight: float = STEP_WEIGHT) -> np.ndarray:
-    """``(1 - weight) * whole + weight * max over steps``, per candidate (scores on one scale)."""
+def fuse_steps(whole: np.ndarray, per_step: Sequence[np.ndarray], weight: float = STEP_WEIGHT,
+               clip: bool = False) -> np.ndarray:
+    """``(1 - weight) * z(whole) + weight * max over steps of z(step)``, per candidate, put back on the
+    whole's scale (``mean + std * fused``): z-scores over the request, so a step whose best candidate
+    stands out counts however its raw scores sit. ``clip``: keep the result in [0, 1]."""
     whole = np.asarray(whole, dtype=np.float64)
     if not per_step or weight <= 0:
         return whole
-    best = np.max(np.stack([np.asarray(s, dtype=np.float64) for s in per_step]), axis=0)
-    return (1.0 - weight) * whole + weight * best
+    best = np.max(np.stack([zscore(np.asarray(s, dtype=np.float64)) for s in per_step]), axis=0)
+    fused = (1.0 - weight) * zscore(whole) + weight * best
+    scale = float(whole.std())
+    out = float(whole.mean()) + (scale if scale > 1e-12 else 1.0) * fused
+    return np.clip(out, 0.0, 1.0) if clip else out
 
 
 def cover_steps(fused: np.ndarray, per_step: Sequence[np.ndarray], k: int,
@@ -301,7 +309,7 @@ def cover_steps(fused: np.ndarray, per_step: Sequence[np.ndarray], k: int,
 
 
 def combine_outcomes(whole: RerankOutcome, parts: Sequence[RerankOutcome], top_n: int, query_truncated: bool,
-                     total_ns: int) -> RerankOutcome:
+                     total_ns: int, clip: bool) -> RerankOutcome:
     """One outcome from the whole request's and each step's (all candidates ranked in each):
     scores fused by :func:`fuse_steps`, usage and timing summed (every step was real work)."""
     n = len(whole.results)
@@ -315,7 +323,7 @@ def combine_outcomes(whole: RerankOutcome, parts: Sequence[RerankOutcome], top_n
         for r in part.results:
             s[r.index] = r.score
         per_step.append(s)
-    fused = fuse_steps(scores, per_step)
+    fused = fuse_steps(scores, per_step, clip=clip)
     order = sorted(range(n), key=lambda i: (-fused[i], i))
     if top_n:
         order = order[:top_n]
