@@ -133,7 +133,8 @@ async def run(paths: list[str], limit: int, every: int, chars: int, model_arg: s
                 cands = tuple(ds.corpus[i] for i in ids)
                 cand_texts = [engine.normalize_one(c.content)[0].text for c in cands]
 
-                async def rank(text: str) -> tuple[float, float]:
+                async def rank(text: str, ids: list[str] = ids, relevant: set[str] = relevant,
+                               cands: tuple = cands) -> tuple[float, float]:
                     out = await engine.rerank(RerankQuery(text, cands))
                     ranked = [ids[r.index] for r in out.results]
                     return ndcg_at_10(ranked, relevant), float(ranked[0] in relevant)

@@ -2,6 +2,7 @@
 
     python bench/steps_eval.py bench/agent_requests ../shared/data/tools-bfcl ../shared/data/tools-metatool \
         ../shared/data/sql-spider ../shared/data/code-cosqa-dev [--weights 0,0.3,0.5,0.7,1] [--limit N] [--json]
+    python bench/steps_eval.py bench/agent_requests --cost 5     # latency of the split vs the whole request
 
 Per query, through ``Engine.rerank`` (the server's own path, default per-kind lexical weights):
 the whole request's scores, and each step's scores (``split_steps=False`` on each call, so
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import json
 import re
+import time
 from collections import defaultdict
 
 import numpy as np
@@ -98,6 +100,28 @@ async def run(paths: list[str], weights: list[float], model_arg: str | None, lim
     return rows
 
 
+async def cost(path: str, model_arg: str | None, repeats: int) -> list[dict]:
+    """Wall time of Engine.rerank per multi-step request of ``path``: split (served) vs whole only, interleaved."""
+    settings = Settings(models=(parse_model_arg(model_arg),)) if model_arg else Settings()
+    ds = load_dataset(path)
+    multi = [q for q in ds.queries if split_steps(q["query"]).multi]
+    times = {True: 0.0, False: 0.0}
+    async with Engine.from_settings(settings) as engine:
+        for q in multi:  # warm the candidate caches first: both modes then pay only for what differs
+            await engine.rerank(RerankQuery(q["query"], tuple(ds.corpus[i] for i in q["candidates"])))
+        for _ in range(repeats):
+            for split in (False, True):
+                for q in multi:
+                    cands = tuple(ds.corpus[i] for i in q["candidates"])
+                    start = time.perf_counter()
+                    await engine.rerank(RerankQuery(q["query"], cands, split_steps=split))
+                    times[split] += time.perf_counter() - start
+    n = max(1, len(multi) * repeats)
+    return [{"set": ds.name, "multi_step_queries": len(multi), "whole_ms": round(1000 * times[False] / n, 2),
+             "split_ms": round(1000 * times[True] / n, 2),
+             "ratio": round(times[True] / max(times[False], 1e-9), 2)}]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("datasets", nargs="+")
@@ -105,7 +129,12 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="NAME=DIR or DIR (default: the embedded model)")
     ap.add_argument("--limit", type=int, default=0, help="first N queries of each set (0 = all)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--cost", type=int, default=0, metavar="REPEATS",
+                    help="instead: time each multi-step request of the first set, split vs whole, REPEATS times")
     args = ap.parse_args()
+    if args.cost:
+        print(json.dumps(asyncio.run(cost(args.datasets[0], args.model, args.cost)), indent=1))
+        return
     rows = asyncio.run(run(args.datasets, [float(w) for w in args.weights.split(",")], args.model, args.limit))
     if args.json:
         print(json.dumps(rows, indent=1))
