@@ -101,3 +101,14 @@ def test_truncate_false_refuses_a_text_a_bi_encoder_would_cut():
 
     with pytest.raises(RequestTooLarge, match=r"candidates\[1\]"):
         asyncio.run(run())
+
+
+def test_a_1_mib_query_is_served_and_one_byte_more_is_refused():
+    ask = "\nPlease open a GitHub issue about the checkout timeouts."
+    body = (LOG + "\n") * (((1 << 20) // (len(LOG) + 1)) + 1)
+    query = body[: (1 << 20) - len(ask)] + ask
+    assert len(query.encode()) == 1 << 20
+    out = _rerank(BI, query, split_steps=False)
+    assert out.usage.query_truncated and len(out.results) == 3
+    with pytest.raises(RequestTooLarge, match="over the limit of 1048576 bytes"):
+        _rerank(BI, query + "x")

@@ -31,9 +31,11 @@ DEFAULT_STRATEGY = REQUEST
 
 Tokenize = Callable[[list[str]], list[list[int]]]
 
+SCAN_CHARS = 32 * 1024  # the request strategy reads this much of a long text's start, and of its end
 MAX_SEGMENT_CHARS = 600  # a longer line is cut into pieces of this size (a minified blob is not one sentence)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[])")
 _ROLE = re.compile(r"^\s*(user|human|me|customer|assistant|ai|bot|agent|system|tool|model)\s*:", re.IGNORECASE)
+_LETTERS_AND_SPACE = re.compile(r"[^\W\d_]+|\s+")
 _USER_ROLES = frozenset({"user", "human", "me", "customer"})
 _ASKING = re.compile(r"\b(?:please|pls|can you|could you|would you|will you|i need|i want|i'd like|help me|"
                      r"let me know|how do i|how can i|what is|what's|which|where|when|who|why)\b", re.IGNORECASE)
@@ -149,15 +151,19 @@ def request_likeness(segment: str) -> float:
         score += 1.0
     if _LOG_LIKE.search(segment):
         score -= 2.0
-    letters = sum(c.isalpha() or c.isspace() for c in segment)
-    if segment and letters / len(segment) < 0.75:  # digits, punctuation, paths: a paste, not a sentence
+    other = len(_LETTERS_AND_SPACE.sub("", segment))  # digits, punctuation, symbols
+    if segment and other / len(segment) > 0.25:  # digits, punctuation, paths: a paste, not a sentence
         score -= 1.0
     return score
 
 
 def _request(text: str, tokenize: Tokenize, budget: int) -> str:
     """The line of the segment that reads most like the request, grown around that segment while it fits
-    (a pasted log or earlier turns around it are left out); head and tail when nothing reads like one."""
+    (a pasted log or earlier turns around it are left out); head and tail when nothing reads like one.
+    Of a text over 2 x :data:`SCAN_CHARS`, only its start and end are read: a request sits next to
+    what it pastes, and the cost stays bounded (a 1 MiB paste costs what a 64 KiB one does)."""
+    if len(text) > 2 * SCAN_CHARS:
+        text = text[:SCAN_CHARS] + "\n" + text[-SCAN_CHARS:]
     segs = segments(text)
     last = len(segs) - 1
     scores = [request_likeness(s.text) + _position_bonus(i, last) + (1.0 if s.role > 0 else -2.0 if s.role < 0 else 0.0)
