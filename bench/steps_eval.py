@@ -3,6 +3,7 @@
     python bench/steps_eval.py bench/agent_requests ../shared/data/tools-bfcl ../shared/data/tools-metatool \
         ../shared/data/sql-spider ../shared/data/code-cosqa-dev [--weights 0,0.3,0.5,0.7,1] [--limit N] [--json]
     python bench/steps_eval.py bench/agent_requests --cost 5     # latency of the split vs the whole request
+    python bench/steps_eval.py bench/agent_requests --select 3,5 # catalog Select: step cover, per_step on/off
 
 Per query, through ``Engine.rerank`` (the server's own path, default per-kind lexical weights):
 the whole request's scores, and each step's scores (``split_steps=False`` on each call, so
@@ -26,6 +27,7 @@ import json
 import re
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 
@@ -122,6 +124,44 @@ async def cost(path: str, model_arg: str | None, repeats: int) -> list[dict]:
              "ratio": round(times[True] / max(times[False], 1e-9), 2)}]
 
 
+def _is_multi(q: dict) -> bool:
+    """A multi-step request: so labelled (the agent set), else one with several relevant tools (tools-bfcl)."""
+    return q["category"] == "multi_step" if "category" in q else len(q["relevant"]) > 1
+
+
+async def select_cover(path: str, model_arg: str | None, ks: list[int]) -> list[dict]:
+    """Catalog Select over the whole corpus of ``path``: the fraction of each request's relevant tools in the
+    returned set of k, for today's Select (whole request only), steps fused, and steps fused with per_step.
+    Multi-step requests: see :func:`_is_multi`."""
+    from toolrank.catalogs.service import CatalogService
+    from toolrank.catalogs.store import open_store
+    from toolrank.catalogs.types import PutCatalogRequest, SelectQuery
+
+    settings = Settings(models=(parse_model_arg(model_arg),), store="memory://", catalog_refresh_s=0.0) \
+        if model_arg else Settings(store="memory://", catalog_refresh_s=0.0)
+    ds = load_dataset(path)
+    modes = {"whole": {"split_steps": False}, "steps": {}, "steps+per_step": {"per_step": True}}
+    rows = []
+    async with Engine.from_settings(settings) as engine:
+        service = CatalogService(engine, open_store(settings.store), settings)
+        await service.put(PutCatalogRequest("set", tuple(replace(c, id=cid) for cid, c in ds.corpus.items())))
+        for group in ("multi_step", "single_step"):
+            queries = [q for q in ds.queries if _is_multi(q) == (group == "multi_step")]
+            for k in ks:
+                for mode, options in modes.items():
+                    cover = r1 = 0.0
+                    for q in queries:
+                        out = await service.select(SelectQuery("set", q["query"], top_k=k, **options))
+                        ids = [h.id for h in out.results]
+                        cover += len(set(q["relevant"]) & set(ids)) / len(q["relevant"])
+                        r1 += float(bool(ids) and ids[0] in q["relevant"])
+                    n = max(1, len(queries))
+                    rows.append({"set": ds.name, "group": group, "k": k, "mode": mode, "queries": len(queries),
+                                 "cover": round(cover / n, 4), "recall_at_1": round(r1 / n, 4)})
+        await service.aclose()
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("datasets", nargs="+")
@@ -131,7 +171,17 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--cost", type=int, default=0, metavar="REPEATS",
                     help="instead: time each multi-step request of the first set, split vs whole, REPEATS times")
+    ap.add_argument("--select", default="", metavar="K,K",
+                    help="instead: catalog Select over the first set's corpus, step cover of the top K")
     args = ap.parse_args()
+    if args.select:
+        rows = asyncio.run(select_cover(args.datasets[0], args.model, [int(k) for k in args.select.split(",")]))
+        print("| set | group | k | mode | queries | cover | R@1 |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['set']} | {r['group']} | {r['k']} | {r['mode']} | {r['queries']} | {r['cover']:.3f} | "
+                  f"{r['recall_at_1']:.3f} |")
+        return
     if args.cost:
         print(json.dumps(asyncio.run(cost(args.datasets[0], args.model, args.cost)), indent=1))
         return

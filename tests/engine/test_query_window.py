@@ -112,3 +112,10 @@ def test_a_1_mib_query_is_served_and_one_byte_more_is_refused():
     assert out.usage.query_truncated and len(out.results) == 3
     with pytest.raises(RequestTooLarge, match="over the limit of 1048576 bytes"):
         _rerank(BI, query + "x")
+
+
+def test_in_a_transcript_the_last_user_turn_is_the_request():
+    turns = "\n".join(f"User: Can you please list the open pull requests in repo {i}?\nAssistant: Done. Let me know "
+                      f"if you need anything else.\nTool: {{\"items\": [{i}, {i + 1}]}}" for i in range(300))
+    window = fit_query(turns + "\nUser: what is the weather in Paris tomorrow", BI.tokenize, 60, REQUEST)
+    assert window.text == "what is the weather in Paris tomorrow"

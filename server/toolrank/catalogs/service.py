@@ -426,6 +426,9 @@ class CatalogService:
             step_stages = [index.stage_one(v, t, s, q.scoring) for v, t, s in zip(step_vectors, step_terms, steps)]
         scores = stage.scores
         step_scores = [st.scores for st in step_stages]
+        # per_step covers a step with its best candidate by that step fused with the whole request: a step's
+        # own text alone ("book it") misleads more often than together with the request it belongs to
+        cover_scores = [fuse_steps(scores, [s]) for s in step_scores]
         if steps:  # a multi-step request: each candidate's best step counts beside the whole (engine/steps.py)
             scores = fuse_steps(scores, step_scores, clip=True).astype(np.float32)
         mask = index.filter_mask(q.filter)
@@ -457,8 +460,9 @@ class CatalogService:
             fused = fuse_steps(whole, parts, clip=True)
             for i, row in enumerate(pool):
                 final[row] = float(fused[i])
-                for step, part in enumerate(parts):
-                    final_steps[step][row] = float(part[i])
+            for step, part in enumerate(parts):
+                own = fuse_steps(whole, [part])
+                final_steps[step].update((row, float(own[i])) for i, row in enumerate(pool))
             for outcome in outcomes:
                 u, t = outcome.usage, outcome.timing
                 usage_windows, usage_cand_tokens = usage_windows + u.windows, usage_cand_tokens + u.candidate_tokens
@@ -472,11 +476,11 @@ class CatalogService:
                 final[int(r)] = float(scores[r])
             for r in pinned_rows:
                 final[r] = float(scores[r])
-            for s in step_scores:
+            for s in cover_scores:
                 masked = s if mask is None else np.where(mask, s, -np.inf)
                 for r in _best(masked, 1):  # each step's best row may cover its step
                     final.setdefault(int(r), float(scores[r]))
-            for step, s in enumerate(step_scores):
+            for step, s in enumerate(cover_scores):
                 final_steps[step].update((r, float(s[r])) for r in final)
         pinned = set(pinned_rows)
         chosen = list(pinned_rows)

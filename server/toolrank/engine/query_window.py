@@ -9,9 +9,10 @@ Strategies (``bench/long_requests.py`` measures them; :data:`DEFAULT_STRATEGY` i
   * ``tail``: the last tokens;
   * ``head_tail``: a quarter of the window from the start, the rest from the end;
   * ``request``: the sentence that reads most like a request (an imperative verb first,
-    "please"/"can you", a question mark; the last and first sentences, a ``User:`` turn over an
-    ``Assistant:`` one; not a log or code line), with the rest of its line around it as far as
-    it fits; pasted material and earlier turns are left out.
+    "please"/"can you", a question mark; the last and first sentences; in a transcript the last
+    ``User:`` turn, then other user turns, never an ``Assistant:`` one; not a log or code line),
+    with the rest of its line around it as far as it fits; pasted material and earlier turns are
+    left out.
 Pure functions of the text and a tokenizer; deterministic.
 """
 
@@ -115,27 +116,30 @@ def _tail(text: str, tokenize: Tokenize, budget: int) -> str:
 class Segment:
     """A sentence (or a piece of a long line) of the request, with its line and the turn it belongs to."""
 
-    text: str
+    text: str  # without a ``User:``-style marker
     line: int
     role: int = 0  # +1 in a user's turn, -1 in an assistant's, system's or tool's, 0 outside any turn
+    turn: int = 0  # the how-manyth turn marker it follows (0: none)
 
 
 def segments(text: str) -> list[Segment]:
     """Sentences line by line, long ones cut into :data:`MAX_SEGMENT_CHARS` pieces; empty ones dropped.
     A line opening with ``User:``/``Assistant:``... sets the turn of it and the lines after it."""
     out: list[Segment] = []
-    role = 0
+    role = turn = 0
     for line_no, line in enumerate(text.split("\n")):
         marker = _ROLE.match(line)
         if marker:
             role = 1 if marker.group(1).lower() in _USER_ROLES else -1
+            turn += 1
+            line = line[marker.end():]
         for seg in _SENTENCE.split(line):
             seg = seg.strip()
             while len(seg) > MAX_SEGMENT_CHARS:
-                out.append(Segment(seg[:MAX_SEGMENT_CHARS], line_no, role))
+                out.append(Segment(seg[:MAX_SEGMENT_CHARS], line_no, role, turn))
                 seg = seg[MAX_SEGMENT_CHARS:]
             if seg:
-                out.append(Segment(seg, line_no, role))
+                out.append(Segment(seg, line_no, role, turn))
     return out
 
 
@@ -166,12 +170,14 @@ def _request(text: str, tokenize: Tokenize, budget: int) -> str:
         text = text[:SCAN_CHARS] + "\n" + text[-SCAN_CHARS:]
     segs = segments(text)
     last = len(segs) - 1
-    scores = [request_likeness(s.text) + _position_bonus(i, last) + (1.0 if s.role > 0 else -2.0 if s.role < 0 else 0.0)
+    current = max((s.turn for s in segs if s.role > 0), default=-1)  # a transcript's last user turn is the request
+    scores = [request_likeness(s.text) + _position_bonus(i, last) + (-2.0 if s.role < 0 else 0.0)
               for i, s in enumerate(segs)]
-    if not segs or max(scores) <= 0:
+    pool = [i for i, s in enumerate(segs) if s.role > 0 and s.turn == current] or range(len(segs))
+    if not segs or (current < 0 and max(scores) <= 0):
         first = _head(text, tokenize, budget // 4)
         return first + "\n" + _tail(text[len(first):], tokenize, budget - budget // 4)
-    best = max(range(len(segs)), key=lambda i: (scores[i], i))  # ties: the later one
+    best = max(pool, key=lambda i: (scores[i], i))  # ties: the later one
     line = [i for i, s in enumerate(segs) if s.line == segs[best].line]
     counts = dict(zip(line, (len(ids) for ids in tokenize([segs[i].text for i in line]))))
     if counts[best] > budget:  # the best segment alone is over the window: what fits of its start
