@@ -15,8 +15,8 @@ Also the issue's naive split (every clause at ``,`` ``;`` "and" "then", best cla
 
 A set whose queries carry ``category`` (the agent set) is reported as ``multi_step`` and the
 rest; other sets as one (they are single-step). Metrics: nDCG@10, Recall@1 (the first result is
-relevant), and cover@5 / cover@10: the fraction of a query's relevant tools (one per step) in
-the top 5 / 10. ``split`` is how many queries the splitter cut into steps.
+relevant), and cover@5 / cover@10: the fraction of a query's steps with one of their tools in the
+top 5 / 10 (the set's ``steps`` field, equal alternatives per step; else one relevant tool per step). ``split`` is how many queries the splitter cut into steps.
 """
 
 from __future__ import annotations
@@ -53,14 +53,25 @@ async def scores_of(engine: Engine, query: str, cands: tuple, model: str) -> np.
     return s
 
 
-def metrics(scores: np.ndarray, ids: list[str], relevant: set[str]) -> dict[str, float]:
+def step_sets(q: dict) -> list[set[str]]:
+    """The tools each step may use: the set's ``steps`` (equal alternatives per step) when it has them, else one
+    relevant tool per step."""
+    return [set(step) for step in q["steps"]] if q.get("steps") else [{r} for r in q["relevant"]]
+
+
+def cover(picked: list[str], steps: list[set[str]]) -> float:
+    """The fraction of steps with one of their tools among ``picked``."""
+    return sum(1 for step in steps if step & set(picked)) / len(steps)
+
+
+def metrics(scores: np.ndarray, ids: list[str], relevant: set[str], steps: list[set[str]]) -> dict[str, float]:
     order = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
     ranked = [ids[i] for i in order]
     return {
         "ndcg_at_10": ndcg_at_10(ranked, relevant),
         "recall_at_1": 1.0 if ranked[0] in relevant else 0.0,
-        "cover_at_5": len(relevant & set(ranked[:5])) / len(relevant),
-        "cover_at_10": len(relevant & set(ranked[:10])) / len(relevant),
+        "cover_at_5": cover(ranked[:5], steps),
+        "cover_at_10": cover(ranked[:10], steps),
     }
 
 
@@ -78,6 +89,7 @@ async def run(paths: list[str], weights: list[float], model_arg: str | None, lim
                 group = "multi_step" if group == "multi_step" else ("single_step" if "category" in q else "all")
                 ids = q["candidates"]
                 relevant = set(q["relevant"])
+                steps_of = step_sets(q)
                 cands = tuple(ds.corpus[i] for i in ids)
                 whole = await scores_of(engine, q["query"], cands, "")
                 steps = split_steps(q["query"]).steps
@@ -87,13 +99,13 @@ async def run(paths: list[str], weights: list[float], model_arg: str | None, lim
                 counts[group] += 1
                 split[group] += len(steps) > 1
                 for w in weights:
-                    for k, v in metrics(fuse_steps(whole, per_step, w), ids, relevant).items():
+                    for k, v in metrics(fuse_steps(whole, per_step, w), ids, relevant, steps_of).items():
                         sums[(group, f"w={w:g}")][k] += v
                     # the same weight on the raw scores, for comparison (what z-scores improve on)
                     raw = whole if not per_step else (1 - w) * whole + w * np.max(np.stack(per_step), axis=0)
-                    for k, v in metrics(raw, ids, relevant).items():
+                    for k, v in metrics(raw, ids, relevant, steps_of).items():
                         sums[(group, f"raw w={w:g}")][k] += v
-                for k, v in metrics(np.max(np.stack(naive), axis=0), ids, relevant).items():
+                for k, v in metrics(np.max(np.stack(naive), axis=0), ids, relevant, steps_of).items():
                     sums[(group, "naive")][k] += v
             for (group, mode), totals in sorted(sums.items()):
                 n = counts[group]
@@ -149,15 +161,15 @@ async def select_cover(path: str, model_arg: str | None, ks: list[int]) -> list[
             queries = [q for q in ds.queries if _is_multi(q) == (group == "multi_step")]
             for k in ks:
                 for mode, options in modes.items():
-                    cover = r1 = 0.0
+                    covered = r1 = 0.0
                     for q in queries:
                         out = await service.select(SelectQuery("set", q["query"], top_k=k, **options))
                         ids = [h.id for h in out.results]
-                        cover += len(set(q["relevant"]) & set(ids)) / len(q["relevant"])
+                        covered += cover(ids, step_sets(q))
                         r1 += float(bool(ids) and ids[0] in q["relevant"])
                     n = max(1, len(queries))
                     rows.append({"set": ds.name, "group": group, "k": k, "mode": mode, "queries": len(queries),
-                                 "cover": round(cover / n, 4), "recall_at_1": round(r1 / n, 4)})
+                                 "cover": round(covered / n, 4), "recall_at_1": round(r1 / n, 4)})
         await service.aclose()
     return rows
 
