@@ -135,8 +135,8 @@ def test_a_million_element_array_is_refused_naming_it(stub):
     assert "candidates[0].tool.json" in error.details()
 
 
-def test_a_1_mb_query_is_refused(stub):
-    error = refused(stub.Rerank, pb.RerankRequest(query="q" * (1 << 20), candidates=[pb.Candidate(text="a")]))
+def test_a_query_over_1_mib_is_refused(stub):
+    error = refused(stub.Rerank, pb.RerankRequest(query="q" * ((1 << 20) + 1), candidates=[pb.Candidate(text="a")]))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith("query:")
 
