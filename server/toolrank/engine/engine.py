@@ -59,6 +59,7 @@ from toolrank.types import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+SHORT_QUERY_CHARS = 4096  # a query this short is fitted to the window on the event loop (microseconds), longer in a thread
 
 
 @dataclass
@@ -281,7 +282,8 @@ class Engine:
     async def _rerank_request(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
         """Fit the query to the model's window (engine/query_window.py), then score it whole and, when it is a
         multi-step request, per step too, fused (engine/steps.py)."""
-        window = await asyncio.to_thread(self.query_window, query.query, served.spec.name)
+        window = (self.query_window(query.query, served.spec.name) if len(query.query) < SHORT_QUERY_CHARS
+                  else await asyncio.to_thread(self.query_window, query.query, served.spec.name))
         if window.truncated:
             if not query.truncate:
                 raise RequestTooLarge(f"query: over the {query_budget(served.model)}-token window of model "
