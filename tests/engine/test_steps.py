@@ -142,3 +142,30 @@ def test_top_n_applies_after_the_fusion():
     top, out = _engine_scores(query, docs, top_n=2)
     best = sorted(full, key=lambda i: (-full[i], i))[:2]
     assert list(top) == best and len(out.results) == 2
+
+
+def test_an_ensemble_fuses_steps_too_and_counts_one_request():
+    settings = Settings(models=(("", str(TINY / "tiny-bert-bi")), ("", str(TINY / "tiny-bert-cross"))),
+                        ensembles=("mix=tiny-bert-bi:1,tiny-bert-cross:1,bm25:0.3",))
+    docs = ["book a meeting room", "send an email invite", "find a free calendar slot", "weather forecast"]
+    query = "find the free slot, then book it and send the invite"
+
+    async def go():
+        async with Engine.from_settings(settings) as engine:
+            cands = tuple(Candidate(TextInput(d)) for d in docs)
+            before = engine.counters.requests
+            split = await engine.rerank(RerankQuery(query, cands, model="mix"))
+            counted = engine.counters.requests - before
+            whole = await engine.rerank(RerankQuery(query, cands, model="mix", split_steps=False))
+            steps = [await engine.rerank(RerankQuery(s, cands, model="mix", split_steps=False))
+                     for s in split_steps(query).steps]
+            return split, counted, whole, steps
+
+    split, counted, whole, steps = asyncio.run(go())
+    assert split.usage.steps == 3 and counted == 1 and split.model == "mix"
+
+    def column(out):
+        return np.array([{r.index: r.score for r in out.results}[i] for i in range(len(docs))])
+
+    expected = fuse_steps(column(whole), [column(s) for s in steps], clip=True)
+    np.testing.assert_allclose(column(split), expected, atol=1e-6)
