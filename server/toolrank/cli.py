@@ -37,7 +37,9 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-overhead-tokens", type=int,
                    help=f"the scheduler's cost of one run, in padded tokens (default {_D.run_overhead_tokens})")
     p.add_argument("--cache-size", type=int,
-                   help=f"entries per cache: normalized text, token ids, embeddings (default {_D.cache_size}; 0 = off)")
+                   help=f"most entries per cache: normalized text, token ids, embeddings (default {_D.cache_size}; 0 = off)")
+    p.add_argument("--cache-memory-mb", type=int,
+                   help=f"MiB all the caches share, each entry weighed by its real size (default {_D.cache_memory_mb})")
 
 
 def _lexical_weight(value: str) -> float:
@@ -77,6 +79,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from toolrank.api.serve import serve
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from toolrank.redact import redact_logs
+
+    redact_logs()  # no store password or token in any log line, whoever wrote it
     # A model that will not load, a busy port, a missing TLS file: main() prints one line, exit 1.
     asyncio.run(serve(_settings(args)))
     return 0

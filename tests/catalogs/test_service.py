@@ -74,7 +74,7 @@ def test_upsert_counts_and_unchanged_reput_embeds_nothing():
         embedded = svc.embedded_texts
         same = await svc.put(PutCatalogRequest("c", tuple(TOOLS[:2])))
         assert (same.added, same.updated, same.deleted, same.size) == (0, 0, 0, 6)
-        assert svc.embedded_texts == embedded and same.version > first.version
+        assert svc.embedded_texts == embedded and same.version == first.version  # unchanged: same version
         changed = tool("send_email", "Send a text message by SMS")
         out = await svc.put(PutCatalogRequest("c", (changed, text("new", "a new entry")), delete_ids=("get_weather",)))
         assert (out.added, out.updated, out.deleted, out.size) == (1, 1, 1, 6)
@@ -200,7 +200,7 @@ def test_exact_name_and_keywords_count_in_stage_one():
         assert named.results[0].id == "fetch_cols"
         index = svc.loaded()["c"]
         qv = (await engine.embed(["please run fetch_cols now"])).vectors[0]
-        terms = query_terms(svc.vocab, "please run fetch_cols now", ())
+        terms = query_terms(index.vocab, "please run fetch_cols now", ())
         with_names = index.stage_one(qv, terms, "please run fetch_cols now", FUSED)
         without = index.stage_one(qv, terms, "", FUSED)  # same vector and terms, no name to match
         assert with_names.name_match.tolist() == [False, True, False]

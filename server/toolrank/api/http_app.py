@@ -189,7 +189,7 @@ def _registered_routers() -> list[RouterFactory]:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ToolrankError)
     async def toolrank_error(request: Request, exc: ToolrankError) -> Response:
-        return error_response(request.url.path, status_of(exc)[1], str(exc))
+        return error_response(request.url.path, status_of(exc)[1], str(exc), {"Toolrank-Error": type(exc).__name__})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_field(request: Request, exc: RequestValidationError) -> Response:

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from toolrank.api.http_app import body_schema, read_body
 from toolrank.candidates import candidate_from_json
-from toolrank.catalogs.service import CatalogService, candidate_json, catalog_service_for
+from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService, candidate_json, catalog_service_for
 from toolrank.catalogs.types import CatalogInfo, FeedbackRequest, PutCatalogRequest, SelectQuery
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
+from toolrank.types import Candidate
 
 
 class PutBody(BaseModel):
@@ -80,7 +81,10 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
     @router.put("/v1/catalogs/{name}", openapi_extra=body_schema(PutBody))
     async def put_catalog(name: str, request: Request) -> dict[str, Any]:
         body = await read_body(request, PutBody)
-        cands = tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
+        def convert() -> tuple[Candidate, ...]:
+            return tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
+
+        cands = (await catalogs().pools.cpu(convert) if len(body.candidates) > OFF_LOOP_CANDIDATES else convert())
         out = await catalogs().put(PutCatalogRequest(name, cands, body.replace, tuple(body.delete_ids), body.model,
                                                      body.learn))
         return {**asdict(out), "usage": asdict(out.usage)}

@@ -5,8 +5,8 @@ Data path, one direction: validate -> normalize (per kind, cached) -> tokenize
 scheduler -> onnxruntime -> scores (best window, activation) -> rank.
 Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
 
-Threads: normalization and tokenization run in worker threads (``asyncio.to_thread``),
-so the caches they share are locked (``LruCache``); the running totals in
+Threads: normalization and tokenization run in the engine's bounded CPU pool (``engine/pools.py``),
+so the caches they share are locked (``engine/memory.py``: one byte budget for all of them); the running totals in
 ``EngineCounters`` are only ever updated on the event loop.
 
 Scores: a cross-encoder's score is its activation of the logit (sigmoid for
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from array import array
 import functools
 import logging
 import threading
@@ -32,12 +33,14 @@ from typing import Awaitable, TypeVar
 
 import numpy as np
 
-from toolrank.engine.cache import LruCache, content_key
+from toolrank.engine.cache import content_key
 from toolrank.engine.ensemble import EnsembleSpec, read_ensemble
 from toolrank.engine.ensemble_run import rerank_ensemble
 from toolrank.engine.lexical import default_weight, fuse
+from toolrank.engine.memory import BudgetedCache, MemoryBudget
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
 from toolrank.engine.query_window import QueryWindow, fit_query, query_budget
+from toolrank.engine.pools import Pools
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stacks import shipped
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
@@ -74,8 +77,8 @@ class ServedModel:
 
     model: LoadedModel
     scheduler: BatchScheduler
-    token_cache: LruCache[tuple[int, ...]]
-    embedding_cache: LruCache[np.ndarray]
+    token_cache: BudgetedCache[array]  # int32 ids (a tuple of Python ints costs ten times more)
+    embedding_cache: BudgetedCache[np.ndarray]
 
     @property
     def spec(self) -> ModelSpec:
@@ -104,7 +107,9 @@ class Engine:
         self.ensembles = {e.name: e for e in ensembles}
         self._add_shipped_stacks(settings, {m.spec.name for m in models})
         self._served: dict[str, ServedModel] = {}
-        self._normalized: LruCache[Normalized] = LruCache(settings.cache_size)
+        # one budget in bytes for every cache (cache_size: 0 turns them off, else caps entries per cache)
+        self.memory = MemoryBudget(settings.cache_memory_mb * 2**20 if settings.cache_size else 0)
+        self._normalized: BudgetedCache[Normalized] = self.memory.cache("normalized", max_entries=settings.cache_size)
         self._options = NormalizeOptions(max_chars=settings.normalize_max_chars)
         self.default_model = settings.default_model or (
             "default" if "default" in self.ensembles else models[0].spec.name)
@@ -115,6 +120,7 @@ class Engine:
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
         self.observers = Observers()  # transports subscribe (metrics); the engine owns no registry
+        self.pools = Pools()  # cpu / store / build: one kind of blocking work never starves another
 
     def _add_shipped_stacks(self, settings: Settings, served: set[str]) -> None:
         """toolrank/models/stacks.json: each offered stack whose members are all served, and the default stack
@@ -146,6 +152,8 @@ class Engine:
 
     async def start(self) -> None:
         """Start one scheduler per model, then warm each model up with a real request."""
+        if self.pools.closed:  # started again after a stop
+            self.pools = Pools()
         for m in self._models:
             if m.spec.name in self._served:
                 raise ModelUnavailable(f"two models are named {m.spec.name!r}")
@@ -155,8 +163,8 @@ class Engine:
                                on_batch=functools.partial(self.observers.batch, m.spec.name),
                                run_overhead_tokens=self.settings.run_overhead_tokens,
                                on_failure=self._scheduler_failed),
-                LruCache(self.settings.cache_size),
-                LruCache(self.settings.cache_size),
+                self.memory.cache(f"tokens:{m.spec.name}", max_entries=self.settings.cache_size),
+                self.memory.cache(f"embeddings:{m.spec.name}", max_entries=self.settings.cache_size),
             )
         for ensemble in self.ensembles.values():
             if ensemble.name in self._served:
@@ -195,6 +203,7 @@ class Engine:
         self.ready = False
         for served in self._served.values():
             await served.scheduler.stop()
+        self.pools.shutdown()
 
     async def __aenter__(self) -> "Engine":
         await self.start()
@@ -292,6 +301,8 @@ class Engine:
         only if its first occurrence was.
         """
         keys = [content_key(t) for t in texts]
+        # a bi-encoder reads max_length tokens: keep no more (one past it still tells that the text was cut)
+        keep = served.spec.max_length + 1 if served.spec.kind == BI_ENCODER else None
         found: dict[bytes, tuple[int, ...]] = {}
         cached_keys: set[bytes] = set()
         todo: dict[bytes, str] = {}
@@ -302,12 +313,12 @@ class Engine:
             if cached is None:
                 todo[key] = text
             else:
-                found[key] = cached
+                found[key] = tuple(cached)
                 cached_keys.add(key)
         if todo:
             for key, ids in zip(todo, served.model.tokenize(list(todo.values()))):
-                found[key] = tuple(ids)
-                served.token_cache.put(key, found[key])
+                found[key] = tuple(ids[:keep])
+                served.token_cache.put(key, array("i", found[key]))
         return [found[k] for k in keys], [k in cached_keys for k in keys]
 
     async def rerank(self, query: RerankQuery, *, raw: bool = False) -> RerankOutcome:
@@ -329,7 +340,7 @@ class Engine:
         multi-step request, per step too, fused (engine/steps.py); a model or an ensemble alike."""
         name = query.model or self.default_model
         window = (self.query_window(query.query, name) if len(query.query) < SHORT_QUERY_CHARS
-                  else await asyncio.to_thread(self.query_window, query.query, name))
+                  else await self.pools.cpu(self.query_window, query.query, name))
         if window.truncated:
             if not query.truncate:
                 raise RequestTooLarge(f"query: over the {self._query_budget(name)}-token window of model {name!r} "
@@ -399,7 +410,7 @@ class Engine:
                       observe: bool = True) -> RerankOutcome:
         stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
         try:
-            normalized, norm_hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw, stop)
+            normalized, norm_hits = await self.pools.cpu(self._normalize_all, query.candidates, raw, stop)
         except asyncio.CancelledError:
             stop.set()
             raise
@@ -408,7 +419,7 @@ class Engine:
             self.counters.normalize_misses += len(norm_hits) - sum(norm_hits)
         t1 = time.perf_counter_ns()
         texts = [n.text for n in normalized]
-        q_ids, query_capped, doc_ids, token_hits = await asyncio.to_thread(
+        q_ids, query_capped, doc_ids, token_hits = await self.pools.cpu(
             self._tokenize_request, served, query.query, texts)
         hits = sum(a and b for a, b in zip(norm_hits, token_hits))
         cut = [False] * len(doc_ids)  # per candidate: cut to fit (max_tokens_per_doc, windows, max length)
@@ -467,7 +478,7 @@ class Engine:
             weights = np.array([default_weight(n.kind or c.kind) for n, c in zip(normalized, query.candidates)])
         if not np.any(weights):
             return scores
-        return await asyncio.to_thread(fuse, scores, query.query, texts, weights)
+        return await self.pools.cpu(fuse, scores, query.query, texts, weights)
 
     def _tokenize_request(self, served: ServedModel, query: str,
                           texts: list[str]) -> tuple[list[int], bool, list[tuple[int, ...]], list[bool]]:
@@ -565,7 +576,7 @@ class Engine:
     async def _embed(self, served: ServedModel, texts: list[str], cache: bool) -> "Embedded":
         t0 = time.perf_counter_ns()
         ids, _hits = (self._token_ids(served, texts) if len(texts) == 1
-                      else await asyncio.to_thread(self._token_ids, served, texts))
+                      else await self.pools.cpu(self._token_ids, served, texts))
         t1 = time.perf_counter_ns()
         keys = [content_key(t, str(len(d))) for t, d in zip(texts, ids)]  # Rerank's own embedding key
         found = [served.embedding_cache.get(k) if cache else None for k in keys]
@@ -605,7 +616,7 @@ class Engine:
         self._check_admission()
         self._inflight += 1
         try:
-            return await self._within_time_limit(asyncio.to_thread(work))
+            return await self._within_time_limit(self.pools.cpu(work))
         finally:
             self._inflight -= 1
 

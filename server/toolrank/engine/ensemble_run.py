@@ -30,7 +30,7 @@ async def rerank_ensemble(engine: "Engine", spec: EnsembleSpec, query: RerankQue
                           t0: int, observe: bool = True) -> RerankOutcome:
     """One ranked outcome from ``spec``'s members; the caller has validated and admitted the request.
     ``observe`` False: one step of a multi-step request (engine/steps.py), counted once by the caller."""
-    kinds = await asyncio.to_thread(_kinds, engine, query, raw)
+    kinds = await engine.pools.cpu(_kinds, engine, query, raw)
     active = spec.active(kinds)
     models = [m.model for m in active if m.model != BM25_MEMBER] or [spec.models[0]]
     member_query = replace(query, raw_scores=True, lexical_weight=0.0, top_n=0, return_text=True)
@@ -46,7 +46,7 @@ async def rerank_ensemble(engine: "Engine", spec: EnsembleSpec, query: RerankQue
             texts[r.index] = r.text or ""
         columns[name] = column
     if any(m.model == BM25_MEMBER for m in active):
-        columns[BM25_MEMBER] = await asyncio.to_thread(
+        columns[BM25_MEMBER] = await engine.pools.cpu(
             lambda: bm25_scores(lexical_tokens(query.query), [lexical_tokens(t) for t in texts]))
     fused = fuse_z(spec, columns, kinds)
     order = sorted(range(n), key=lambda i: (-fused[i], i))
