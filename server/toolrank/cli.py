@@ -358,7 +358,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                                        context=args.context or (), return_text=args.text,
                                        return_candidates=args.json, stage_one_only=args.stage_one_only,
                                        model=args.use_model or "", learn=not args.no_learning,
-                                       adaptive=args.adaptive, max_tokens=args.max_tokens)
+                                       adaptive=args.adaptive, max_tokens=args.max_tokens, per_step=args.per_step)
                 if args.json:
                     from google.protobuf.json_format import MessageToDict
 
@@ -366,11 +366,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                     from toolrank.catalogs.types import SelectOutcome
 
                     selected = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,
-                                             picked.rerank_model, picked.no_match)
+                                             picked.rerank_model, picked.no_match, steps=picked.steps)
                     print(json.dumps(MessageToDict(select_outcome_to_pb(selected)), indent=2, ensure_ascii=False))
                     return 0
                 for rank, hit in enumerate(picked, 1):
-                    pin = " (pinned)" if hit.pinned else ""
+                    pin = " (pinned)" if hit.pinned else f" (step {hit.step})" if hit.step else ""
                     print(f"{rank:>3}. {hit.score:.4f}  {hit.id}{pin}" + (f"\n       {hit.text[:160]}" if hit.text else ""))
                 if picked.no_match:
                     print("no candidate fits this query (the best is below the calibrated threshold)")
@@ -665,6 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 0 = no budget)")
     c.add_argument("--no-learning", action="store_true",
                    help="ignore learned examples and feedback for this request (default off)")
+    c.add_argument("--per-step", action="store_true",
+                   help="a multi-step query gets a set covering each of its steps (default off)")
     c.add_argument("--use-model", help="the catalog's bi-encoder (default: the catalog's model)")
     c.add_argument("--text", action="store_true", help="show each result's normalized text (default off)")
     c.add_argument("--json", action="store_true", help="the whole response as JSON, with the candidates (default off)")

@@ -25,7 +25,7 @@ class Limits:
 
     max_candidates: int = 1000
     max_candidate_bytes: int = 256 * 1024
-    max_query_bytes: int = 16 * 1024
+    max_query_bytes: int = 1024 * 1024  # agents paste logs and earlier turns; the engine fits it to the model (query_window)
     max_request_bytes: int = 16 * 1024 * 1024
     max_message_bytes: int = 32 * 1024 * 1024  # gRPC receive limit (transport level)
 

@@ -133,7 +133,7 @@ def test_bad_requests_are_named():
             (SelectQuery("c", "x", model="other"), "model: catalog 'c' is embedded with 'tiny-bi'"),
             (SelectQuery("c", "x", min_score=float("nan")), "min_score"),
             (SelectQuery("c", "x", rerank_depth=5000), "rerank_depth"),
-            (SelectQuery("c", "x" * 20000), "query: 20000 bytes"),
+            (SelectQuery("c", "x" * ((1 << 20) + 1)), f"query: {(1 << 20) + 1} bytes"),
         ]:
             with pytest.raises(InvalidRequest) as err:
                 await svc.select(q)

@@ -56,6 +56,7 @@ class SelectBody(BaseModel):
     no_learning: StrictBool = False
     adaptive: StrictBool = False
     max_tokens: StrictInt = Field(0, ge=0, description="0 = no budget; ~4 characters of candidate JSON per token")
+    per_step: StrictBool = Field(False, description="cover each step of a multi-step query (docs/requests.md)")
 
 
 def _info(info: CatalogInfo, learning: bool = True) -> dict[str, Any]:
@@ -95,10 +96,12 @@ def catalogs_router(service: CatalogService) -> APIRouter:
             return_candidates=body.return_candidates, return_text=body.return_text, model=body.model,
             context=tuple(body.context), rerank_depth=body.rerank_depth, stage_one_only=body.stage_one_only,
             rerank_model=body.rerank_model, learn=not body.no_learning, adaptive=body.adaptive,
-            max_tokens=body.max_tokens))
+            max_tokens=body.max_tokens, per_step=body.per_step))
         results = []
         for h in out.results:
             item: dict[str, Any] = {"id": h.id, "score": h.score, "pinned": h.pinned}
+            if h.step:
+                item["step"] = h.step
             if h.text is not None:
                 item["text"] = h.text
             if h.candidate is not None:
@@ -106,7 +109,7 @@ def catalogs_router(service: CatalogService) -> APIRouter:
             results.append(item)
         return {"results": results, "version": out.version, "usage": asdict(out.usage),
                 "timing": asdict(out.timing), "model": out.model, "rerank_model": out.rerank_model,
-                "no_match": out.no_match}
+                "no_match": out.no_match, "steps": list(out.steps)}
 
     @router.post("/v1/catalogs/{name}/feedback", openapi_extra=body_schema(FeedbackBody))
     async def feedback(name: str, request: Request) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from toolrank.catalogs.types import (
 from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
 from toolrank.engine.ensemble import fuse_two_stages
+from toolrank.engine.steps import cover_steps, fuse_steps, split_steps
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
                              ModelNotServed, UnknownModel, WriteConflict)
@@ -489,65 +490,115 @@ class CatalogService:
             if row is None:
                 raise InvalidRequest(f"pinned_ids[{i}]: {pid!r} is not in catalog {q.catalog!r}")
             pinned_rows.append(row)
+        query_text, query_truncated = await self._query_window(q.query, index.record.model)
+        steps = split_steps(query_text).steps if q.split_steps else ()
+        steps = steps if len(steps) > 1 else ()
         query_vector, query_tokens, tok_ns, queue_ns, infer_ns = None, 0, 0, 0, 0
+        step_vectors: list[np.ndarray | None] = [None] * len(steps)
         if index.matrix is not None and q.scoring != BM25:
-            text = f"{q.instruction} {q.query}" if q.instruction else q.query
-            out = await self.engine.embed([text, *q.context], index.record.model, cache=False, queries=True)
+            texts = [f"{q.instruction} {t}" if q.instruction else t for t in (query_text, *steps)]
+            out = await self.engine.embed([texts[0], *q.context, *texts[1:]], index.record.model, cache=False,
+                                          queries=True)
             query_vector = out.vectors[0].astype(np.float32)
+            step_vectors = [v.astype(np.float32) for v in out.vectors[1 + len(q.context):]]
             if q.context:
-                query_vector = query_vector + np.asarray(context_weights(len(q.context)), np.float32) @ out.vectors[1:]
+                turns = out.vectors[1:1 + len(q.context)]
+                query_vector = query_vector + np.asarray(context_weights(len(q.context)), np.float32) @ turns
                 query_vector /= max(float(np.linalg.norm(query_vector)), 1e-12)
             query_tokens, tok_ns, queue_ns, infer_ns = out.tokens, out.tokenize_ns, out.queue_ns, out.inference_ns
-        terms = query_terms(index.vocab, q.query, q.context)
+        terms = query_terms(index.vocab, query_text, q.context)
+        step_terms = [query_terms(index.vocab, s, ()) for s in steps]
         if index.size > PARALLEL_STAGE_ONE_ROWS:
-            stage = await self.pools.cpu(index.stage_one, query_vector, terms, q.query, q.scoring)
+            stage = await self.pools.cpu(index.stage_one, query_vector, terms, query_text, q.scoring)
+            step_stages = [await self.pools.cpu(index.stage_one, v, t, s, q.scoring)
+                           for v, t, s in zip(step_vectors, step_terms, steps)]
         else:
-            stage = index.stage_one(query_vector, terms, q.query, q.scoring)
+            stage = index.stage_one(query_vector, terms, query_text, q.scoring)
+            step_stages = [index.stage_one(v, t, s, q.scoring) for v, t, s in zip(step_vectors, step_terms, steps)]
         adjust = await self._learned(index, q, query_vector, stage.scores)
         scores = learning.fuse(stage.scores, adjust)
+        step_scores = [st.scores for st in step_stages]
+        # per_step covers a step with its best candidate by that step fused with the whole request: a step's
+        # own text alone ("book it") misleads more often than together with the request it belongs to
+        cover_scores = [fuse_steps(scores, [s]) for s in step_scores]
+        if steps:  # a multi-step request: each candidate's best step counts beside the whole (engine/steps.py)
+            scores = fuse_steps(scores, step_scores, clip=True).astype(np.float32)
         mask = index.filter_mask(q.filter)
         top_k = q.top_k or DEFAULT_TOP_K
         candidate_scores = scores if mask is None else np.where(mask, scores, -np.inf)
         no_match = self._no_match(index, candidate_scores) if q.scoring == FUSED else False
         usage_windows = usage_cand_tokens = truncated = 0
         final: dict[int, float] = {}
+        final_steps: list[dict[int, float]] = [{} for _ in steps]  # per step, for per_step cover
         rerank_model = ""
         if cross and index.size:
             depth = max(q.rerank_depth or DEFAULT_RERANK_DEPTH, top_k)
             pool = [int(r) for r in _best(candidate_scores, depth)]
+            for s in step_scores:  # each step's own best candidates get their chance at stage two
+                masked = s if mask is None else np.where(mask, s, -np.inf)
+                pool += [int(r) for r in _best(masked, top_k) if int(r) not in pool]
             pool += [r for r in pinned_rows if r not in pool]
             docs = tuple(Candidate(TextInput(index.entries[r].text or index.entries[r].id), index.entries[r].id)
                          for r in pool)
-            outcome = await self.engine.rerank(RerankQuery(q.query, docs, model=cross, raw_scores=True,
-                                                           lexical_weight=0.0), raw=True)
+            outcomes = await asyncio.gather(*(
+                self.engine.rerank(RerankQuery(text, docs, model=cross, raw_scores=True, lexical_weight=0.0,
+                                               split_steps=False), raw=True)
+                for text in (query_text, *steps)))
             logits = np.zeros(len(pool))
-            for hit in outcome.results:
+            parts = [np.zeros(len(pool)) for _ in steps]
+            for hit in outcomes[0].results:
                 logits[hit.index] = hit.score
+            for part, outcome in zip(parts, outcomes[1:]):
+                for hit in outcome.results:
+                    part[hit.index] = hit.score
+            for step, part in enumerate(parts):  # per_step: a step's best by that step fused with the whole
+                own = fuse_steps(logits, [part])
+                final_steps[step].update((row, float(own[i])) for i, row in enumerate(pool))
+            logits = fuse_steps(logits, parts)  # a multi-step request: best step beside the whole (engine/steps.py)
             # the cross-encoder with stage one on z-scores over the pool (engine/ensemble.py); what learning
             # adds counts once more at full strength, as learning.fuse_stage_two did on the cross-encoder's scale
             boost = None if adjust is None else adjust[pool].astype(np.float64)
             for row, score in zip(pool, fuse_two_stages(logits, scores[pool].astype(np.float64), boost=boost)):
                 final[row] = float(score)
-            u, t = outcome.usage, outcome.timing
-            usage_windows, usage_cand_tokens, truncated = u.windows, u.candidate_tokens, u.truncated
-            query_tokens += u.query_tokens
-            tok_ns, queue_ns, infer_ns = tok_ns + t.tokenize_ns, queue_ns + t.queue_ns, infer_ns + t.inference_ns
+            for outcome in outcomes:
+                u, t = outcome.usage, outcome.timing
+                usage_windows, usage_cand_tokens = usage_windows + u.windows, usage_cand_tokens + u.candidate_tokens
+                truncated = max(truncated, u.truncated)
+                query_tokens += u.query_tokens
+                query_truncated = query_truncated or u.query_truncated
+                tok_ns, queue_ns, infer_ns = tok_ns + t.tokenize_ns, queue_ns + t.queue_ns, infer_ns + t.inference_ns
             rerank_model = cross
         else:
             for r in _best(candidate_scores, top_k + len(pinned_rows)):
                 final[int(r)] = float(scores[r])
             for r in pinned_rows:
                 final[r] = float(scores[r])
+            for s in cover_scores:
+                masked = s if mask is None else np.where(mask, s, -np.inf)
+                for r in _best(masked, 1):  # each step's best row may cover its step
+                    final.setdefault(int(r), float(scores[r]))
+            for step, s in enumerate(cover_scores):
+                final_steps[step].update((r, float(s[r])) for r in final)
         pinned = set(pinned_rows)
         chosen = list(pinned_rows)
-        for row in sorted(final, key=lambda r: (-final[r], r)):
-            if len(chosen) >= max(top_k, len(pinned_rows)):
-                break
-            if row in pinned or not np.isfinite(candidate_scores[row]):
-                continue
-            if q.min_score is not None and final[row] < q.min_score:
-                break
-            chosen.append(row)
+        step_of: dict[int, int] = {}
+        if q.per_step and steps:
+            rows = [r for r in final if r not in pinned and np.isfinite(candidate_scores[r])
+                    and (q.min_score is None or final[r] >= q.min_score)]
+            fused_rows = np.array([final[r] for r in rows])
+            per_step = [np.array([fs.get(r, -np.inf) for r in rows]) for fs in final_steps]
+            for i, step in cover_steps(fused_rows, per_step, max(top_k - len(pinned_rows), 0)):
+                chosen.append(rows[i])
+                step_of[rows[i]] = step
+        else:
+            for row in sorted(final, key=lambda r: (-final[r], r)):
+                if len(chosen) >= max(top_k, len(pinned_rows)):
+                    break
+                if row in pinned or not np.isfinite(candidate_scores[row]):
+                    continue
+                if q.min_score is not None and final[row] < q.min_score:
+                    break
+                chosen.append(row)
         chosen.sort(key=lambda r: (-final[r], r))
         if q.adaptive or q.max_tokens:
             chosen = cut_rows(chosen, [final[r] for r in chosen], pinned, q.adaptive, q.max_tokens,
@@ -555,13 +606,24 @@ class CatalogService:
         results = tuple(
             SelectHit(index.entries[r].id, float(final[r]), r in pinned,
                       index.entries[r].text if q.return_text else None,
-                      index.candidate(r) if q.return_candidates else None)
+                      index.candidate(r) if q.return_candidates else None, step_of.get(r, 0))
             for r in chosen
         )
         usage = Usage(query_tokens=query_tokens, candidate_tokens=usage_cand_tokens, truncated=truncated,
-                      windows=usage_windows)
+                      windows=usage_windows, query_truncated=query_truncated, steps=len(steps))
         timing = Timing(0, tok_ns, queue_ns, infer_ns, time.perf_counter_ns() - t0)
-        return SelectOutcome(results, index.version, usage, timing, index.record.model, rerank_model, no_match)
+        return SelectOutcome(results, index.version, usage, timing, index.record.model, rerank_model, no_match,
+                             steps)
+
+    async def _query_window(self, query: str, model: str) -> tuple[str, bool]:
+        """The query fitted to the window of the catalog's bi-encoder (else the default model's), and whether it
+        was cut; a cross-encoder at stage two fits it again to its own window (engine/query_window.py)."""
+        try:
+            self.engine.served(model)
+        except UnknownModel:
+            model = ""
+        window = await self.engine.pools.cpu(self.engine.query_window, query, model)
+        return window.text, window.truncated
 
     def _no_match(self, index: CatalogIndex, scores: np.ndarray) -> bool:
         """Even the best eligible candidate's stage-one score is below its model's and kind's calibrated threshold."""
@@ -591,7 +653,8 @@ class CatalogService:
     async def feedback(self, req: FeedbackRequest) -> FeedbackOutcome:
         """Keep one past request and what was chosen/rejected for it; Select learns from it at once."""
         index = await self._index(req.catalog)
-        record = learning.feedback_record(req.query, req.chosen_ids, req.rejected_ids, req.source, index.row_of,
+        query, _ = await self._query_window(req.query, index.record.model)  # a pasted log is not kept: its request is
+        record = learning.feedback_record(query, req.chosen_ids, req.rejected_ids, req.source, index.row_of,
                                           req.catalog, self.settings.limits.max_query_bytes)
         if not self.settings.learn:
             raise InvalidRequest("feedback: learning is off on this server (--learn off)")

@@ -22,6 +22,7 @@ through this same path and are fused on z-scores (engine/ensemble_run.py).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from array import array
 import functools
 import logging
@@ -38,12 +39,15 @@ from toolrank.engine.ensemble_run import rerank_ensemble
 from toolrank.engine.lexical import default_weight, fuse
 from toolrank.engine.memory import BudgetedCache, MemoryBudget
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
+from toolrank.engine.query_window import QueryWindow, fit_query, query_budget
 from toolrank.engine.pools import Pools
 from toolrank.engine.scheduler import BatchScheduler
 from toolrank.engine.stacks import shipped
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
+from toolrank.engine.steps import combine_outcomes, split_steps
 from toolrank.engine.validate import validate_candidates, validate_rerank
-from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
+from toolrank.errors import (DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, RequestTooLarge,
+                             UnknownModel)
 from toolrank.models.loader import LoadedModel
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
@@ -64,6 +68,7 @@ from toolrank.types import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+SHORT_QUERY_CHARS = 4096  # a query this short is fitted to the window on the event loop (microseconds), longer in a thread
 
 
 @dataclass
@@ -325,11 +330,54 @@ class Engine:
         self._check_admission()
         self._inflight += 1
         try:
-            if ensemble is not None:
-                return await self._within_time_limit(rerank_ensemble(self, ensemble, query, raw, t0))
-            return await self._within_time_limit(self._rerank(query, served, raw, t0))
+            return await self._within_time_limit(self._rerank_request(query, served, ensemble, raw, t0))
         finally:
             self._inflight -= 1
+
+    async def _rerank_request(self, query: RerankQuery, served: ServedModel, ensemble: EnsembleSpec | None,
+                              raw: bool, t0: int) -> RerankOutcome:
+        """Fit the query to the model's window (engine/query_window.py), then score it whole and, when it is a
+        multi-step request, per step too, fused (engine/steps.py); a model or an ensemble alike."""
+        name = query.model or self.default_model
+        window = (self.query_window(query.query, name) if len(query.query) < SHORT_QUERY_CHARS
+                  else await self.pools.cpu(self.query_window, query.query, name))
+        if window.truncated:
+            if not query.truncate:
+                raise RequestTooLarge(f"query: over the {self._query_budget(name)}-token window of model {name!r} "
+                                      f"(send truncate=true to have it cut to its request part)")
+            query = dataclasses.replace(query, query=window.text)
+
+        async def score(q: RerankQuery, observe: bool) -> RerankOutcome:
+            if ensemble is not None:
+                return await rerank_ensemble(self, ensemble, q, raw, t0, observe=observe)
+            return await self._rerank(q, served, raw, t0, observe=observe)
+
+        steps = split_steps(query.query).steps if query.split_steps else ()
+        if len(steps) < 2:
+            outcome = await score(query, True)
+            usage = outcome.usage  # ``truncated`` counts the query too, as it always has
+            return dataclasses.replace(outcome, usage=dataclasses.replace(
+                usage, query_truncated=window.truncated, truncated=usage.truncated + window.truncated))
+        whole = await score(dataclasses.replace(query, top_n=0), False)
+        parts = await asyncio.gather(*(score(dataclasses.replace(query, query=s, top_n=0), False) for s in steps))
+        outcome = combine_outcomes(whole, parts, query.top_n, window.truncated, time.perf_counter_ns() - t0,
+                                   clip=not query.raw_scores)
+        self.counters.requests += 1
+        self.counters.candidates += len(query.candidates)
+        self.counters.fallbacks += whole.usage.fallbacks
+        self.observers.rerank(outcome, len(query.candidates))
+        return outcome
+
+    def _query_budget(self, name: str) -> int:
+        """Query tokens ``name`` reads: a model's window, or an ensemble's smallest member window."""
+        ensemble = self.ensembles.get(name or self.default_model)
+        members = ensemble.models if ensemble is not None else [name]
+        return min(query_budget(self.served(m).model) for m in members)
+
+    def query_window(self, text: str, model: str = "") -> QueryWindow:
+        """``text`` fitted to the query window of ``model`` (a served model or an ensemble; engine/query_window.py);
+        tokenizes, so a long text is fitted off the event loop."""
+        return fit_query(text, self.served(model).model.tokenize, self._query_budget(model))
 
     def _check_admission(self) -> None:
         """Refuse at once, never queue without bound: not ready, shutting down, or too much in flight."""
@@ -380,6 +428,11 @@ class Engine:
             doc_ids = [d[: query.max_tokens_per_doc] for d in doc_ids]
         t2 = time.perf_counter_ns()
         spec = served.spec
+        if not query.truncate and spec.kind == BI_ENCODER:  # TEI's truncate=false: refuse what would be cut
+            for i, ids in enumerate(doc_ids):
+                if self._single_cut(served, ids):
+                    raise RequestTooLarge(f"candidates[{i}]: {len(ids)} tokens, over the window of model "
+                                          f"{spec.name!r} (send truncate=true to have it cut)")
         if spec.kind == BI_ENCODER:
             scores, windows, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts, cut)
             query_capped = query_capped or self._single_cut(served, q_ids)

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 
 async def rerank_ensemble(engine: "Engine", spec: EnsembleSpec, query: RerankQuery, raw: bool,
-                          t0: int) -> RerankOutcome:
-    """One ranked outcome from ``spec``'s members; the caller has validated and admitted the request."""
+                          t0: int, observe: bool = True) -> RerankOutcome:
+    """One ranked outcome from ``spec``'s members; the caller has validated and admitted the request.
+    ``observe`` False: one step of a multi-step request (engine/steps.py), counted once by the caller."""
     kinds = await engine.pools.cpu(_kinds, engine, query, raw)
     active = spec.active(kinds)
     models = [m.model for m in active if m.model != BM25_MEMBER] or [spec.models[0]]
@@ -67,11 +68,12 @@ async def rerank_ensemble(engine: "Engine", spec: EnsembleSpec, query: RerankQue
     timing = Timing(max(t.normalize_ns for t in timings), max(t.tokenize_ns for t in timings),
                     sum(t.queue_ns for t in timings), sum(t.inference_ns for t in timings),
                     time.perf_counter_ns() - t0)
-    engine.counters.requests += 1
-    engine.counters.candidates += n
-    engine.counters.fallbacks += usage.fallbacks
     outcome = RerankOutcome(results, usage, timing, spec.name)
-    engine.observers.rerank(outcome, n)
+    if observe:
+        engine.counters.requests += 1
+        engine.counters.candidates += n
+        engine.counters.fallbacks += usage.fallbacks
+        engine.observers.rerank(outcome, n)
     return outcome
 
 
