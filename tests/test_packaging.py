@@ -76,6 +76,7 @@ def test_wheel_ships_the_default_model(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ("model.onnx", "tokenizer.json", "config.json", "toolrank.json", "MODEL_CARD.md"):
         assert f"toolrank/models/default/{f}" in names
+        assert f"toolrank/models/minilm-l6-tools-v1/{f}" in names  # the tool-tuned model (docs/training.md)
     assert "toolrank/v1/reranker_pb2.py" in names
     assert not [n for n in names if n.startswith("toolrank/bench")], "checkout-only scripts live in bench/"
     assert "toolrank/client/__init__.py" in names

@@ -66,6 +66,7 @@ Requests are used as written.
   linear decay, gradient clip 1.0; dropout as in the base; {a['steps']} steps; seed {a['seed']}
   (data order, sampled negatives, dropout; deterministic torch algorithms).
 - Token embeddings {"trained too" if a['train_embeddings'] else "frozen (words the pairs never show, e.g. in SQL or code, keep their vectors)"}; every encoder layer trained.
+- Exported weights: {"the fine-tuned weights as trained" if a.get('merge', 1.0) >= 1.0 else f"base + {a['merge']} × (fine-tuned − base), a weight-space interpolation (WiSE-FT) that keeps part of the base's general-purpose behaviour"}.
 - Training truncation: requests {a['query_max']} tokens, tools {a['tool_max']} tokens
   (the served model truncates at 256 as before).
 - Loss: {record['loss']['first10']:.3f} over the first 10 steps, {record['loss']['last10']:.3f} over the last 10.
@@ -74,14 +75,14 @@ Reproduce (repository root, the `train` extra installed):
 
 ```sh
 PYTHONPATH=server:. python -m training.train --data ../shared/train --out OUT_DIR \\
-    --steps {a['steps']} --batch {a['batch']} --seed {a['seed']} --lr {a['lr']} --threads {a['threads']}
+    --steps {a['steps']} --batch {a['batch']} --seed {a['seed']} --lr {a['lr']} --threads {a['threads']} --merge {a.get('merge', 1.0)}
 ```
 
 ## Time and hardware
 
 {t['total_s'] / 60:.1f} minutes wall time in all: negatives mined in {t['mining_s']:.0f} s, {a['steps']} steps
 in {t['train_s']:.0f} s ({t['s_per_step']} s a step), the rest export. Hardware: {h['device']}
-({h['cpu']}, {h['cores']} cores shared with other jobs, {h['torch_threads']} torch threads), torch
+({h['cpu']}, {h['cores']} cores shared with other jobs, torch threads: {h['torch_threads']}), torch
 {h['torch']}, Python {h['python']}.
 
 ## Export

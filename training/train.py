@@ -64,6 +64,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="also train the token embeddings (default frozen: words the pairs never show keep their vectors)")
     p.add_argument("--sources", default=",".join(D.LICENSED_SOURCES), help="comma-separated sources of --data to use")
     p.add_argument("--research-only", action="store_true", help="also train on research-only pairs (not for the wheel)")
+    p.add_argument("--merge", type=float, default=1.0,
+                   help="weight of the fine-tuning in the exported model: base + MERGE x (tuned - base); 1 = as tuned")
     p.add_argument("--name", default=MODEL_NAME, help="the model's name in toolrank.json")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (1: on a shared, oversubscribed CPU two threads were 2-4x slower a step)")
@@ -138,6 +140,59 @@ def mined_negatives(data: D.TrainingData, model_scorer: D.Scorer, args: argparse
     return negatives
 
 
+def save_hf(model: Any, base: Path, path: Path) -> None:
+    """Weights as safetensors with the base's tokenizer.json and config.json (same architecture and vocabulary)."""
+    model.save_pretrained(str(path))
+    for name in ("tokenizer.json", "config.json"):
+        shutil.copyfile(base / name, path / name)
+
+
+def interpolate(model: Any, base: Path, weight: float) -> None:
+    """In place: ``base + weight * (tuned - base)`` for every parameter (weight-space ensembling, WiSE-FT).
+
+    Less than 1 keeps part of the base's general-purpose behaviour (kinds the pairs never show,
+    such as code) while keeping much of the fine-tuning's gain on tools.
+    """
+    import torch
+    from transformers import BertModel
+
+    original = BertModel.from_pretrained(str(base), attn_implementation="eager", add_pooling_layer=False)
+    reference = original.state_dict()
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.copy_(reference[name].to(tensor.device) + weight * (tensor - reference[name].to(tensor.device)))
+
+
+def export_model(model: Any, base: Path, out: Path, work: Path, name: str, encoder: Encoder) -> dict[str, Any]:
+    """The default's export (scripts/export_default_model.py) of ``model`` into ``out``; returns the checks."""
+    hf = work / "hf"
+    save_hf(model, base, hf)
+    fp32_dir = work / "fp32"
+    fp32 = export.export_fp32(hf, fp32_dir)
+    int8 = export.quantize_int8(fp32, fp32_dir / "model.int8.onnx", per_channel=export.PER_CHANNEL,
+                                reduce_range=export.REDUCE_RANGE)
+    export.write_model_dir(hf, out, int8)
+    export.write_model_dir(hf, fp32_dir, fp32)
+    manifest = {**export.MANIFEST, "name": name}
+    (out / "toolrank.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (fp32_dir / "toolrank.json").write_text(json.dumps({**manifest, "name": name + "-fp32"}, indent=2) + "\n",
+                                            encoding="utf-8")
+
+    positions = int(model.config.max_position_embeddings)  # a small test model cannot take 256 tokens
+    encoder.tok.no_truncation()
+    checks = [t for t in export.CHECK_TEXTS if len(encoder.tok.encode(t).ids) <= min(positions, export.MAX_LENGTH)]
+    ref = encoder.embed(checks, min(positions, export.MAX_LENGTH))
+    cos_fp32 = (ref * export.embed(fp32, out / "tokenizer.json", checks)).sum(1)
+    cos_int8 = (ref * export.embed(int8, out / "tokenizer.json", checks)).sum(1)
+    print(f"fp32 ONNX vs torch cosine min {cos_fp32.min():.7f}; int8 vs torch min {cos_int8.min():.4f} "
+          f"mean {cos_int8.mean():.4f}", flush=True)
+    if cos_fp32.min() <= 0.9999:
+        raise SystemExit("the fp32 ONNX export does not match the trained torch model (cosine <= 0.9999)")
+    return {"fp32_vs_torch_min": float(cos_fp32.min()), "int8_vs_torch_min": float(cos_int8.min()),
+            "int8_vs_torch_mean": float(cos_int8.mean()), "model_bytes": (out / "model.onnx").stat().st_size}
+
+
 def seed_everything(seed: int) -> None:
     import torch
 
@@ -209,31 +264,11 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     train_s = time.time() - t_train
 
     model.eval()
-    hf = work / "hf"
-    model.save_pretrained(str(hf))
-    for name in ("tokenizer.json", "config.json"):  # the base's own files: same architecture and vocabulary
-        shutil.copyfile(base / name, hf / name)
-    fp32_dir = work / "fp32"
-    fp32 = export.export_fp32(hf, fp32_dir)
-    int8 = export.quantize_int8(fp32, fp32_dir / "model.int8.onnx", per_channel=export.PER_CHANNEL,
-                                reduce_range=export.REDUCE_RANGE)
-    export.write_model_dir(hf, out, int8)
-    export.write_model_dir(hf, fp32_dir, fp32)
-    manifest = {**export.MANIFEST, "name": args.name}
-    (out / "toolrank.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    (fp32_dir / "toolrank.json").write_text(json.dumps({**manifest, "name": args.name + "-fp32"}, indent=2) + "\n",
-                                            encoding="utf-8")
-
-    positions = int(model.config.max_position_embeddings)  # a small test model cannot take 256 tokens
-    encoder.tok.no_truncation()
-    checks = [t for t in export.CHECK_TEXTS if len(encoder.tok.encode(t).ids) <= min(positions, export.MAX_LENGTH)]
-    ref = encoder.embed(checks, min(positions, export.MAX_LENGTH))
-    cos_fp32 = (ref * export.embed(fp32, out / "tokenizer.json", checks)).sum(1)
-    cos_int8 = (ref * export.embed(int8, out / "tokenizer.json", checks)).sum(1)
-    print(f"fp32 ONNX vs torch cosine min {cos_fp32.min():.7f}; int8 vs torch min {cos_int8.min():.4f} "
-          f"mean {cos_int8.mean():.4f}", flush=True)
-    if cos_fp32.min() <= 0.9999:
-        raise SystemExit("the fp32 ONNX export does not match the trained torch model (cosine <= 0.9999)")
+    tuned = work / "hf-tuned"  # the fine-tuned weights as trained; training.merge re-exports from them
+    save_hf(model, base, tuned)
+    if args.merge < 1.0:
+        interpolate(model, base, args.merge)
+    exported = export_model(model, base, out, work, args.name, encoder)
 
     record = {
         "name": args.name,
@@ -246,8 +281,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "hardware": {"device": str(device), "cpu": platform.processor() or platform.machine(),
                      "cores": os.cpu_count(), "torch_threads": args.threads,
                      "torch": torch.__version__, "python": platform.python_version()},
-        "export": {"fp32_vs_torch_min": float(cos_fp32.min()), "int8_vs_torch_min": float(cos_int8.min()),
-                   "int8_vs_torch_mean": float(cos_int8.mean()), "model_bytes": (out / "model.onnx").stat().st_size},
+        "export": exported,
     }
     (work / "training.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     write_card(out / "MODEL_CARD.md", record, evaluation=None)

@@ -146,3 +146,4 @@ def test_false_negative_mask_hides_other_right_tools_only() -> None:
     positives = {"q1": frozenset({"s/a", "s/c"}), "q2": frozenset({"s/b"})}
     mask = D.false_negative_mask(batch, columns, positives)
     assert mask.tolist() == [[False, False, True, False], [False, False, False, False]]
+

@@ -33,10 +33,10 @@ def tiny_base(path: Path) -> Path:
     return path
 
 
-def run(tmp_path: Path, name: str) -> tuple[dict, Path]:
+def run(tmp_path: Path, name: str, *extra: str) -> tuple[dict, Path]:
     from training import train
 
-    args = train.parse_args(["--data", str(tmp_path / "train"), "--out", str(tmp_path / name),
+    args = train.parse_args([*extra, "--data", str(tmp_path / "train"), "--out", str(tmp_path / name),
                              "--work", str(tmp_path / f"{name}-work"), "--base", str(tmp_path / "base"),
                              "--sources", "alpha,beta", "--steps", "2", "--batch", "4", "--seed", "3", "--lr", "1e-3",
                              "--query-max", "32", "--tool-max", "64", "--threads", "1", "--device", "cpu"])
@@ -47,7 +47,7 @@ def test_two_steps_train_export_and_repeat(tmp_path: Path) -> None:
     write_train_dir(tmp_path / "train")
     tiny_base(tmp_path / "base")
     record, out = run(tmp_path, "one")
-    again, _ = run(tmp_path, "two")
+    again, _ = run(tmp_path, "two", "--merge", "0.5")
 
     assert {p.name for p in out.iterdir()} >= {"model.onnx", "tokenizer.json", "config.json", "toolrank.json",
                                                  "MODEL_CARD.md"}
@@ -63,12 +63,20 @@ def test_two_steps_train_export_and_repeat(tmp_path: Path) -> None:
     from safetensors.numpy import load_file
 
     base = load_file(str(tmp_path / "base" / "model.safetensors"))
-    tuned = load_file(str(tmp_path / "one-work" / "hf" / "model.safetensors"))
-    tuned2 = load_file(str(tmp_path / "two-work" / "hf" / "model.safetensors"))
+    tuned = load_file(str(tmp_path / "one-work" / "hf-tuned" / "model.safetensors"))
+    tuned2 = load_file(str(tmp_path / "two-work" / "hf-tuned" / "model.safetensors"))
     key = next(k for k in tuned if k.endswith("encoder.layer.0.attention.self.query.weight"))
     assert not np.allclose(base[key], tuned[key])
     assert all(np.array_equal(tuned[k], tuned2[k]) for k in tuned)
     assert again["loss"] == record["loss"]
+    emb = next(k for k in tuned if k.endswith("word_embeddings.weight"))
+    assert np.array_equal(base[emb], tuned[emb])  # token embeddings frozen by default
+
+    # --merge 0.5 exports base + 0.5 x (tuned - base); no --merge exports the tuned weights
+    merged = load_file(str(tmp_path / "two-work" / "hf" / "model.safetensors"))
+    assert np.allclose(merged[key], base[key] + 0.5 * (tuned[key] - base[key]), atol=1e-6)
+    exported = load_file(str(tmp_path / "one-work" / "hf" / "model.safetensors"))
+    assert np.array_equal(exported[key], tuned[key])
 
     # the exported int8 graph loads in toolrank and embeds like the fp32 torch model
     from toolrank.models.loader import LoadedModel
