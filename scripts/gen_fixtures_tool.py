@@ -66,6 +66,12 @@ MCP_SEARCH = {
     },
 }
 
+TOP_SONG = {"toolSpec": {
+    "name": "top_song", "description": "Get the most popular song played on a radio station.",
+    "inputSchema": {"json": {"type": "object", "properties": {"sign": {
+        "type": "string", "description": "The call sign for the radio station for which you want the most popular song. "
+                                         "Example calls signs are WZPZ and WKRP."}}, "required": ["sign"]}}}}
+
 FIXTURES: dict[str, tuple[str, Any]] = {
     "openai_chat": (
         "https://platform.openai.com/docs/guides/function-calling (Chat Completions tools: "
@@ -317,6 +323,54 @@ FIXTURES: dict[str, tuple[str, Any]] = {
          "auth": {"type": "none"}, "api": {"type": "openapi", "url": "http://localhost:3333/openapi.yaml"},
          "logo_url": "http://localhost:3333/logo.png", "contact_email": "support@example.com",
          "legal_info_url": "http://www.example.com/legal"},
+    ),
+    # Envelopes: a tool under one key, read by rule (any key), never flattened as key paths.
+    "bedrock_converse_tool": (
+        "https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html (Converse API Tool: "
+        "{toolSpec: {name, description, inputSchema: {json: <JSON Schema>}}})",
+        TOP_SONG,
+    ),
+    "bedrock_converse_tool_config": (
+        "https://docs.aws.amazon.com/bedrock/latest/userguide/tool-use-inference-call.html (Converse API "
+        "toolConfig: {tools: [{toolSpec}...], toolChoice: {tool: {name}}})",
+        {"toolConfig": {"tools": [TOP_SONG, {"toolSpec": {
+            "name": "station_schedule", "description": "List the shows a radio station airs on a given day.",
+            "inputSchema": {"json": {"type": "object", "properties": {
+                "sign": {"type": "string", "description": "The call sign of the radio station, such as WZPZ."},
+                "day": {"type": "string", "description": "Day of the week."}}, "required": ["sign"]}}}}],
+            "toolChoice": {"tool": {"name": "top_song"}}}},
+    ),
+    "bedrock_agent_function_schema": (
+        "https://docs.aws.amazon.com/bedrock/latest/userguide/agents-action-function.html (agent action group "
+        "functionSchema: {functions: [{name, description, parameters: {p: {description, type, required}}}]})",
+        {"functionSchema": {"functions": [{
+            "name": "BookHotel", "description": "Book a hotel room for the user.",
+            "parameters": {
+                "HotelName": {"description": "The name of the hotel", "type": "string", "required": True},
+                "CheckinDate": {"description": "The date of check-in", "type": "string", "required": True},
+                "NumberOfNights": {"description": "The number of nights to stay", "type": "integer", "required": False},
+                "Email": {"description": "An email address to contact the user", "type": "string", "required": True},
+                "AllowMarketingEmails": {"description": "Whether to allow promotional emails to be sent to the user",
+                                         "type": "boolean", "required": True}},
+            "requireConfirmation": "DISABLED"}]}},
+    ),
+    # A parameter map under a key no reader table knows: read as parameters, never dropped.
+    "cohere_v1_parameter_definitions": (
+        "https://docs.cohere.com/v1/docs/parameter-types-in-tool-use (Cohere v1 chat tools: {name, description, "
+        "parameter_definitions: {p: {description, type, required}}})",
+        {"name": "query_daily_sales_report",
+         "description": "Connects to a database to retrieve overall sales volumes and sales information for a given day.",
+         "parameter_definitions": {"day": {"description": "Retrieves sales data for this day, formatted as YYYY-MM-DD.",
+                                           "type": "str", "required": True}}},
+    ),
+    "unknown_key_request_body": (
+        "https://spec.openapis.org/oas/v3.1.0#request-body-object (a function record carrying an OpenAPI "
+        "requestBody {description, required, content: {media type: {schema}}} beside its own fields)",
+        {"name": "createPet", "description": "Create a pet in the store.",
+         "requestBody": {"description": "Pet to add to the store", "required": True, "content": {"application/json": {
+             "schema": {"type": "object", "required": ["name"], "properties": {
+                 "name": {"type": "string", "description": "Name the pet answers to"},
+                 "tag": {"type": "string", "description": "Free-form tag, such as a breed"}}}}}}},
     ),
 }
 

@@ -107,3 +107,29 @@ def test_batch_noise_reports_each_cut_and_an_fp32_model_does_not_move(tmp_path):
                                                              (1000000000, True)]
     by_mode = {raw: {r["ndcg_at_10"] for r in rows if r["raw"] == raw} for raw in (False, True)}
     assert all(len(values) == 1 for values in by_mode.values())  # fp32: the batch cut changes nothing
+
+
+def test_terse_api_catalog_builds_every_shape_and_scores_bm25_on_raw_json(tmp_path: Path) -> None:
+    import terse_api_catalog as terse  # bench/terse_api_catalog.py
+
+    tools = [{"tool_id": "AddAlarm", "source": "s", "tool": {
+                 "name": "AddAlarm", "description": "Set an alarm.",
+                 "parameters": {"time": {"type": "str", "description": "Alarm time"}}}},
+             {"tool_id": "GetWeather", "source": "s", "tool": {
+                 "name": "GetWeather", "description": "Weather for a city.",
+                 "parameters": [{"name": "city", "in": "query", "required": True, "schema": {"type": "string"}}]}}]
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "s.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tools))
+    pairs = [{"q": "wake me with an alarm at 7", "source": "s", "tool_id": "AddAlarm", "qid": "q1"},
+             {"q": "what's the weather in a city like Oslo", "source": "s", "tool_id": "GetWeather", "qid": "q2"}]
+    (tmp_path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    for shape in terse.SHAPES:
+        folder = terse.build("s", shape, train=tmp_path, out=tmp_path / "out")
+        corpus = [json.loads(line) for line in (folder / "corpus.jsonl").read_text().splitlines()]
+        assert [row["id"] for row in corpus] == ["AddAlarm", "GetWeather"]
+        r5, r10, ndcg, n = terse.bm25_raw(folder)
+        assert n == 2 and r5 == r10 == 1.0 and ndcg == 1.0
+    record = terse.shaped(tools[1]["tool"], "unknownkey")
+    assert record == {"api_name": "GetWeather", "api_description": "Weather for a city.",
+                      "request_fields": {"city": {"type": "string", "description": ""}}, "required": ["city"]}
+    assert terse.shaped(tools[0]["tool"], "envelope")["apiSpec"]["parameters"]["time"]["type"] == "str"

@@ -72,8 +72,13 @@ def candidate_from_json(value: Any, where: str = "candidate") -> Candidate:
     content = content_from_json(value, where)
     if isinstance(value, dict) and any(k in value for k in ("text", "code", "sql", "tool")):
         meta = value.get("metadata") or {}
-        return Candidate(content, str(value.get("id", "")),
-                         {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {})
+        metadata = {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
+        examples = value.get("examples")
+        if isinstance(examples, list):  # catalogs: example requests, kept as metadata["examples"] (a JSON list)
+            metadata["examples"] = json.dumps([str(e) for e in examples], ensure_ascii=False)
+        elif examples is not None:
+            raise InvalidRequest(f"{where}.examples: expected a list of strings")
+        return Candidate(content, str(value.get("id", "")), metadata)
     return Candidate(content, str(value.get("id", "")) if isinstance(value, dict) else "")
 
 

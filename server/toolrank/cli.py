@@ -61,6 +61,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     return replace(settings, models=resolve_models(settings.models, settings.cache_dir))
 
 
+def _on_off(text: str) -> bool:
+    if text.lower() in ("on", "true", "1", "yes"):
+        return True
+    if text.lower() in ("off", "false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r}: use on or off")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from toolrank.api.serve import serve
 
@@ -259,7 +267,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
                 out = client.put_catalog(args.name, candidates, replace=args.replace, model=args.use_model or "",
                                          batch_size=0 if args.replace else args.batch_size, progress=progress,
-                                         delete_ids=args.delete or ())
+                                         delete_ids=args.delete or (), learn=args.learn)
                 print(file=sys.stderr)
                 print(f"catalog {out.catalog}: version {out.version}, {out.size} candidates (added {out.added}, "
                       f"updated {out.updated}, deleted {out.deleted}; {out.usage.windows} texts embedded, "
@@ -270,7 +278,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                                        pinned_ids=args.pin or (), filter=filters, instruction=args.instruction or "",
                                        context=args.context or (), return_text=args.text,
                                        return_candidates=args.json, stage_one_only=args.stage_one_only,
-                                       model=args.use_model or "")
+                                       model=args.use_model or "", learn=not args.no_learning,
+                                       adaptive=args.adaptive, max_tokens=args.max_tokens)
                 if args.json:
                     from google.protobuf.json_format import MessageToDict
 
@@ -278,12 +287,14 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                     from toolrank.catalogs.types import SelectOutcome
 
                     selected = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,
-                                             picked.rerank_model)
+                                             picked.rerank_model, picked.no_match)
                     print(json.dumps(MessageToDict(select_outcome_to_pb(selected)), indent=2, ensure_ascii=False))
                     return 0
                 for rank, hit in enumerate(picked, 1):
                     pin = " (pinned)" if hit.pinned else ""
                     print(f"{rank:>3}. {hit.score:.4f}  {hit.id}{pin}" + (f"\n       {hit.text[:160]}" if hit.text else ""))
+                if picked.no_match:
+                    print("no candidate fits this query (the best is below the calibrated threshold)")
                 stages = picked.model or "BM25"
                 if picked.rerank_model:
                     stages += f" -> {picked.rerank_model}"
@@ -301,7 +312,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                     print(f"{i.catalog:<32} {i.size:>8} {i.version:>8}  {i.model or '(BM25 only)'}")
             elif args.catalog_command == "get":
                 i = client.get_catalog(args.name)
-                print(json.dumps({"catalog": i.catalog, "version": i.version, "size": i.size, "model": i.model}))
+                print(json.dumps({"catalog": i.catalog, "version": i.version, "size": i.size, "model": i.model,
+                                  "examples": i.examples, "feedback": i.feedback, "learn": i.learn}))
+            elif args.catalog_command in ("feedback", "eval"):
+                from toolrank.cli_learning import run as run_learning
+
+                return run_learning(args, client)
             elif args.catalog_command == "delete":
                 i = client.delete_catalog(args.name)
                 print(f"deleted catalog {i.catalog} ({i.size} candidates, version {i.version})")
@@ -448,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: none, no auth)")
     p.add_argument("--store", metavar="URL", help="where catalogs live: sqlite:///path (default: "
                    "$XDG_DATA_HOME or ~/.local/share/toolrank/catalogs.sqlite3), memory://, redis://host:port/db")
+    p.add_argument("--learn", type=_on_off, metavar="on|off",
+                   help="catalogs learn from example requests and feedback (default on; off: server-wide)")
+    p.add_argument("--feedback-limit", type=int,
+                   help=f"feedback records kept per catalog, oldest dropped first (default {_D.feedback_limit})")
     p.add_argument("--model-alias", dest="model_aliases", action="append", metavar="ALIAS=MODEL",
                    help="another name for a served model (repeatable; MODEL may be 'default'), "
                         "e.g. rerank-v3.5=default (default: none; also TOOLRANK_MODEL_ALIAS=a=b,c=d)")
@@ -512,6 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--delete", action="append", metavar="ID", help="also remove this id (repeatable; default: none)")
     c.add_argument("--batch-size", type=int, default=500, help="candidates per request when upserting (default 500)")
     c.add_argument("--use-model", help="the served bi-encoder to embed with (default: the default model)")
+    c.add_argument("--learn", type=_on_off, metavar="on|off",
+                   help="learning from examples and feedback for this catalog (default: leave as is, on when new)")
     c = csub.add_parser("select", parents=[client_flags], help="the best candidates of a catalog for a query")
     c.add_argument("name")
     c.add_argument("query")
@@ -522,6 +544,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--instruction", help="prepended to the query for the bi-encoder (default: none)")
     c.add_argument("--context", action="append", metavar="TURN", help="an earlier turn, oldest first (repeatable; default: none)")
     c.add_argument("--stage-one-only", action="store_true", help="skip the cross-encoder stage (default off)")
+    c.add_argument("--adaptive", action="store_true",
+                   help="--top-k is a maximum: stop where the scores fall off (default off)")
+    c.add_argument("--max-tokens", type=int, default=0,
+                   help="only the best results whose candidates fit this many tokens, ~4 characters each "
+                        "(default 0 = no budget)")
+    c.add_argument("--no-learning", action="store_true",
+                   help="ignore learned examples and feedback for this request (default off)")
     c.add_argument("--use-model", help="the catalog's bi-encoder (default: the catalog's model)")
     c.add_argument("--text", action="store_true", help="show each result's normalized text (default off)")
     c.add_argument("--json", action="store_true", help="the whole response as JSON, with the candidates (default off)")
@@ -531,6 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("name")
     c = csub.add_parser("delete", parents=[client_flags], help="remove a catalog")
     c.add_argument("name")
+    from toolrank.cli_learning import add_arguments as add_learning_arguments
+
+    add_learning_arguments(csub, client_flags)
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("models", help="list the known models, pull one from a Hugging Face hub")

@@ -7,6 +7,8 @@ the metrics registry.
 
 from __future__ import annotations
 
+import json
+
 from toolrank.types import (
     Candidate,
     CandidateInput,
@@ -46,7 +48,10 @@ def candidate_from_pb(msg: pb.Candidate, detect_kinds: bool = False) -> Candidat
         content = ToolInput(msg.tool.json)
     else:
         content = None
-    return Candidate(content, msg.id, dict(msg.metadata))  # type: ignore[arg-type]
+    metadata = dict(msg.metadata)
+    if msg.examples:  # catalogs: example requests travel as metadata["examples"] (toolrank.catalogs.learning)
+        metadata["examples"] = json.dumps(list(msg.examples), ensure_ascii=False)
+    return Candidate(content, msg.id, metadata)  # type: ignore[arg-type]
 
 
 def candidate_to_pb(cand: Candidate) -> pb.Candidate:

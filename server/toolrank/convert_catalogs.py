@@ -12,6 +12,8 @@ from toolrank.convert import (
 )
 from toolrank.catalogs.types import (
     CatalogInfo,
+    FeedbackOutcome,
+    FeedbackRequest,
     PutCatalogRequest,
     PutOutcome,
     SelectHit,
@@ -23,12 +25,15 @@ from toolrank.v1 import catalogs_pb2 as cpb
 
 def put_request_from_pb(req: cpb.PutCatalogRequest) -> PutCatalogRequest:
     return PutCatalogRequest(req.catalog, tuple(candidate_from_pb(c) for c in req.candidates), req.replace,
-                             tuple(req.delete_ids), req.model)
+                             tuple(req.delete_ids), req.model, req.learn if req.HasField("learn") else None)
 
 
 def put_request_to_pb(req: PutCatalogRequest) -> cpb.PutCatalogRequest:
-    return cpb.PutCatalogRequest(catalog=req.catalog, candidates=[candidate_to_pb(c) for c in req.candidates],
-                                 replace=req.replace, delete_ids=list(req.delete_ids), model=req.model)
+    msg = cpb.PutCatalogRequest(catalog=req.catalog, candidates=[candidate_to_pb(c) for c in req.candidates],
+                                replace=req.replace, delete_ids=list(req.delete_ids), model=req.model)
+    if req.learn is not None:
+        msg.learn = req.learn
+    return msg
 
 
 def put_outcome_to_pb(out: PutOutcome) -> cpb.PutCatalogResponse:
@@ -48,7 +53,7 @@ def select_query_from_pb(req: cpb.SelectRequest) -> SelectQuery:
         pinned_ids=tuple(req.pinned_ids), filter=dict(req.filter), instruction=req.instruction,
         return_candidates=req.return_candidates, return_text=req.return_text, model=req.model,
         context=tuple(req.context), rerank_depth=req.rerank_depth, stage_one_only=req.stage_one_only,
-        rerank_model=req.rerank_model,
+        rerank_model=req.rerank_model, learn=not req.no_learning, adaptive=req.adaptive, max_tokens=req.max_tokens,
     )
 
 
@@ -57,7 +62,7 @@ def select_query_to_pb(q: SelectQuery) -> cpb.SelectRequest:
         catalog=q.catalog, query=q.query, top_k=q.top_k, pinned_ids=list(q.pinned_ids), filter=dict(q.filter),
         instruction=q.instruction, return_candidates=q.return_candidates, return_text=q.return_text,
         model=q.model, context=list(q.context), rerank_depth=q.rerank_depth, stage_one_only=q.stage_one_only,
-        rerank_model=q.rerank_model,
+        rerank_model=q.rerank_model, no_learning=not q.learn, adaptive=q.adaptive, max_tokens=q.max_tokens,
     )
     if q.min_score is not None:
         msg.min_score = q.min_score
@@ -72,7 +77,8 @@ def select_outcome_to_pb(out: SelectOutcome) -> cpb.SelectResponse:
             r.candidate.CopyFrom(candidate_to_pb(h.candidate))
         results.append(r)
     return cpb.SelectResponse(results=results, version=out.version, usage=usage_to_pb(out.usage),
-                              timing=timing_to_pb(out.timing), model=out.model, rerank_model=out.rerank_model)
+                              timing=timing_to_pb(out.timing), model=out.model, rerank_model=out.rerank_model,
+                              no_match=out.no_match)
 
 
 def select_outcome_from_pb(resp: cpb.SelectResponse) -> SelectOutcome:
@@ -80,12 +86,30 @@ def select_outcome_from_pb(resp: cpb.SelectResponse) -> SelectOutcome:
                            candidate_from_pb(r.candidate) if r.HasField("candidate") else None)
                  for r in resp.results)
     return SelectOutcome(hits, resp.version, usage_from_pb(resp.usage), timing_from_pb(resp.timing), resp.model,
-                         resp.rerank_model)
+                         resp.rerank_model, resp.no_match)
 
 
 def info_to_pb(info: CatalogInfo) -> cpb.CatalogInfo:
-    return cpb.CatalogInfo(catalog=info.catalog, version=info.version, size=info.size, model=info.model)
+    return cpb.CatalogInfo(catalog=info.catalog, version=info.version, size=info.size, model=info.model,
+                           examples=info.examples, feedback=info.feedback, learn=info.learn)
 
 
 def info_from_pb(msg: cpb.CatalogInfo) -> CatalogInfo:
-    return CatalogInfo(msg.catalog, msg.version, msg.size, msg.model)
+    return CatalogInfo(msg.catalog, msg.version, msg.size, msg.model, msg.examples, msg.feedback, msg.learn)
+
+
+def feedback_from_pb(req: cpb.FeedbackRequest) -> FeedbackRequest:
+    return FeedbackRequest(req.catalog, req.query, tuple(req.chosen_ids), tuple(req.rejected_ids), req.source)
+
+
+def feedback_to_pb(req: FeedbackRequest) -> cpb.FeedbackRequest:
+    return cpb.FeedbackRequest(catalog=req.catalog, query=req.query, chosen_ids=list(req.chosen_ids),
+                               rejected_ids=list(req.rejected_ids), source=req.source)
+
+
+def feedback_outcome_to_pb(out: FeedbackOutcome) -> cpb.FeedbackResponse:
+    return cpb.FeedbackResponse(catalog=out.catalog, feedback=out.feedback, dropped=out.dropped)
+
+
+def feedback_outcome_from_pb(resp: cpb.FeedbackResponse) -> FeedbackOutcome:
+    return FeedbackOutcome(resp.catalog, resp.feedback, resp.dropped)

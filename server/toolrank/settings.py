@@ -65,6 +65,8 @@ class Settings:
     max_catalogs: int = 1000  # catalogs per server (store): past it a put is RESOURCE_EXHAUSTED
     max_catalog_candidates: int = 100_000  # candidates per catalog: past it a put is RESOURCE_EXHAUSTED
     catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions
+    learn: bool = True  # catalogs learn from example requests and feedback (off: server-wide; docs/learning.md)
+    feedback_limit: int = 10_000  # feedback records kept per catalog (oldest dropped first)
     limits: Limits = field(default_factory=Limits)
     # other names for served models (ALIAS, MODEL), e.g. ("rerank-v3.5", "default"): clients that hard-code a
     # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
@@ -78,6 +80,7 @@ class Settings:
                      "auth_tokens_file", "auth_tokens", "otlp_endpoint"):
             _check(name, getattr(self, name), str)
         _check("reuse_port", self.reuse_port, bool)
+        _check("learn", self.learn, bool)
         if not self.host.strip():
             raise ConfigError("host: empty (use 127.0.0.1, or 0.0.0.0 for every interface)")
         if not self.models:
@@ -105,6 +108,7 @@ _RANGES: tuple[tuple[str, type, Any, Any], ...] = (
     ("request_timeout_s", float, 0, None),
     ("grace_s", float, 0, None),
     ("http_read_timeout_s", float, 0.001, None),
+    ("feedback_limit", int, 1, None),
 )
 
 

@@ -48,7 +48,8 @@ def test_routes_put_select_get_list_delete(server):
     with Client(server.address) as client:  # the same catalog over gRPC
         assert client.get_catalog("tools").version == out["version"]
     assert call(url, "GET", "/v1/catalogs/tools") == (200, {"catalog": "tools", "version": out["version"],
-                                                             "size": 6, "model": "tiny-bi"})
+                                                             "size": 6, "model": "tiny-bi", "examples": 0,
+                                                             "feedback": 0, "learn": True})
     assert call(url, "GET", "/v1/catalogs")[1]["catalogs"][0]["catalog"] == "tools"
     assert call(url, "DELETE", "/v1/catalogs/tools")[0] == 200
     status, err = call(url, "POST", "/v1/catalogs/tools/select", {"query": "x"})

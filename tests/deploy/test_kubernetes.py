@@ -148,7 +148,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[st
 def test_rendered_objects_validate(rendered: dict[str, list[dict[str, Any]]]) -> None:
     for name, objects in rendered.items():
         kinds = {o["kind"] for o in objects}
-        assert {"Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget"} <= kinds, name
+        assert {"Deployment", "Service", "ConfigMap", "NetworkPolicy", "PodDisruptionBudget"} <= kinds, name
         for obj in objects:
             validate(obj, name)
 
@@ -185,16 +185,24 @@ SETTING_NAMES = {ENV_PREFIX + f.name.upper() for f in fields(Settings) if f.name
     ENV_PREFIX + f.name.upper() for f in fields(Limits)} | {ENV_PREFIX + "MODEL"}
 
 
+# What the Secrets made out of band (overlays/example says how; none is shipped) hold, for the checks below.
+OUT_OF_BAND_SECRETS = {"toolrank-secrets": {"auth-tokens": "9f86d081884c7d65,2c26b46b68ffc68f",
+                                            "store-url": "redis://:9f86d081884c7d65@redis.example:6379/0"},
+                       "toolrank-redis": {"password": "60303ae22b998861bce3b28f33eec1be"}}
+
+
 def container_env(objects: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
-    """The container's environment as the pod would see it (ConfigMaps and Secrets resolved)."""
+    """The container's environment as the pod would see it (ConfigMaps, Secrets and $(VAR) resolved)."""
     maps = {o["metadata"]["name"]: o.get("data", {}) for o in objects if o["kind"] == "ConfigMap"}
-    secrets = {o["metadata"]["name"]: o.get("stringData", {}) for o in objects if o["kind"] == "Secret"}
+    secrets = {**OUT_OF_BAND_SECRETS, **{o["metadata"]["name"]: o.get("stringData", {}) for o in objects
+                                         if o["kind"] == "Secret"}}
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         env.update(maps[source["configMapRef"]["name"]])
     for var in container.get("env", []):
-        if "value" in var:
-            env[var["name"]] = var["value"]
+        if "value" in var:  # the kubelet expands $(NAME) of variables defined before this one
+            env[var["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)),
+                                      var["value"])
         else:
             ref = var["valueFrom"]["secretKeyRef"]
             assert ref["key"] in secrets[ref["name"]], f"{var['name']}: no key {ref['key']} in Secret {ref['name']}"

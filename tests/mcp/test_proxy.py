@@ -126,7 +126,7 @@ def test_two_tools_search_and_forwarded_calls() -> None:
 
 def test_list_changed_updates_the_search() -> None:
     async def main() -> None:
-        async with proxy(*upstream("fake")) as p:
+        async with proxy(*upstream("fake"), "--no-learn") as p:  # else calling install_translator teaches it
             query = "translate this sentence into French"
             assert "fake.translate_text" not in await p.names(query, 5)
             result = await p.call("fake.install_translator", {})

@@ -2,7 +2,7 @@
 
 Faithfulness, for every fixture and for hypothesis-generated tools in every format: the output
 is not empty, no fallback is taken on valid input, and every word of each tool's name and
-description survives (stopwords aside).
+description, every parameter name and every word of its description survives (stopwords aside).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ REQUIRED_FORMATS = {
     "gemini", "bfcl", "openapi3_operation", "openapi3_document", "swagger2_document", "json_schema_function",
     "toolbench_api", "toolbench_tool", "api_bank", "toolalpaca", "gorilla_apibench", "langchain", "llamaindex",
     "smolagents", "a2a_agent_card", "openai_plugin_manifest", "api_record_flat", "json_schema_bare",
-    "swagger2_operation",
+    "swagger2_operation", "bedrock_converse_tool", "bedrock_converse_tool_config", "bedrock_agent_function_schema",
+    "cohere_v1_parameter_definitions", "unknown_key_request_body",
 }
 
 
@@ -156,8 +157,11 @@ def test_generated_tools_keep_name_and_description(fmt: str, name: str, descript
     assert not out.fallback and not out.detail.startswith(ERROR_PREFIX), (fmt, out.detail)
     missing = (words(name) | words(description)) - words(out.text)
     assert not missing, (fmt, missing, out.text)
-    for param in params:
+    kept = words(out.text)
+    for param, spec in params.items():
         assert param in out.text or fmt in ("a2a-skill", "openai-plugin"), (fmt, param, out.text)
+        if fmt not in ("a2a-skill", "openai-plugin", "gorilla"):  # formats that carry parameter descriptions
+            assert not words(spec["description"]) - kept, (fmt, param, spec["description"], out.text)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,6 +6,8 @@ import grpc
 import grpc.aio
 
 from toolrank.convert_catalogs import (
+    feedback_from_pb,
+    feedback_outcome_to_pb,
     info_to_pb,
     put_outcome_to_pb,
     put_request_from_pb,
@@ -50,6 +52,16 @@ class CatalogsService(cpb_grpc.CatalogsServicer):
     async def DeleteCatalog(self, request: cpb.DeleteCatalogRequest,
                             context: grpc.aio.ServicerContext) -> cpb.CatalogInfo:
         return info_to_pb(await self.catalogs.delete(request.catalog))
+
+    async def Feedback(self, request: cpb.FeedbackRequest, context: grpc.aio.ServicerContext) -> cpb.FeedbackResponse:
+        return feedback_outcome_to_pb(await self.catalogs.feedback(feedback_from_pb(request)))
+
+    async def ListFeedback(self, request: cpb.GetCatalogRequest,
+                           context: grpc.aio.ServicerContext) -> cpb.ListFeedbackResponse:
+        records = await self.catalogs.feedback_records(request.catalog)
+        return cpb.ListFeedbackResponse(records=[
+            cpb.FeedbackRequest(catalog=request.catalog, query=r.query, chosen_ids=list(r.chosen_ids),
+                                rejected_ids=list(r.rejected_ids), source=r.source) for r in records])
 
 
 def add_catalogs_service(server: grpc.aio.Server, engine: Engine, settings: Settings) -> str:

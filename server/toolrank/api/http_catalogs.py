@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from toolrank.api.http_app import body_schema, read_body
 from toolrank.candidates import candidate_from_json
 from toolrank.catalogs.service import CatalogService, candidate_json, catalog_service_for
-from toolrank.catalogs.types import CatalogInfo, PutCatalogRequest, SelectQuery
+from toolrank.catalogs.types import CatalogInfo, FeedbackRequest, PutCatalogRequest, SelectQuery
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 
@@ -28,6 +28,15 @@ class PutBody(BaseModel):
     replace: StrictBool = False
     delete_ids: list[StrictStr] = Field(default_factory=list)
     model: StrictStr = ""
+    learn: Optional[StrictBool] = Field(None, description="learning on/off for this catalog (unset: as is)")
+
+
+class FeedbackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    query: StrictStr
+    chosen_ids: list[StrictStr] = Field(default_factory=list)
+    rejected_ids: list[StrictStr] = Field(default_factory=list)
+    source: StrictStr = ""
 
 
 class SelectBody(BaseModel):
@@ -45,10 +54,18 @@ class SelectBody(BaseModel):
     rerank_depth: StrictInt = Field(0, ge=0)
     stage_one_only: StrictBool = False
     rerank_model: StrictStr = ""
+    no_learning: StrictBool = False
+    adaptive: StrictBool = False
+    max_tokens: StrictInt = Field(0, ge=0, description="0 = no budget; ~4 characters of candidate JSON per token")
 
 
-def _info(info: CatalogInfo) -> dict[str, Any]:
-    return asdict(info)
+def _info(info: CatalogInfo, learning: bool = True) -> dict[str, Any]:
+    """``learning``: with the example/feedback counts (GetCatalog; a list leaves them out: it loads no catalog)."""
+    out = asdict(info)
+    if not learning:
+        for key in ("examples", "feedback", "learn"):
+            out.pop(key)
+    return out
 
 
 def catalogs_router(engine: Engine, settings: Settings, service: CatalogService | None = None,
@@ -63,7 +80,8 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
     async def put_catalog(name: str, request: Request) -> dict[str, Any]:
         body = await read_body(request, PutBody)
         cands = tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
-        out = await catalogs().put(PutCatalogRequest(name, cands, body.replace, tuple(body.delete_ids), body.model))
+        out = await catalogs().put(PutCatalogRequest(name, cands, body.replace, tuple(body.delete_ids), body.model,
+                                                     body.learn))
         return {**asdict(out), "usage": asdict(out.usage)}
 
     @router.post("/v1/catalogs/{name}/select", openapi_extra=body_schema(SelectBody))
@@ -75,7 +93,8 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
             pinned_ids=tuple(body.pinned_ids), filter=body.filter, instruction=body.instruction,
             return_candidates=body.return_candidates, return_text=body.return_text, model=body.model,
             context=tuple(body.context), rerank_depth=body.rerank_depth, stage_one_only=body.stage_one_only,
-            rerank_model=body.rerank_model))
+            rerank_model=body.rerank_model, learn=not body.no_learning, adaptive=body.adaptive,
+            max_tokens=body.max_tokens))
         results = []
         for h in out.results:
             item: dict[str, Any] = {"id": h.id, "score": h.score, "pinned": h.pinned}
@@ -85,7 +104,20 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
                 item["candidate"] = json.loads(candidate_json(h.candidate))
             results.append(item)
         return {"results": results, "version": out.version, "usage": asdict(out.usage),
-                "timing": asdict(out.timing), "model": out.model, "rerank_model": out.rerank_model}
+                "timing": asdict(out.timing), "model": out.model, "rerank_model": out.rerank_model,
+                "no_match": out.no_match}
+
+    @router.post("/v1/catalogs/{name}/feedback", openapi_extra=body_schema(FeedbackBody))
+    async def feedback(name: str, request: Request) -> dict[str, Any]:
+        body = await read_body(request, FeedbackBody)
+        out = await catalogs().feedback(FeedbackRequest(name, body.query, tuple(body.chosen_ids),
+                                                        tuple(body.rejected_ids), body.source))
+        return asdict(out)
+
+    @router.get("/v1/catalogs/{name}/feedback")
+    async def list_feedback(name: str) -> dict[str, Any]:
+        return {"records": [{"query": r.query, "chosen_ids": list(r.chosen_ids), "rejected_ids": list(r.rejected_ids),
+                             "source": r.source} for r in await catalogs().feedback_records(name)]}
 
     @router.get("/v1/catalogs/{name}")
     async def get_catalog(name: str) -> dict[str, Any]:
@@ -93,10 +125,10 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
 
     @router.get("/v1/catalogs")
     async def list_catalogs() -> dict[str, Any]:
-        return {"catalogs": [_info(i) for i in await catalogs().list()]}
+        return {"catalogs": [_info(i, learning=False) for i in await catalogs().list()]}
 
     @router.delete("/v1/catalogs/{name}")
     async def delete_catalog(name: str) -> dict[str, Any]:
-        return _info(await catalogs().delete(name))
+        return _info(await catalogs().delete(name), learning=False)
 
     return router

@@ -20,6 +20,7 @@ from toolrank.catalogs.bm25 import Bm25Index, TermCounts, Vocabulary, lexical_to
 from toolrank.catalogs.store import CatalogRecord, StoredEntry
 from toolrank.catalogs.types import BM25, DENSE
 from toolrank.candidates import candidate_from_json
+from toolrank.normalize.tool.expand import tool_name
 from toolrank.types import Candidate
 
 KINDS = ("text", "code", "sql", "tool")
@@ -43,16 +44,9 @@ class StageOne:
 def name_of(kind: str, candidate: Mapping[str, object]) -> str:
     """The tool or table name of a candidate (as JSON), for exact-name matches; "" when none."""
     try:
-        if kind == "tool":
+        if kind == "tool":  # the normalizer's reading of the name: any name role, inside wrappers and envelopes
             tool = candidate.get("tool")
-            doc = json.loads(tool) if isinstance(tool, str) else tool
-            if isinstance(doc, dict):
-                fn = doc.get("function")
-                if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-                    return fn["name"]
-                for key in ("name", "operationId", "title"):
-                    if isinstance(doc.get(key), str):
-                        return doc[key]
+            return tool_name(json.loads(tool) if isinstance(tool, str) else tool)
         elif kind == "sql":
             sql = candidate.get("sql")
             text = sql.get("text", "") if isinstance(sql, dict) else str(sql or "")

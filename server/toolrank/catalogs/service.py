@@ -25,7 +25,11 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from toolrank.catalogs.bm25 import Vocabulary, term_counts
-from toolrank.catalogs.index import CatalogIndex, context_weights, lexical_text, name_of, query_terms
+from toolrank.catalogs import learning
+from toolrank.catalogs.index import KINDS, CatalogIndex, context_weights, lexical_text, name_of, query_terms
+from toolrank.catalogs.cut import cut_rows, estimate_tokens
+from toolrank.catalogs.learner import Learner
+from toolrank.catalogs.no_match import is_no_match, load_thresholds
 from toolrank.catalogs.store import CatalogRecord, Store, StoredEntry, VersionConflict, open_store
 from toolrank.catalogs.types import (
     BM25,
@@ -34,6 +38,8 @@ from toolrank.catalogs.types import (
     DENSE,
     FUSED,
     CatalogInfo,
+    FeedbackOutcome,
+    FeedbackRequest,
     PutCatalogRequest,
     PutOutcome,
     SelectHit,
@@ -92,6 +98,8 @@ class CatalogService:
         self._refresher: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()  # set by a store's push (watch) when another replica changed a catalog
         self.embedded_texts = 0  # texts this service sent to the engine for embedding (restarts should add none)
+        self.learner = Learner(engine, store, self.settings.learn, self.settings.feedback_limit)
+        self.no_match_thresholds = load_thresholds()  # {model: {kind: best stage-one score below which none fits}}
 
     @classmethod
     def from_settings(cls, engine: Engine, settings: Settings) -> "CatalogService":
@@ -136,6 +144,7 @@ class CatalogService:
             elif record.version != index.version:
                 async with lock:
                     await self._load(name)
+        await self.learner.refresh(self._indexes)
 
     async def aclose(self) -> None:
         if self._refresher is not None:
@@ -165,6 +174,7 @@ class CatalogService:
         vectors, _ = await self._vectors_for(record.model, entries, self._indexes.get(name), None)
         index = await asyncio.to_thread(self._build, record, entries, vectors, self._indexes.get(name))
         self._indexes[name] = index
+        await self.learner.state(index)  # learned examples ready before a Select needs them (Selects read no store)
         return index
 
     async def _index(self, name: str) -> CatalogIndex:
@@ -264,6 +274,7 @@ class CatalogService:
             if c.id in seen:
                 raise InvalidRequest(f"candidates[{i}].id: duplicate id {c.id!r} (also candidates[{seen[c.id]}])")
             seen[c.id] = i
+            learning.check_examples(c.metadata, f"candidates[{i}]")
             keywords = c.metadata.get("keywords") if c.metadata else None
             if keywords is not None and len(keywords) > 4096:
                 raise RequestTooLarge(f"candidates[{i}].metadata.keywords: over 4096 characters")
@@ -350,6 +361,9 @@ class CatalogService:
             delete_ids=list(req.delete_ids), replace=req.replace, model=model)
         index = await asyncio.to_thread(self._build, record, entries, vectors, previous)
         self._indexes[req.catalog] = index
+        if req.learn is not None:
+            await self.learner.set_learning(index, req.learn)
+        await self.learner.state(index)  # examples embedded with the catalog (new ones only); gone ids' feedback dropped
         usage = replace(embedded, fallbacks=fallbacks, cache_hits=hits)
         return PutOutcome(req.catalog, record.version, record.size, added, updated, deleted, usage)
 
@@ -377,6 +391,8 @@ class CatalogService:
                                   f"{limits.max_query_bytes} bytes")
         if q.top_k < 0:
             raise InvalidRequest("top_k: must be >= 0")
+        if q.max_tokens < 0:
+            raise InvalidRequest("max_tokens: must be >= 0")
         if q.rerank_depth < 0 or q.rerank_depth > limits.max_candidates:
             raise InvalidRequest(f"rerank_depth: must be between 0 and {limits.max_candidates}")
         if q.min_score is not None and not np.isfinite(q.min_score):
@@ -413,10 +429,12 @@ class CatalogService:
             stage = await asyncio.to_thread(index.stage_one, query_vector, terms, q.query, q.scoring)
         else:
             stage = index.stage_one(query_vector, terms, q.query, q.scoring)
-        scores = stage.scores
+        adjust = await self._learned(index, q, query_vector, stage.scores)
+        scores = learning.fuse(stage.scores, adjust)
         mask = index.filter_mask(q.filter)
         top_k = q.top_k or DEFAULT_TOP_K
         candidate_scores = scores if mask is None else np.where(mask, scores, -np.inf)
+        no_match = self._no_match(index, candidate_scores) if q.scoring == FUSED else False
         usage_windows = usage_cand_tokens = truncated = 0
         final: dict[int, float] = {}
         rerank_model = ""
@@ -429,6 +447,8 @@ class CatalogService:
             outcome = await self.engine.rerank(RerankQuery(q.query, docs, model=cross), raw=True)
             for hit in outcome.results:
                 final[pool[hit.index]] = hit.score
+            if adjust is not None:
+                final = learning.fuse_stage_two(final, scores, adjust)
             u, t = outcome.usage, outcome.timing
             usage_windows, usage_cand_tokens, truncated = u.windows, u.candidate_tokens, u.truncated
             query_tokens += u.query_tokens
@@ -450,6 +470,9 @@ class CatalogService:
                 break
             chosen.append(row)
         chosen.sort(key=lambda r: (-final[r], r))
+        if q.adaptive or q.max_tokens:
+            chosen = cut_rows(chosen, [final[r] for r in chosen], pinned, q.adaptive, q.max_tokens,
+                              lambda r: estimate_tokens(index.entries[r].candidate))
         results = tuple(
             SelectHit(index.entries[r].id, float(final[r]), r in pinned,
                       index.entries[r].text if q.return_text else None,
@@ -459,7 +482,48 @@ class CatalogService:
         usage = Usage(query_tokens=query_tokens, candidate_tokens=usage_cand_tokens, truncated=truncated,
                       windows=usage_windows)
         timing = Timing(0, tok_ns, queue_ns, infer_ns, time.perf_counter_ns() - t0)
-        return SelectOutcome(results, index.version, usage, timing, index.record.model, rerank_model)
+        return SelectOutcome(results, index.version, usage, timing, index.record.model, rerank_model, no_match)
+
+    def _no_match(self, index: CatalogIndex, scores: np.ndarray) -> bool:
+        """Even the best eligible candidate's stage-one score is below its model's and kind's calibrated threshold."""
+        if not index.size:
+            return False
+        best = int(np.argmax(scores))
+        if not np.isfinite(scores[best]):
+            return False
+        return is_no_match(float(scores[best]), index.record.model, KINDS[int(index.kinds[best])],
+                           self.no_match_thresholds)
+
+    async def _learned(self, index: CatalogIndex, q: SelectQuery, query_vector: np.ndarray | None,
+                       scores: np.ndarray) -> np.ndarray | None:
+        """What learning adds to each row's stage-one score (None: off, nothing learned, or no dense stage)."""
+        if not (self.settings.learn and q.learn) or query_vector is None:
+            return None
+        try:
+            state = await self.learner.state(index)
+        except StoreUnavailable:
+            return None  # the store is down and this version's learning is not loaded yet: answer without it
+        if not state.learn:
+            return None
+        return learning.adjustment(state.examples, query_vector, scores)
+
+    # -- feedback ----------------------------------------------------------------------------
+
+    async def feedback(self, req: FeedbackRequest) -> FeedbackOutcome:
+        """Keep one past request and what was chosen/rejected for it; Select learns from it at once."""
+        index = await self._index(req.catalog)
+        record = learning.feedback_record(req.query, req.chosen_ids, req.rejected_ids, req.source, index.row_of,
+                                          req.catalog, self.settings.limits.max_query_bytes)
+        if not self.settings.learn:
+            raise InvalidRequest("feedback: learning is off on this server (--learn off)")
+        async with self._lock(req.catalog):
+            index = self._indexes.get(req.catalog) or index
+            held, dropped = await self.learner.record(index, record)
+        return FeedbackOutcome(req.catalog, held, dropped)
+
+    async def feedback_records(self, name: str) -> list[learning.FeedbackRecord]:
+        """The feedback a catalog holds, oldest first (for `toolrank catalog feedback export`)."""
+        return list((await self.learner.state(await self._index(name))).records)
 
     # -- get / list / delete -----------------------------------------------------------------
 
@@ -468,7 +532,10 @@ class CatalogService:
         record = (await asyncio.to_thread(self.store.catalogs)).get(name)
         if record is None:
             raise CatalogNotFound(f"catalog: {name!r} does not exist")
-        return _info(record)
+        state = await self.learner.state(await self._index(name))
+        examples = state.examples
+        return replace(_info(record), examples=examples.examples if examples else 0, feedback=len(state.records),
+                       learn=state.learn and self.settings.learn)
 
     async def list(self) -> list[CatalogInfo]:
         records = await asyncio.to_thread(self.store.catalogs)
@@ -481,6 +548,9 @@ class CatalogService:
             record = (await asyncio.to_thread(self.store.catalogs)).get(name)
             gone = await asyncio.to_thread(self.store.delete, name)
             self._indexes.pop(name, None)
+            self.learner.forget(name)
+            if gone:
+                await asyncio.to_thread(self.store.drop_feedback, name)
         if not gone or record is None:
             raise CatalogNotFound(f"catalog: {name!r} does not exist")
         return _info(record)

@@ -66,6 +66,17 @@ class StoredEntry:
     fallback: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackLog:
+    """A catalog's feedback as stored: records (JSON text, oldest first), its sequence and learning switch.
+
+    ``seq`` grows with every change (add, rewrite, switch), so replicas see a change by comparing it."""
+
+    seq: int = 0
+    records: tuple[str, ...] = ()
+    learn: bool = True
+
+
 class VersionConflict(ToolrankError):
     """A commit's base version is not the stored one: another writer committed first."""
 
@@ -103,6 +114,32 @@ class Store(Protocol):
 
     def put_embeddings(self, model: str, vectors: Mapping[bytes, np.ndarray]) -> None:
         """Keep these vectors (idempotent: content-addressed)."""
+        ...
+
+    # -- feedback (learning from use: toolrank.catalogs.learning) -------------------------------
+
+    def add_feedback(self, name: str, record: str, limit: int) -> tuple[int, int]:
+        """Append one record, dropping the oldest past ``limit``; returns (seq, records held)."""
+        ...
+
+    def feedback(self, name: str) -> FeedbackLog:
+        """A catalog's feedback (an empty log when none)."""
+        ...
+
+    def set_feedback(self, name: str, records: Sequence[str]) -> int:
+        """Replace the records (ids gone from the catalog dropped); returns the new seq."""
+        ...
+
+    def set_learning(self, name: str, learn: bool) -> int:
+        """Switch learning on or off for one catalog; returns the new seq."""
+        ...
+
+    def feedback_seqs(self) -> dict[str, int]:
+        """Every catalog's feedback seq (absent = 0), polled by replicas like :meth:`catalogs`."""
+        ...
+
+    def drop_feedback(self, name: str) -> None:
+        """Forget a catalog's feedback and switch (the catalog was deleted)."""
         ...
 
     def close(self) -> None:

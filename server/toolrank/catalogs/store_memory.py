@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from toolrank.catalogs.store import CatalogRecord, StoredEntry, VersionConflict
+from toolrank.catalogs.store import CatalogRecord, FeedbackLog, StoredEntry, VersionConflict
 
 
 class MemoryStore:
@@ -21,6 +21,8 @@ class MemoryStore:
         self._entries: dict[str, dict[str, StoredEntry]] = {}
         self._vectors: dict[tuple[str, bytes], np.ndarray] = {}
         self._counter = 0
+        self._feedback: dict[str, FeedbackLog] = {}
+        self._feedback_seq = 0
 
     def catalogs(self) -> dict[str, CatalogRecord]:
         with self._lock:
@@ -64,6 +66,37 @@ class MemoryStore:
         with self._lock:
             for k, v in vectors.items():
                 self._vectors[(model, k)] = np.asarray(v, dtype=np.float32)
+
+    def add_feedback(self, name: str, record: str, limit: int) -> tuple[int, int]:
+        with self._lock:
+            log = self._feedback.get(name, FeedbackLog())
+            records = (*log.records, record)[-limit:] if limit > 0 else ()
+            return self._set(name, FeedbackLog(0, records, log.learn)), len(records)
+
+    def feedback(self, name: str) -> FeedbackLog:
+        with self._lock:
+            return self._feedback.get(name, FeedbackLog())
+
+    def set_feedback(self, name: str, records: Sequence[str]) -> int:
+        with self._lock:
+            return self._set(name, FeedbackLog(0, tuple(records), self._feedback.get(name, FeedbackLog()).learn))
+
+    def set_learning(self, name: str, learn: bool) -> int:
+        with self._lock:
+            return self._set(name, FeedbackLog(0, self._feedback.get(name, FeedbackLog()).records, learn))
+
+    def feedback_seqs(self) -> dict[str, int]:
+        with self._lock:
+            return {n: log.seq for n, log in self._feedback.items()}
+
+    def drop_feedback(self, name: str) -> None:
+        with self._lock:
+            self._feedback.pop(name, None)
+
+    def _set(self, name: str, log: FeedbackLog) -> int:
+        self._feedback_seq += 1
+        self._feedback[name] = FeedbackLog(self._feedback_seq, log.records, log.learn)
+        return self._feedback_seq
 
     def close(self) -> None:
         pass

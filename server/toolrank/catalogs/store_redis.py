@@ -33,7 +33,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from toolrank.catalogs.store import CatalogRecord, StoredEntry, VersionConflict
+from toolrank.catalogs.store import CatalogRecord, FeedbackLog, StoredEntry, VersionConflict
 from toolrank.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,23 @@ redis.call('SREM', KEYS[4], ARGV[1])
 return existed
 """
 
+# Feedback (learning): KEYS: list, seqs hash, learn hash, counter. ARGV: name, mode, limit | learn flag, records...
+_FEEDBACK = """
+local mode = ARGV[2]
+if mode == 'add' then
+  redis.call('RPUSH', KEYS[1], ARGV[4])
+  redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)
+elseif mode == 'set' then
+  redis.call('DEL', KEYS[1])
+  for i = 4, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+else
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+end
+local seq = redis.call('INCR', KEYS[4])
+redis.call('HSET', KEYS[2], ARGV[1], seq)
+return {seq, redis.call('LLEN', KEYS[1])}
+"""
+
 _UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
@@ -100,6 +117,7 @@ class RedisStore:
         self._channel = prefix + "changes"
         self._commit = client.register_script(_COMMIT)
         self._delete = client.register_script(_DELETE)
+        self._feedback = client.register_script(_FEEDBACK)
         self._down = False  # last call failed to reach Redis (logged once per outage)
         self._state_lock = threading.Lock()
         self._closed = threading.Event()
@@ -184,6 +202,49 @@ class RedisStore:
             pipe.execute()
 
         self._call(run)
+
+    # -- feedback (keys fb:<name> list, fbseq / fblearn hashes by name, fbcounter) ----------------
+
+    def add_feedback(self, name: str, record: str, limit: int) -> tuple[int, int]:
+        return self._feedback_change(name, "add", [max(limit, 1), record])
+
+    def feedback(self, name: str) -> FeedbackLog:
+        def run() -> FeedbackLog:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.hget(self._key("fbseq"), name)
+            pipe.hget(self._key("fblearn"), name)
+            pipe.lrange(self._key("fb:", name), 0, -1)
+            seq, learn, records = pipe.execute()
+            return FeedbackLog(int(seq or 0), tuple(_text(r) for r in records), learn is None or _text(learn) == "1")
+
+        return self._call(run)
+
+    def set_feedback(self, name: str, records: Sequence[str]) -> int:
+        return self._feedback_change(name, "set", ["", *records])[0]
+
+    def set_learning(self, name: str, learn: bool) -> int:
+        return self._feedback_change(name, "learn", ["1" if learn else "0"])[0]
+
+    def feedback_seqs(self) -> dict[str, int]:
+        raw = self._call(lambda: self._redis.hgetall(self._key("fbseq")))
+        return {_text(k): int(v) for k, v in raw.items()}
+
+    def drop_feedback(self, name: str) -> None:
+        def run() -> None:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.delete(self._key("fb:", name))
+            pipe.hdel(self._key("fbseq"), name)
+            pipe.hdel(self._key("fblearn"), name)
+            pipe.execute()
+
+        self._call(run)
+        self._publish(name, 0)
+
+    def _feedback_change(self, name: str, mode: str, args: list[Any]) -> tuple[int, int]:
+        keys = [self._key("fb:", name), self._key("fbseq"), self._key("fblearn"), self._key("fbcounter")]
+        seq, count = self._call(lambda: self._feedback(keys=keys, args=[name, mode, *args]))
+        self._publish(name, -int(seq))  # wakes the other replicas' refreshers (negative: a feedback seq)
+        return int(seq), int(count)
 
     def close(self) -> None:
         self._closed.set()

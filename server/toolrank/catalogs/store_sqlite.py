@@ -11,11 +11,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from toolrank.catalogs.store import CatalogRecord, StoredEntry, VersionConflict
+from toolrank.catalogs.store import CatalogRecord, FeedbackLog, StoredEntry, VersionConflict
 from toolrank.errors import ConfigError
 
 _SCHEMA = """
@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_order ON entries (catalog, seq);
 CREATE TABLE IF NOT EXISTS embeddings (
     model TEXT NOT NULL, key BLOB NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, key));
+CREATE TABLE IF NOT EXISTS feedback (n INTEGER PRIMARY KEY AUTOINCREMENT, catalog TEXT NOT NULL, record TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_catalog ON feedback (catalog, n);
+CREATE TABLE IF NOT EXISTS feedback_state (catalog TEXT PRIMARY KEY, seq INTEGER NOT NULL, learn INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS feedback_counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
+INSERT OR IGNORE INTO feedback_counter (id, value) VALUES (1, 0);
 """
 
 
@@ -155,6 +160,77 @@ class SqliteStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    # -- feedback ------------------------------------------------------------------------------
+
+    def add_feedback(self, name: str, record: str, limit: int) -> tuple[int, int]:
+        def change(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO feedback (catalog, record) VALUES (?, ?)", (name, record))
+            db.execute("DELETE FROM feedback WHERE catalog = ? AND n NOT IN "
+                       "(SELECT n FROM feedback WHERE catalog = ? ORDER BY n DESC LIMIT ?)", (name, name, limit))
+
+        seq = self._feedback_change(name, change)
+        with self._lock:
+            count = self._db.execute("SELECT COUNT(*) FROM feedback WHERE catalog = ?", (name,)).fetchone()[0]
+        return seq, count
+
+    def feedback(self, name: str) -> FeedbackLog:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                state = self._db.execute("SELECT seq, learn FROM feedback_state WHERE catalog = ?",
+                                         (name,)).fetchone()
+                rows = self._db.execute("SELECT record FROM feedback WHERE catalog = ? ORDER BY n",
+                                        (name,)).fetchall()
+            finally:
+                self._db.execute("COMMIT")
+        if state is None:
+            return FeedbackLog()
+        return FeedbackLog(state[0], tuple(r[0] for r in rows), bool(state[1]))
+
+    def set_feedback(self, name: str, records: Sequence[str]) -> int:
+        def change(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM feedback WHERE catalog = ?", (name,))
+            db.executemany("INSERT INTO feedback (catalog, record) VALUES (?, ?)", [(name, r) for r in records])
+
+        return self._feedback_change(name, change)
+
+    def set_learning(self, name: str, learn: bool) -> int:
+        return self._feedback_change(name, lambda db: None, learn)
+
+    def feedback_seqs(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._db.execute("SELECT catalog, seq FROM feedback_state").fetchall())
+
+    def drop_feedback(self, name: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM feedback WHERE catalog = ?", (name,))
+                self._db.execute("DELETE FROM feedback_state WHERE catalog = ?", (name,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _feedback_change(self, name: str, change: Callable[[sqlite3.Connection], None],
+                         learn: bool | None = None) -> int:
+        """One IMMEDIATE transaction: ``change``, then a new seq (one counter for every catalog's feedback)."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                change(db)
+                db.execute("UPDATE feedback_counter SET value = value + 1 WHERE id = 1")
+                seq = db.execute("SELECT value FROM feedback_counter WHERE id = 1").fetchone()[0]
+                db.execute("INSERT INTO feedback_state (catalog, seq, learn) VALUES (?, ?, ?) ON CONFLICT (catalog) "
+                           "DO UPDATE SET seq = excluded.seq, learn = COALESCE(?, learn)",
+                           (name, seq, 1 if learn is None else int(learn), None if learn is None else int(learn)))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return int(seq)
 
     def close(self) -> None:
         with self._lock:

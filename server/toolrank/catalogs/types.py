@@ -33,6 +33,7 @@ class PutCatalogRequest:
     replace: bool = False
     delete_ids: tuple[str, ...] = ()
     model: str = ""
+    learn: bool | None = None  # switch learning on/off for this catalog (None: leave as is; docs/learning.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,9 @@ class SelectQuery:
     stage_one_only: bool = False
     rerank_model: str = ""
     scoring: str = FUSED
+    learn: bool = True  # False: this request ignores learned examples and feedback (evaluation, comparison)
+    max_tokens: int = 0  # 0 = no budget; else the best results whose candidates fit this many tokens
+    adaptive: bool = False  # top_k is a maximum: stop where the scores fall off (toolrank.catalogs.cut)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,7 @@ class SelectOutcome:
     timing: Timing
     model: str  # the bi-encoder of stage one ("" when the catalog has no dense stage)
     rerank_model: str = ""  # the cross-encoder of stage two ("" when it did not run)
+    no_match: bool = False  # even the best candidate is below the calibrated threshold (toolrank.catalogs.no_match)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +107,24 @@ class CatalogInfo:
     version: int
     size: int
     model: str  # the bi-encoder its embeddings belong to ("" = none served: BM25 only)
+    examples: int = 0  # example requests its candidates carry
+    feedback: int = 0  # feedback records it holds
+    learn: bool = True  # whether Select uses them (per catalog and server-wide)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRequest:
+    """A past request and what was chosen for it (and, optionally, rejected); ids must be in the catalog."""
+
+    catalog: str
+    query: str
+    chosen_ids: tuple[str, ...] = ()
+    rejected_ids: tuple[str, ...] = ()
+    source: str = ""  # who says so: "mcp-proxy", "user", an application name (kept, at most 64 characters)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackOutcome:
+    catalog: str
+    feedback: int  # records the catalog holds now
+    dropped: int  # oldest records dropped to stay within the limit

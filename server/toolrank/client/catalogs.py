@@ -4,6 +4,7 @@
     picked = client.select("tools", "book a flight to Paris", top_k=5)
     for hit in picked: print(hit.id, hit.score)                   # SelectHit(id, score, pinned, text, candidate)
     client.list_catalogs(); client.get_catalog("tools"); client.delete_catalog("tools")
+    client.feedback("tools", "fly to Paris on Monday", chosen_ids=["book_flight"])  # later Selects learn from it
 
 Imports no engine or onnxruntime: only protobuf conversion and the catalog dataclasses.
 """
@@ -16,12 +17,16 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import grpc
 
 from toolrank.convert_catalogs import (
+    feedback_from_pb,
+    feedback_outcome_from_pb,
+    feedback_to_pb,
     info_from_pb,
     put_outcome_from_pb,
     select_outcome_from_pb,
     select_query_to_pb,
 )
-from toolrank.catalogs.types import CatalogInfo, PutOutcome, SelectHit, SelectOutcome, SelectQuery
+from toolrank.catalogs.types import (CatalogInfo, FeedbackOutcome, FeedbackRequest, PutOutcome, SelectHit,
+                                     SelectOutcome, SelectQuery)
 from toolrank.types import Timing, Usage
 from toolrank.v1 import catalogs_pb2 as cpb
 from toolrank.v1 import catalogs_pb2_grpc as cpb_grpc
@@ -39,6 +44,7 @@ class Selection:
     timing: Timing
     model: str
     rerank_model: str
+    no_match: bool = False  # even the best result is below the calibrated threshold: nothing fits
 
     def __iter__(self) -> Iterator[SelectHit]:
         return iter(self.results)
@@ -55,11 +61,11 @@ class Selection:
 
 
 def _selection(out: SelectOutcome) -> Selection:
-    return Selection(out.results, out.version, out.usage, out.timing, out.model, out.rerank_model)
+    return Selection(out.results, out.version, out.usage, out.timing, out.model, out.rerank_model, out.no_match)
 
 
 def _put_requests(catalog: str, candidates: Iterable[Any], replace: bool, delete_ids: Sequence[str], model: str,
-                  batch_size: int) -> list[cpb.PutCatalogRequest]:
+                  batch_size: int, learn: bool | None = None) -> list[cpb.PutCatalogRequest]:
     """One request, or (``batch_size`` > 0 and not ``replace``) one per batch, deletes in the last."""
     from toolrank.convert import candidate_to_pb
     from toolrank.client.inputs import to_candidate  # the client's candidate shapes (str, dict, Tool(...), ...)
@@ -68,12 +74,16 @@ def _put_requests(catalog: str, candidates: Iterable[Any], replace: bool, delete
         raise TypeError("candidates: expected a list of candidates")
     pbs = [candidate_to_pb(to_candidate(c, f"candidates[{i}]")) for i, c in enumerate(candidates)]
     if replace or batch_size <= 0 or len(pbs) <= batch_size:
-        return [cpb.PutCatalogRequest(catalog=catalog, candidates=pbs, replace=replace,
-                                      delete_ids=list(delete_ids), model=model)]
-    parts = [pbs[i:i + batch_size] for i in range(0, len(pbs), batch_size)]
-    return [cpb.PutCatalogRequest(catalog=catalog, candidates=part, model=model,
-                                  delete_ids=list(delete_ids) if i == len(parts) - 1 else [])
-            for i, part in enumerate(parts)]
+        requests = [cpb.PutCatalogRequest(catalog=catalog, candidates=pbs, replace=replace,
+                                          delete_ids=list(delete_ids), model=model)]
+    else:
+        parts = [pbs[i:i + batch_size] for i in range(0, len(pbs), batch_size)]
+        requests = [cpb.PutCatalogRequest(catalog=catalog, candidates=part, model=model,
+                                          delete_ids=list(delete_ids) if i == len(parts) - 1 else [])
+                    for i, part in enumerate(parts)]
+    if learn is not None:
+        requests[-1].learn = learn
+    return requests
 
 
 def _merge(outs: list[PutOutcome]) -> PutOutcome:
@@ -107,10 +117,11 @@ class CatalogMethods:
 
     def put_catalog(self, catalog: str, candidates: Iterable[Any] = (), *, replace: bool = False,
                     delete_ids: Sequence[str] = (), model: str = "", batch_size: int = 0,
-                    progress: Callable[[int, int], None] | None = None, timeout: float | None = None) -> PutOutcome:
+                    progress: Callable[[int, int], None] | None = None, timeout: float | None = None,
+                    learn: bool | None = None) -> PutOutcome:
         """Create or upsert a catalog (ids required). ``batch_size`` > 0 sends an upsert in parts of that many
         candidates, calling ``progress(sent, total)`` after each (each part is atomic; ``replace`` never splits)."""
-        requests = _put_requests(catalog, candidates, replace, delete_ids, model, batch_size)
+        requests = _put_requests(catalog, candidates, replace, delete_ids, model, batch_size, learn)
         total, sent, outs = sum(len(r.candidates) for r in requests), 0, []
         for request in requests:
             outs.append(put_outcome_from_pb(self._call(self._catalogs().PutCatalog, request, timeout)))
@@ -122,7 +133,7 @@ class CatalogMethods:
     def select(self, catalog: str, query: str, top_k: int = 10, *, timeout: float | None = None,
                **options: Any) -> Selection:
         """The best ``top_k`` of ``catalog`` for ``query``; options: min_score, pinned_ids, filter, instruction,
-        return_candidates, return_text, model, context, rerank_depth, stage_one_only, rerank_model."""
+        return_candidates, return_text, model, context, rerank_depth, stage_one_only, rerank_model, learn."""
         request = _select_request(catalog, query, top_k, options)
         return _selection(select_outcome_from_pb(self._call(self._catalogs().Select, request, timeout)))
 
@@ -136,6 +147,17 @@ class CatalogMethods:
     def delete_catalog(self, catalog: str, timeout: float | None = None) -> CatalogInfo:
         request = cpb.DeleteCatalogRequest(catalog=catalog)
         return info_from_pb(self._call(self._catalogs().DeleteCatalog, request, timeout))
+
+    def feedback(self, catalog: str, query: str, chosen_ids: Sequence[str] = (), rejected_ids: Sequence[str] = (),
+                 *, source: str = "", timeout: float | None = None) -> FeedbackOutcome:
+        """Tell the catalog what was chosen (and rejected) for ``query``; later Selects learn from it."""
+        request = feedback_to_pb(FeedbackRequest(catalog, query, tuple(chosen_ids), tuple(rejected_ids), source))
+        return feedback_outcome_from_pb(self._call(self._catalogs().Feedback, request, timeout))
+
+    def list_feedback(self, catalog: str, timeout: float | None = None) -> list[FeedbackRequest]:
+        """The feedback ``catalog`` holds, oldest first."""
+        resp = self._call(self._catalogs().ListFeedback, cpb.GetCatalogRequest(catalog=catalog), timeout)
+        return [feedback_from_pb(r) for r in resp.records]
 
 
 class AsyncCatalogMethods:
@@ -157,8 +179,8 @@ class AsyncCatalogMethods:
     async def put_catalog(self, catalog: str, candidates: Iterable[Any] = (), *, replace: bool = False,
                           delete_ids: Sequence[str] = (), model: str = "", batch_size: int = 0,
                           progress: Callable[[int, int], None] | None = None,
-                          timeout: float | None = None) -> PutOutcome:
-        requests = _put_requests(catalog, candidates, replace, delete_ids, model, batch_size)
+                          timeout: float | None = None, learn: bool | None = None) -> PutOutcome:
+        requests = _put_requests(catalog, candidates, replace, delete_ids, model, batch_size, learn)
         total, sent, outs = sum(len(r.candidates) for r in requests), 0, []
         for request in requests:
             outs.append(put_outcome_from_pb(await self._catalog_call("PutCatalog", request, timeout)))
@@ -182,3 +204,9 @@ class AsyncCatalogMethods:
     async def delete_catalog(self, catalog: str, timeout: float | None = None) -> CatalogInfo:
         return info_from_pb(await self._catalog_call("DeleteCatalog", cpb.DeleteCatalogRequest(catalog=catalog),
                                                      timeout))
+
+    async def feedback(self, catalog: str, query: str, chosen_ids: Sequence[str] = (),
+                       rejected_ids: Sequence[str] = (), *, source: str = "",
+                       timeout: float | None = None) -> FeedbackOutcome:
+        request = feedback_to_pb(FeedbackRequest(catalog, query, tuple(chosen_ids), tuple(rejected_ids), source))
+        return feedback_outcome_from_pb(await self._catalog_call("Feedback", request, timeout))

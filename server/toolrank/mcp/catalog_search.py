@@ -13,7 +13,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from toolrank.mcp.tool_catalog import FoundTool
+from toolrank.mcp.tool_catalog import FoundTool, found_list
 
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters", "parametersJsonSchema")
 
@@ -70,7 +70,7 @@ class CatalogBackend:
                                                         return_text=True))
         except ToolrankError as exc:
             raise MCPError(types.INTERNAL_ERROR, f"catalog {self.catalog!r}: {exc}") from None
-        return [found_from_candidate(h.id, h.score, h.candidate, h.text) for h in out.results]
+        return found_list([found_from_candidate(h.id, h.score, h.candidate, h.text) for h in out.results], out.no_match)
 
     def statuses(self) -> list[dict[str, Any]]:
         return []
@@ -101,11 +101,11 @@ class RemoteCatalogBackend(CatalogBackend):
             out = await anyio.to_thread.run_sync(select)
         except ToolrankError as exc:
             raise MCPError(types.INTERNAL_ERROR, f"catalog {self.catalog!r} at {self.client.address}: {exc}") from None
-        return [found_from_candidate(h.id, h.score, h.candidate, h.text) for h in out.results]
+        return found_list([found_from_candidate(h.id, h.score, h.candidate, h.text) for h in out.results], out.no_match)
 
 
 async def run_catalog_server(settings: Any, catalog: str, *, address: str | None, token: str | None,
-                             transport: str, host: str, port: int) -> None:
+                             transport: str, host: str, port: int, auth_token: str | None = None) -> None:
     """Serve search_tools over ``catalog``: checked to exist first, so a typo fails at start, not at the first search."""
     from toolrank.mcp.server import build_server, serve_http, serve_stdio
 
@@ -114,7 +114,7 @@ async def run_catalog_server(settings: Any, catalog: str, *, address: str | None
         if transport == "stdio":
             await serve_stdio(server)
         else:
-            await serve_http(server, host, port)
+            await serve_http(server, host, port, auth_token)
 
     if address:
         import anyio

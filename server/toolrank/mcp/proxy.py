@@ -29,10 +29,13 @@ class ProxyOptions:
     transport: str = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
+    auth_token: str | None = None  # streamable HTTP: the bearer token every request must carry
+    pass_env: tuple[str, ...] = ()  # variables stdio upstreams get beyond the SDK's safe default environment
     expose_found: int = 0
     policy: RestartPolicy = field(default_factory=RestartPolicy)
     call_timeout_s: float | None = None
     ready_timeout_s: float = 60.0  # how long a search or call waits for upstreams still starting
+    learn: bool = True  # a search followed by a successful call of a found tool becomes feedback
 
 
 class ProxyBackend:
@@ -54,6 +57,18 @@ class ProxyBackend:
 
     def exists(self, name: str) -> bool:
         return self.catalog.lookup(name) is not None
+
+    async def record_choice(self, query: str, name: str) -> None:
+        """Feedback: ``query`` found ``name`` (a qualified tool name, the catalog's id) and its call succeeded."""
+        from toolrank.catalogs.types import FeedbackRequest
+        from toolrank.mcp.learning import FEEDBACK_SOURCE
+
+        await self.catalog.service.feedback(FeedbackRequest(self.catalog.catalog, query, (name,), (), FEEDBACK_SOURCE))
+
+    def summary(self) -> str:
+        from toolrank.mcp.learning import catalog_summary
+
+        return catalog_summary(self.catalog.tool_names())
 
     def on_withdrawn(self, listener: Callable[[], Awaitable[None]]) -> None:
         self.catalog.add_listener(listener)
@@ -86,15 +101,17 @@ async def run_proxy(settings: Settings, options: ProxyOptions) -> None:
         try:
             catalog = ToolCatalog(service, options.catalog)
             await catalog.reset()
-            manager = UpstreamManager(options.upstreams, catalog, options.policy, options.call_timeout_s)
+            manager = UpstreamManager(options.upstreams, catalog, options.policy, options.call_timeout_s,
+                                      options.pass_env)
             backend = ProxyBackend(catalog, manager, options.ready_timeout_s)
-            server = build_server(backend, expose_found=options.expose_found, name="toolrank-mcp-proxy")
+            server = build_server(backend, expose_found=options.expose_found, name="toolrank-mcp-proxy",
+                                  learn=options.learn)
             async with anyio.create_task_group() as tg:
                 await tg.start(manager.run)
                 if options.transport == "stdio":
                     await serve_stdio(server)
                 else:
-                    await serve_http(server, options.host, options.port)
+                    await serve_http(server, options.host, options.port, options.auth_token)
                 tg.cancel_scope.cancel()
         finally:
             await service.aclose()

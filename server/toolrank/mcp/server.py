@@ -22,7 +22,9 @@ from mcp.shared.exceptions import MCPError
 from toolrank import __version__ as toolrank_version
 from toolrank.errors import ToolrankError
 from toolrank.mcp.found import FoundTools
-from toolrank.mcp.tool_catalog import FoundTool
+from toolrank.mcp.learning import SearchMemory
+from toolrank.catalogs.cut import cut_rows, estimate_tokens
+from toolrank.mcp.tool_catalog import FoundTool, found_list
 
 log = logging.getLogger("toolrank.mcp")
 
@@ -43,7 +45,11 @@ SEARCH_TOOL_DEF = types.Tool(
         "properties": {
             "query": {"type": "string", "description": "the task, in natural language"},
             "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "default": 5,
-                      "description": "how many tools to return"},
+                      "description": "how many tools to return (at most, with adaptive)"},
+            "adaptive": {"type": "boolean", "default": False,
+                         "description": "return fewer than top_k where the matches fall off"},
+            "max_tokens": {"type": "integer", "minimum": 0, "default": 0,
+                           "description": "only the best tools whose schemas fit this many tokens (0: no budget)"},
         },
         "required": ["query"],
     },
@@ -81,6 +87,15 @@ class SearchBackend(Protocol):
     async def call(self, name: str, arguments: dict[str, Any] | None) -> types.CallToolResult: ...
 
 
+def fit_request(hits: list[FoundTool], adaptive: bool, max_tokens: int) -> list[FoundTool]:
+    """The adaptive cut and the token budget of :mod:`toolrank.catalogs.cut` over search results (schemas as shown)."""
+    if not adaptive and not max_tokens:
+        return hits
+    kept = cut_rows(list(range(len(hits))), [h.score for h in hits], set(), adaptive, max_tokens,
+                    lambda i: estimate_tokens(json.dumps(hits[i].as_dict(), ensure_ascii=False)))
+    return found_list([hits[i] for i in kept], bool(getattr(hits, "no_match", False)))
+
+
 def _text_result(payload: dict[str, Any], *, is_error: bool = False) -> types.CallToolResult:
     return types.CallToolResult(content=[types.TextContent(text=json.dumps(payload, ensure_ascii=False))],
                                 structured_content=payload, is_error=is_error)
@@ -93,6 +108,11 @@ def _error(message: str) -> types.CallToolResult:
 
 def _check_search_args(args: dict[str, Any]) -> tuple[str, int] | str:
     query, top_k = args.get("query"), args.get("top_k", 5)
+    adaptive, max_tokens = args.get("adaptive", False), args.get("max_tokens", 0)
+    if not isinstance(adaptive, bool):
+        return f"search_tools: 'adaptive' must be true or false, got {adaptive!r}"
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
+        return f"search_tools: 'max_tokens' must be a non-negative integer, got {max_tokens!r}"
     if not isinstance(query, str) or not query.strip():
         return "search_tools: 'query' must be a non-empty string describing the task"
     if len(query) > MAX_QUERY_CHARS:
@@ -104,9 +124,27 @@ def _check_search_args(args: dict[str, Any]) -> tuple[str, int] | str:
     return query, int(top_k)
 
 
-def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "toolrank") -> Server:
-    """The low-level SDK server with the two tools (one without a proxy), plus found tools when asked."""
+def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "toolrank",
+                 learn: bool = True) -> Server:
+    """The low-level SDK server with the two tools (one without a proxy), plus found tools when asked.
+
+    ``learn``: a successful call of a tool that a search of the same session returned is fed back to the
+    catalog (:mod:`toolrank.mcp.learning`), when the backend can record it."""
     found = FoundTools(expose_found if backend.can_call else 0)
+    memory = SearchMemory() if learn and hasattr(backend, "record_choice") else None
+
+    def session_key(ctx: Any) -> int:
+        return id(getattr(ctx.session, "_connection", ctx.session))
+
+    async def called(ctx: Any, target: str, result: types.CallToolResult) -> types.CallToolResult:
+        if memory is not None and not result.is_error:
+            searched = memory.query_for(session_key(ctx), target)
+            if searched is not None:
+                try:
+                    await backend.record_choice(*searched)  # type: ignore[attr-defined]
+                except Exception as exc:  # noqa: BLE001 - learning must never fail the call it learns from
+                    log.warning("could not record feedback for %s: %s", target, exc)
+        return result
     # The latest request session of each recent connection (at most MAX_NOTIFIED): where notices go.
     sessions: OrderedDict[int, Any] = OrderedDict()
 
@@ -132,7 +170,11 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
         backend.on_withdrawn(on_withdrawn)
 
     def listed() -> list[types.Tool]:
-        base = [SEARCH_TOOL_DEF, CALL_TOOL_DEF] if backend.can_call else [SEARCH_ONLY_DEF]
+        search_def = SEARCH_TOOL_DEF if backend.can_call else SEARCH_ONLY_DEF
+        summary = backend.summary() if hasattr(backend, "summary") else ""  # what the catalog holds, bounded
+        if summary:
+            search_def = search_def.model_copy(update={"description": f"{search_def.description} {summary}"})
+        base = [search_def, CALL_TOOL_DEF] if backend.can_call else [search_def]
         found.discard_missing(backend.exists)
         return base + [types.Tool(name=f.name, description=f.description, input_schema=f.input_schema)
                        for f in found.tools()]
@@ -149,7 +191,14 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
             hits = await backend.search(query, top_k)
         except ToolrankError as exc:  # overloaded, deadline, a store error: the client gets why, not a trace
             raise MCPError(types.INTERNAL_ERROR, f"search_tools: {type(exc).__name__}: {exc}") from None
+        hits = fit_request(hits, bool(args.get("adaptive", False)), int(args.get("max_tokens", 0)))
         payload: dict[str, Any] = {"tools": [h.as_dict() for h in hits]}
+        if getattr(hits, "no_match", False):  # the catalog's calibrated "nothing fits": say so, no weak schemas
+            payload = {"tools": [], "no_match": True, "closest": [h.name for h in hits],
+                       "message": "No tool fits this request well. Do it without a tool, search again in other "
+                                  "words, or search a closest tool's exact name for its schema if it does fit."}
+        if memory is not None:
+            memory.searched(session_key(ctx), query, [h.name for h in hits])
         statuses = backend.statuses()
         if statuses:
             payload["upstreams"] = statuses
@@ -180,9 +229,9 @@ def build_server(backend: SearchBackend, *, expose_found: int = 0, name: str = "
                 return _error(f"call_tool: 'arguments' must be an object, got {type(arguments).__name__}")
             if target in (SEARCH_TOOLS, CALL_TOOL):
                 return _error(f"call_tool: {target!r} is one of this server's own tools; call it directly")
-            return await backend.call(target, arguments)
+            return await called(ctx, target, await backend.call(target, arguments))
         if backend.can_call and params.name in found:
-            return await backend.call(params.name, params.arguments)
+            return await called(ctx, params.name, await backend.call(params.name, params.arguments))
         return _error(f"unknown tool {params.name!r}: use {SEARCH_TOOLS} to find tools"
                       + (f" and {CALL_TOOL} to call them" if backend.can_call else ""))
 
@@ -202,15 +251,25 @@ async def serve_stdio(server: Server) -> None:
         await server.run(read, write, init_options(server))
 
 
-async def serve_http(server: Server, host: str, port: int) -> None:
-    """Streamable HTTP at ``http://HOST:PORT/mcp``; port 0 takes a free one (the line on stderr names it)."""
+async def serve_http(server: Server, host: str, port: int, token: str | None = None) -> None:
+    """Streamable HTTP at ``http://HOST:PORT/mcp``; port 0 takes a free one (the line on stderr names it).
+
+    With ``token`` every request needs ``Authorization: Bearer TOKEN`` (401 otherwise); without one,
+    only a loopback ``host`` is accepted.
+    """
     import uvicorn
+
+    from toolrank.mcp.security import BearerTokenGate, require_token_off_loopback
+
+    require_token_off_loopback(host, token)
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
-    app = server.streamable_http_app(host=host)
+    app: Any = server.streamable_http_app(host=host)
+    if token:
+        app = BearerTokenGate(app, token)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     print(f"toolrank mcp: serving streamable HTTP on http://{host}:{bound}/mcp", file=sys.stderr, flush=True)
     await uvicorn.Server(config).serve(sockets=[sock])

@@ -21,6 +21,7 @@ from typing import Any
 import mcp_types as types
 
 from toolrank.catalogs import CatalogService, PutCatalogRequest, SelectQuery
+from toolrank.mcp.learning import exact_names
 from toolrank.errors import CatalogNotFound
 from toolrank.types import Candidate, ToolInput
 
@@ -43,6 +44,18 @@ class FoundTool:
         if self.upstream:
             d["upstream"] = self.upstream
         return d
+
+
+class Found(list[FoundTool]):
+    """Search results, and whether the catalog said that none of them fits (``no_match``)."""
+
+    no_match: bool = False
+
+
+def found_list(tools: list[FoundTool], no_match: bool) -> Found:
+    out = Found(tools)
+    out.no_match = no_match
+    return out
 
 
 def qualified(upstream: str, tool: str) -> str:
@@ -126,6 +139,10 @@ class ToolCatalog:
             upserts = [Candidate(ToolInput(js), q, {"upstream": upstream})
                        for q, js in wanted.items() if self._json.get(q) != js]
             deletes = tuple(sorted(old - wanted.keys()))
+            if tools:  # callable by name even when the put below is refused (search keeps what it had)
+                self._tools[upstream] = dict(tools)
+            else:
+                self._tools.pop(upstream, None)
             if upserts or deletes:
                 out = await self.service.put(PutCatalogRequest(self.catalog, tuple(upserts), delete_ids=deletes))
                 self.puts += 1
@@ -136,10 +153,6 @@ class ToolCatalog:
             for q in deletes:
                 self._json.pop(q, None)
             self._json.update(wanted)
-            if tools:
-                self._tools[upstream] = dict(tools)
-            else:
-                self._tools.pop(upstream, None)
             return SyncCounts(len(upserts), len(deletes))
 
     def __len__(self) -> int:
@@ -171,5 +184,14 @@ class ToolCatalog:
             out = await self.service.select(SelectQuery(self.catalog, query, top_k=top_k))
         except CatalogNotFound:
             return []
-        found = [self.found_tool(hit.id, hit.score) for hit in out.results]
-        return [f for f in found if f is not None]  # a tool withdrawn since the snapshot is not offered
+        found = [f for f in (self.found_tool(hit.id, hit.score) for hit in out.results) if f is not None]
+        top = max([1.0] + [h.score for h in out.results])
+        first = [f for f in (self.found_tool(n, top) for n in exact_names(query, self.lookup)) if f is not None]
+        if first:  # a tool named exactly in the query (UPSTREAM.tool or its bare name) comes first
+            names = {f.name for f in first}
+            found = first + [f for f in found if f.name not in names]
+        return found_list(found[:top_k], out.no_match and not first)  # a tool withdrawn since is not offered
+
+    def tool_names(self) -> dict[str, list[str]]:
+        """Each upstream's tool names (for search_tools' description)."""
+        return {up: list(tools) for up, tools in self._tools.items()}

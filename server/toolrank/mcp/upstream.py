@@ -5,8 +5,11 @@ client, reads ``tools/list`` page by page, hands the tools to a sink (the proxy'
 re-reads them on ``notifications/tools/list_changed``, and notices the end of the connection (a stdio
 server's stdout closing; a failed ping over HTTP). A dead or unstartable upstream is reported by
 :meth:`Upstream.status`, its tools are withdrawn from the sink, and it is restarted with exponential
-backoff a bounded number of times before the task gives up with one clear log line. Calls to its
-tools while it is down fail with an MCP error naming it; the other upstreams are not touched.
+backoff a bounded number of times; then it is reported failed (one clear log line) and tried again
+on a slow schedule, so an upstream that was down for a while comes back without a proxy restart.
+Calls to its tools while it is down fail with an MCP error naming it; the other upstreams are not
+touched. A catalog sync the catalog refuses (a limit, the store) is logged and reported, never a
+reason to drop a connection that works: the upstream's tools stay callable and the sync is retried.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+
+from toolrank.mcp.security import upstream_environment
 
 log = logging.getLogger("toolrank.mcp")
 
@@ -69,7 +74,8 @@ class RestartPolicy:
     """Bounded restarts: ``max_restarts`` in a row, waiting ``backoff_s * 2**n`` (capped) between them.
 
     A connection that stayed up ``stable_s`` resets the count, so a server that crashes once a day
-    is restarted every time while one that cannot start is given up on after a few tries.
+    is restarted every time while one that cannot start is given up on after a few tries; a given-up
+    upstream is tried again every ``failed_retry_s`` (its fast restarts start over once it is back).
     """
 
     max_restarts: int = 5
@@ -78,6 +84,8 @@ class RestartPolicy:
     stable_s: float = 60.0
     connect_timeout_s: float = 30.0
     ping_interval_s: float = 15.0  # HTTP upstreams only: stdio death is seen at once (stdout closes)
+    failed_retry_s: float = 300.0
+    sync_retry_s: float = 30.0  # a catalog sync that was refused is tried again this often
 
     def delay(self, attempt: int) -> float:
         return min(self.backoff_s * (2 ** max(attempt - 1, 0)), self.max_backoff_s)
@@ -127,12 +135,15 @@ class UpstreamStatus:
     error: str = ""
     restarts: int = 0
     since: float = field(default_factory=time.time)
+    sync_error: str = ""  # the catalog refused this upstream's latest tools (the upstream itself is fine)
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "transport": self.kind, "status": self.status, "tools": self.tools,
                              "restarts": self.restarts}
         if self.error:
             d["error"] = self.error
+        if self.sync_error:
+            d["sync_error"] = self.sync_error
         return d
 
 
@@ -140,15 +151,18 @@ class Upstream:
     """One upstream server's connection, tools and restarts; :meth:`run` is its whole life."""
 
     def __init__(self, spec: UpstreamSpec, sink: ToolSink, policy: RestartPolicy,
-                 call_timeout_s: float | None = None) -> None:
+                 call_timeout_s: float | None = None, pass_env: Sequence[str] = ()) -> None:
         self.spec = spec
         self.sink = sink
         self.policy = policy
         self.call_timeout_s = call_timeout_s
+        self.pass_env = tuple(pass_env)
         self.state = UpstreamStatus(spec.name, spec.kind)
         self.first_attempt = anyio.Event()  # set once the first connection has loaded its tools or failed
         self._session: ClientSession | None = None
         self._changed = anyio.Event()
+        self._unsynced: list[types.Tool] | None = None  # tools the catalog refused, to sync again
+        self._sync_lock = anyio.Lock()  # a retry never puts an older list over a newer one
 
     @property
     def name(self) -> str:
@@ -160,15 +174,15 @@ class Upstream:
     def _transport(self) -> AbstractAsyncContextManager[Any]:
         if self.spec.url:
             return streamable_http_client(self.spec.url)
-        # The proxy stands where the client would: the upstream gets the proxy's environment, as a
-        # client config's own "env" would have set it (the SDK's default passes only a few variables).
+        # The SDK's safe default environment plus --pass-env: never the proxy's secrets.
         params = StdioServerParameters(command=self.spec.command[0], args=list(self.spec.command[1:]),
-                                       env=dict(os.environ))
+                                       env=upstream_environment(self.pass_env, os.environ))
         return stdio_client(params, errlog=sys.stderr)
 
     async def run(self) -> None:
-        """Connect, serve, and restart with backoff until the restart budget is spent."""
+        """Connect, serve, restart with backoff; past the restart budget, retry on the slow schedule."""
         failures = 0
+        gave_up = False
         while True:
             started = time.monotonic()
             try:
@@ -180,8 +194,8 @@ class Upstream:
                 reason = describe(exc)
             self._session = None
             was_up = self.state.status == UP
-            if was_up and time.monotonic() - started >= self.policy.stable_s:
-                failures = 0
+            if was_up and (gave_up or time.monotonic() - started >= self.policy.stable_s):
+                failures, gave_up = 0, False  # back after a give-up: its fast restarts start over
             failures += 1
             self.state.status, self.state.error, self.state.tools = DOWN, reason, 0
             self.state.since = time.time()
@@ -192,9 +206,17 @@ class Upstream:
             self.first_attempt.set()
             if failures > self.policy.max_restarts:
                 self.state.status = FAILED
-                log.error("upstream %r: giving up after %d failed start(s) in a row; last error: %s; its tools "
-                          "are withdrawn until the proxy restarts", self.name, failures, reason)
-                return
+                if not gave_up:
+                    log.error("upstream %r: giving up after %d failed start(s) in a row; last error: %s; its "
+                              "tools are withdrawn; trying again every %.0f s", self.name, failures, reason,
+                              self.policy.failed_retry_s)
+                else:
+                    log.warning("upstream %r: still failing (%s); next try in %.0f s", self.name, reason,
+                                self.policy.failed_retry_s)
+                gave_up = True
+                await anyio.sleep(self.policy.failed_retry_s)
+                self.state.restarts += 1
+                continue
             delay = self.policy.delay(failures)
             log.warning("upstream %r %s: %s; restart %d of %d in %.1f s", self.name,
                         "died" if was_up else "failed to start", reason, failures, self.policy.max_restarts, delay)
@@ -224,7 +246,7 @@ class Upstream:
                     with anyio.fail_after(self.policy.connect_timeout_s):
                         await session.initialize()
                         tools = await self._list_all(session)
-                    await self.sink.set_tools(self.name, tools)
+                    await self._sync(tools)
                     self._session = session
                     self.state.status, self.state.error, self.state.tools = UP, "", len(tools)
                     self.state.since = time.time()
@@ -235,6 +257,7 @@ class Upstream:
                     self.first_attempt.set()
                     async with anyio.create_task_group() as follow:
                         follow.start_soon(self._follow_changes, session)
+                        follow.start_soon(self._retry_sync)
                         if self.spec.url:
                             follow.start_soon(self._ping, session)
                         await ended.wait()
@@ -270,9 +293,35 @@ class Upstream:
             self._changed = anyio.Event()
             with anyio.fail_after(self.policy.connect_timeout_s):
                 tools = await self._list_all(session)
-            await self.sink.set_tools(self.name, tools)
+            await self._sync(tools)
             self.state.tools = len(tools)
             log.info("upstream %r: tools changed, now %d", self.name, len(tools))
+
+    async def _sync(self, tools: list[types.Tool]) -> None:
+        """Hand the tools to the catalog; a refusal is reported and retried, and leaves the connection up."""
+        async with self._sync_lock:
+            await self._put(tools)
+
+    async def _put(self, tools: list[types.Tool]) -> None:
+        try:
+            await self.sink.set_tools(self.name, tools)
+        except Exception as exc:  # noqa: BLE001 - a catalog limit or a store outage is not the upstream's failure
+            self.state.sync_error = describe(exc)
+            self._unsynced = tools
+            log.error("upstream %r: the catalog refused its %d tools (%s); they stay callable by name, search "
+                      "keeps the tools indexed before; retrying every %.0f s and on its next change", self.name,
+                      len(tools), self.state.sync_error, self.policy.sync_retry_s)
+            return
+        self.state.sync_error = ""
+        self._unsynced = None
+
+    async def _retry_sync(self) -> None:
+        """Sync a refused tool list again now and then (a store back up, a limit raised by a restart elsewhere)."""
+        while True:
+            await anyio.sleep(self.policy.sync_retry_s)
+            async with self._sync_lock:
+                if self._unsynced is not None:
+                    await self._put(self._unsynced)
 
     async def _ping(self, session: ClientSession) -> None:
         while True:
@@ -295,6 +344,10 @@ class Upstream:
             return await session.send_request(request, types.CallToolResult,
                                               request_read_timeout_seconds=self.call_timeout_s)
         except MCPError as exc:
+            if exc.code == types.REQUEST_TIMEOUT and self.call_timeout_s is not None:
+                raise MCPError(types.REQUEST_TIMEOUT, f"upstream {self.name!r}: {tool!r} did not answer within "
+                                                      f"{self.call_timeout_s:g} s (--call-timeout-s); the call was "
+                                                      "cancelled") from None
             if exc.code == types.CONNECTION_CLOSED:
                 raise MCPError(UPSTREAM_UNAVAILABLE, f"upstream {self.name!r} closed the connection during the call "
                                                      f"to {tool!r}") from None
@@ -305,12 +358,12 @@ class UpstreamManager:
     """All upstreams of one proxy: start them together, find one by name, report them all."""
 
     def __init__(self, specs: Sequence[UpstreamSpec], sink: ToolSink, policy: RestartPolicy,
-                 call_timeout_s: float | None = None) -> None:
+                 call_timeout_s: float | None = None, pass_env: Sequence[str] = ()) -> None:
         names = [s.name for s in specs]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"upstream name {dup[0]!r} is given twice")
-        self.upstreams = {s.name: Upstream(s, sink, policy, call_timeout_s) for s in specs}
+        self.upstreams = {s.name: Upstream(s, sink, policy, call_timeout_s, pass_env) for s in specs}
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         async with anyio.create_task_group() as tg:

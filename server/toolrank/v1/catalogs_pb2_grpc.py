@@ -62,6 +62,16 @@ class CatalogsStub:
                 request_serializer=toolrank_dot_v1_dot_catalogs__pb2.DeleteCatalogRequest.SerializeToString,
                 response_deserializer=toolrank_dot_v1_dot_catalogs__pb2.CatalogInfo.FromString,
                 _registered_method=True)
+        self.Feedback = channel.unary_unary(
+                '/toolrank.v1.Catalogs/Feedback',
+                request_serializer=toolrank_dot_v1_dot_catalogs__pb2.FeedbackRequest.SerializeToString,
+                response_deserializer=toolrank_dot_v1_dot_catalogs__pb2.FeedbackResponse.FromString,
+                _registered_method=True)
+        self.ListFeedback = channel.unary_unary(
+                '/toolrank.v1.Catalogs/ListFeedback',
+                request_serializer=toolrank_dot_v1_dot_catalogs__pb2.GetCatalogRequest.SerializeToString,
+                response_deserializer=toolrank_dot_v1_dot_catalogs__pb2.ListFeedbackResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogsServicer:
@@ -102,6 +112,20 @@ class CatalogsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Feedback(self, request, context):
+        """A past request and the ids chosen (and rejected) for it: later Selects learn from it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFeedback(self, request, context):
+        """The feedback a catalog holds, oldest first (to measure on one's own traffic: `toolrank catalog eval`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +153,16 @@ def add_CatalogsServicer_to_server(servicer, server):
                     servicer.DeleteCatalog,
                     request_deserializer=toolrank_dot_v1_dot_catalogs__pb2.DeleteCatalogRequest.FromString,
                     response_serializer=toolrank_dot_v1_dot_catalogs__pb2.CatalogInfo.SerializeToString,
+            ),
+            'Feedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.Feedback,
+                    request_deserializer=toolrank_dot_v1_dot_catalogs__pb2.FeedbackRequest.FromString,
+                    response_serializer=toolrank_dot_v1_dot_catalogs__pb2.FeedbackResponse.SerializeToString,
+            ),
+            'ListFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFeedback,
+                    request_deserializer=toolrank_dot_v1_dot_catalogs__pb2.GetCatalogRequest.FromString,
+                    response_serializer=toolrank_dot_v1_dot_catalogs__pb2.ListFeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +303,60 @@ class Catalogs:
             '/toolrank.v1.Catalogs/DeleteCatalog',
             toolrank_dot_v1_dot_catalogs__pb2.DeleteCatalogRequest.SerializeToString,
             toolrank_dot_v1_dot_catalogs__pb2.CatalogInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Feedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/toolrank.v1.Catalogs/Feedback',
+            toolrank_dot_v1_dot_catalogs__pb2.FeedbackRequest.SerializeToString,
+            toolrank_dot_v1_dot_catalogs__pb2.FeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/toolrank.v1.Catalogs/ListFeedback',
+            toolrank_dot_v1_dot_catalogs__pb2.GetCatalogRequest.SerializeToString,
+            toolrank_dot_v1_dot_catalogs__pb2.ListFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

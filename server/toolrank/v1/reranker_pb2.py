@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atoolrank/v1/reranker.proto\x12\x0btoolrank.v1\"6\n\x04\x43ode\x12\x10\n\x08language\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04path\x18\x03 \x01(\t\"$\n\x03Sql\x12\x0f\n\x07\x64ialect\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x14\n\x04Tool\x12\x0c\n\x04json\x18\x01 \x01(\t\"\x82\x02\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12!\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x11.toolrank.v1.CodeH\x00\x12\x1f\n\x03sql\x18\x04 \x01(\x0b\x32\x10.toolrank.v1.SqlH\x00\x12!\n\x04tool\x18\x05 \x01(\x0b\x32\x11.toolrank.v1.ToolH\x00\x12\x36\n\x08metadata\x18\x06 \x03(\x0b\x32$.toolrank.v1.Candidate.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07\x63ontent\"\xd7\x01\n\rRerankRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12*\n\ncandidates\x18\x02 \x03(\x0b\x32\x16.toolrank.v1.Candidate\x12\r\n\x05top_n\x18\x03 \x01(\r\x12\x13\n\x0breturn_text\x18\x04 \x01(\x08\x12\x12\n\nraw_scores\x18\x05 \x01(\x08\x12\r\n\x05model\x18\x06 \x01(\t\x12\x1b\n\x0elexical_weight\x18\n \x01(\x02H\x00\x88\x01\x01\x12\x14\n\x0c\x64\x65tect_kinds\x18\x0b \x01(\x08\x42\x11\n\x0f_lexical_weight\"F\n\x0cRerankResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x0c\n\x04text\x18\x04 \x01(\t\"\x82\x01\n\x05Usage\x12\x14\n\x0cquery_tokens\x18\x01 \x01(\r\x12\x18\n\x10\x63\x61ndidate_tokens\x18\x02 \x01(\x04\x12\x11\n\ttruncated\x18\x03 \x01(\r\x12\x0f\n\x07windows\x18\x04 \x01(\r\x12\x11\n\tfallbacks\x18\x05 \x01(\r\x12\x12\n\ncache_hits\x18\x06 \x01(\r\"m\n\x06Timing\x12\x14\n\x0cnormalize_ns\x18\x01 \x01(\x04\x12\x13\n\x0btokenize_ns\x18\x02 \x01(\x04\x12\x10\n\x08queue_ns\x18\x03 \x01(\x04\x12\x14\n\x0cinference_ns\x18\x04 \x01(\x04\x12\x10\n\x08total_ns\x18\x05 \x01(\x04\"\x93\x01\n\x0eRerankResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.toolrank.v1.RerankResult\x12!\n\x05usage\x18\x02 \x01(\x0b\x32\x12.toolrank.v1.Usage\x12#\n\x06timing\x18\x03 \x01(\x0b\x32\x13.toolrank.v1.Timing\x12\r\n\x05model\x18\x04 \x01(\t\"c\n\x10NormalizeRequest\x12*\n\ncandidates\x18\x01 \x03(\x0b\x32\x16.toolrank.v1.Candidate\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x65tect_kinds\x18\n \x01(\x08\"\x92\x01\n\x13NormalizedCandidate\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x10\n\x08\x66\x61llback\x18\x05 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x0e\n\x06tokens\x18\x07 \x01(\r\x12\x12\n\nraw_tokens\x18\x08 \x01(\r\"I\n\x11NormalizeResponse\x12\x34\n\ncandidates\x18\x01 \x03(\x0b\x32 .toolrank.v1.NormalizedCandidate\"\r\n\x0bInfoRequest\"\x87\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\nmax_length\x18\x03 \x01(\r\x12\x18\n\x10max_query_length\x18\x04 \x01(\r\x12\x0e\n\x06\x66\x61mily\x18\x05 \x01(\t\x12\x0c\n\x04path\x18\x06 \x01(\t\x12\x12\n\nis_default\x18\x07 \x01(\x08\"^\n\x0cInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12&\n\x06models\x18\x02 \x03(\x0b\x32\x16.toolrank.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x03 \x01(\t2\xd6\x01\n\x08Reranker\x12\x41\n\x06Rerank\x12\x1a.toolrank.v1.RerankRequest\x1a\x1b.toolrank.v1.RerankResponse\x12J\n\tNormalize\x12\x1d.toolrank.v1.NormalizeRequest\x1a\x1e.toolrank.v1.NormalizeResponse\x12;\n\x04Info\x12\x18.toolrank.v1.InfoRequest\x1a\x19.toolrank.v1.InfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atoolrank/v1/reranker.proto\x12\x0btoolrank.v1\"6\n\x04\x43ode\x12\x10\n\x08language\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x0c\n\x04path\x18\x03 \x01(\t\"$\n\x03Sql\x12\x0f\n\x07\x64ialect\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x14\n\x04Tool\x12\x0c\n\x04json\x18\x01 \x01(\t\"\x94\x02\n\tCandidate\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12!\n\x04\x63ode\x18\x03 \x01(\x0b\x32\x11.toolrank.v1.CodeH\x00\x12\x1f\n\x03sql\x18\x04 \x01(\x0b\x32\x10.toolrank.v1.SqlH\x00\x12!\n\x04tool\x18\x05 \x01(\x0b\x32\x11.toolrank.v1.ToolH\x00\x12\x36\n\x08metadata\x18\x06 \x03(\x0b\x32$.toolrank.v1.Candidate.MetadataEntry\x12\x10\n\x08\x65xamples\x18\x07 \x03(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07\x63ontent\"\xd7\x01\n\rRerankRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12*\n\ncandidates\x18\x02 \x03(\x0b\x32\x16.toolrank.v1.Candidate\x12\r\n\x05top_n\x18\x03 \x01(\r\x12\x13\n\x0breturn_text\x18\x04 \x01(\x08\x12\x12\n\nraw_scores\x18\x05 \x01(\x08\x12\r\n\x05model\x18\x06 \x01(\t\x12\x1b\n\x0elexical_weight\x18\n \x01(\x02H\x00\x88\x01\x01\x12\x14\n\x0c\x64\x65tect_kinds\x18\x0b \x01(\x08\x42\x11\n\x0f_lexical_weight\"F\n\x0cRerankResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x0c\n\x04text\x18\x04 \x01(\t\"\x82\x01\n\x05Usage\x12\x14\n\x0cquery_tokens\x18\x01 \x01(\r\x12\x18\n\x10\x63\x61ndidate_tokens\x18\x02 \x01(\x04\x12\x11\n\ttruncated\x18\x03 \x01(\r\x12\x0f\n\x07windows\x18\x04 \x01(\r\x12\x11\n\tfallbacks\x18\x05 \x01(\r\x12\x12\n\ncache_hits\x18\x06 \x01(\r\"m\n\x06Timing\x12\x14\n\x0cnormalize_ns\x18\x01 \x01(\x04\x12\x13\n\x0btokenize_ns\x18\x02 \x01(\x04\x12\x10\n\x08queue_ns\x18\x03 \x01(\x04\x12\x14\n\x0cinference_ns\x18\x04 \x01(\x04\x12\x10\n\x08total_ns\x18\x05 \x01(\x04\"\x93\x01\n\x0eRerankResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.toolrank.v1.RerankResult\x12!\n\x05usage\x18\x02 \x01(\x0b\x32\x12.toolrank.v1.Usage\x12#\n\x06timing\x18\x03 \x01(\x0b\x32\x13.toolrank.v1.Timing\x12\r\n\x05model\x18\x04 \x01(\t\"c\n\x10NormalizeRequest\x12*\n\ncandidates\x18\x01 \x03(\x0b\x32\x16.toolrank.v1.Candidate\x12\r\n\x05model\x18\x02 \x01(\t\x12\x14\n\x0c\x64\x65tect_kinds\x18\n \x01(\x08\"\x92\x01\n\x13NormalizedCandidate\x12\r\n\x05index\x18\x01 \x01(\r\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x10\n\x08\x66\x61llback\x18\x05 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12\x0e\n\x06tokens\x18\x07 \x01(\r\x12\x12\n\nraw_tokens\x18\x08 \x01(\r\"I\n\x11NormalizeResponse\x12\x34\n\ncandidates\x18\x01 \x03(\x0b\x32 .toolrank.v1.NormalizedCandidate\"\r\n\x0bInfoRequest\"\x87\x01\n\tModelInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x12\n\nmax_length\x18\x03 \x01(\r\x12\x18\n\x10max_query_length\x18\x04 \x01(\r\x12\x0e\n\x06\x66\x61mily\x18\x05 \x01(\t\x12\x0c\n\x04path\x18\x06 \x01(\t\x12\x12\n\nis_default\x18\x07 \x01(\x08\"^\n\x0cInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12&\n\x06models\x18\x02 \x03(\x0b\x32\x16.toolrank.v1.ModelInfo\x12\x15\n\rdefault_model\x18\x03 \x01(\t2\xd6\x01\n\x08Reranker\x12\x41\n\x06Rerank\x12\x1a.toolrank.v1.RerankRequest\x1a\x1b.toolrank.v1.RerankResponse\x12J\n\tNormalize\x12\x1d.toolrank.v1.NormalizeRequest\x1a\x1e.toolrank.v1.NormalizeResponse\x12;\n\x04Info\x12\x18.toolrank.v1.InfoRequest\x1a\x19.toolrank.v1.InfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,31 +40,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TOOL']._serialized_start=137
   _globals['_TOOL']._serialized_end=157
   _globals['_CANDIDATE']._serialized_start=160
-  _globals['_CANDIDATE']._serialized_end=418
-  _globals['_CANDIDATE_METADATAENTRY']._serialized_start=360
-  _globals['_CANDIDATE_METADATAENTRY']._serialized_end=407
-  _globals['_RERANKREQUEST']._serialized_start=421
-  _globals['_RERANKREQUEST']._serialized_end=636
-  _globals['_RERANKRESULT']._serialized_start=638
-  _globals['_RERANKRESULT']._serialized_end=708
-  _globals['_USAGE']._serialized_start=711
-  _globals['_USAGE']._serialized_end=841
-  _globals['_TIMING']._serialized_start=843
-  _globals['_TIMING']._serialized_end=952
-  _globals['_RERANKRESPONSE']._serialized_start=955
-  _globals['_RERANKRESPONSE']._serialized_end=1102
-  _globals['_NORMALIZEREQUEST']._serialized_start=1104
-  _globals['_NORMALIZEREQUEST']._serialized_end=1203
-  _globals['_NORMALIZEDCANDIDATE']._serialized_start=1206
-  _globals['_NORMALIZEDCANDIDATE']._serialized_end=1352
-  _globals['_NORMALIZERESPONSE']._serialized_start=1354
-  _globals['_NORMALIZERESPONSE']._serialized_end=1427
-  _globals['_INFOREQUEST']._serialized_start=1429
-  _globals['_INFOREQUEST']._serialized_end=1442
-  _globals['_MODELINFO']._serialized_start=1445
-  _globals['_MODELINFO']._serialized_end=1580
-  _globals['_INFORESPONSE']._serialized_start=1582
-  _globals['_INFORESPONSE']._serialized_end=1676
-  _globals['_RERANKER']._serialized_start=1679
-  _globals['_RERANKER']._serialized_end=1893
+  _globals['_CANDIDATE']._serialized_end=436
+  _globals['_CANDIDATE_METADATAENTRY']._serialized_start=378
+  _globals['_CANDIDATE_METADATAENTRY']._serialized_end=425
+  _globals['_RERANKREQUEST']._serialized_start=439
+  _globals['_RERANKREQUEST']._serialized_end=654
+  _globals['_RERANKRESULT']._serialized_start=656
+  _globals['_RERANKRESULT']._serialized_end=726
+  _globals['_USAGE']._serialized_start=729
+  _globals['_USAGE']._serialized_end=859
+  _globals['_TIMING']._serialized_start=861
+  _globals['_TIMING']._serialized_end=970
+  _globals['_RERANKRESPONSE']._serialized_start=973
+  _globals['_RERANKRESPONSE']._serialized_end=1120
+  _globals['_NORMALIZEREQUEST']._serialized_start=1122
+  _globals['_NORMALIZEREQUEST']._serialized_end=1221
+  _globals['_NORMALIZEDCANDIDATE']._serialized_start=1224
+  _globals['_NORMALIZEDCANDIDATE']._serialized_end=1370
+  _globals['_NORMALIZERESPONSE']._serialized_start=1372
+  _globals['_NORMALIZERESPONSE']._serialized_end=1445
+  _globals['_INFOREQUEST']._serialized_start=1447
+  _globals['_INFOREQUEST']._serialized_end=1460
+  _globals['_MODELINFO']._serialized_start=1463
+  _globals['_MODELINFO']._serialized_end=1598
+  _globals['_INFORESPONSE']._serialized_start=1600
+  _globals['_INFORESPONSE']._serialized_end=1694
+  _globals['_RERANKER']._serialized_start=1697
+  _globals['_RERANKER']._serialized_end=1911
 # @@protoc_insertion_point(module_scope)

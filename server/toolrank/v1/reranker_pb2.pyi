@@ -31,7 +31,7 @@ class Tool(_message.Message):
     def __init__(self, json: _Optional[str] = ...) -> None: ...
 
 class Candidate(_message.Message):
-    __slots__ = ("id", "text", "code", "sql", "tool", "metadata")
+    __slots__ = ("id", "text", "code", "sql", "tool", "metadata", "examples")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -45,13 +45,15 @@ class Candidate(_message.Message):
     SQL_FIELD_NUMBER: _ClassVar[int]
     TOOL_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
     id: str
     text: str
     code: Code
     sql: Sql
     tool: Tool
     metadata: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., code: _Optional[_Union[Code, _Mapping]] = ..., sql: _Optional[_Union[Sql, _Mapping]] = ..., tool: _Optional[_Union[Tool, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., code: _Optional[_Union[Code, _Mapping]] = ..., sql: _Optional[_Union[Sql, _Mapping]] = ..., tool: _Optional[_Union[Tool, _Mapping]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RerankRequest(_message.Message):
     __slots__ = ("query", "candidates", "top_n", "return_text", "raw_scores", "model", "lexical_weight", "detect_kinds")

@@ -35,8 +35,9 @@ renders as one line::
 
 JSON with no tool in it renders as ``key: value`` pairs (``detail="generic json"``); invalid
 JSON falls back to its raw text (``fallback=True``). Faithfulness is guarded: a tool whose line
-keeps under half of its own object's content words (:mod:`faithful`) is rendered by the role
-reader instead (or, failing that, as ``key: value`` pairs), and a rendering that comes out
+keeps under half of its own object's content words, or loses a parameter name or a word of a
+parameter's description (:mod:`faithful`), is rendered by the role reader instead (or, failing
+that, as ``key: value`` pairs), and a rendering that comes out
 empty from a document with text becomes the generic one; both are counted fallbacks
 (``fallback=True``, ``detail`` says why). Lines cut by ``max_chars`` are not judged.
 
@@ -154,27 +155,33 @@ def _render_entries(entries: list[Entry], max_chars: int) -> tuple[str, list[str
 
 
 def _guard(source: Mapping[str, Any], line: str, max_chars: int) -> tuple[str, str] | None:
-    """A fuller rendering when ``line`` keeps under :data:`faithful.MIN_KEPT` of ``source``'s content words.
+    """A fuller rendering when ``line`` keeps under :data:`faithful.MIN_KEPT` of ``source``'s content words,
+    or loses a parameter's name or description words (:func:`faithful.parameter_facts`).
 
     The role reader's rendering of the whole source object comes first; the generic ``key: value``
     rendering is the last resort. ``None``: the line stands.
     """
+    facts = faithful.parameter_facts(source, Budget())
+    lost = faithful.lost_facts(facts, line)
     strings = faithful.content_strings(source, Budget())
-    if all(" ".join(text.split()) in line for text in strings):  # the common case, and cheap: all kept as written
+    if not lost and all(" ".join(text.split()) in line for text in strings):  # the common case, and cheap
         return None
     content = set().union(*map(faithful.words, strings))
-    if len(content) < faithful.MIN_WORDS:
-        return None
-    share = faithful.kept_share(content, line)
-    if share >= faithful.MIN_KEPT:
+    share = faithful.kept_share(content, line) if len(content) >= faithful.MIN_WORDS else 1.0
+    if not lost and share >= faithful.MIN_KEPT:
         return None
     alternative, how = render_tool(roles.read_tool(source, (source,), Budget()), max_chars), "role reader"
-    alt_share = faithful.kept_share(content, alternative)
-    if alt_share < faithful.MIN_KEPT:
-        alternative = clip(render_generic(source, Budget()), max_chars)
-        alt_share, how = faithful.kept_share(content, alternative), "generic json"
-    if alt_share <= share:
+    alt_lost = faithful.lost_facts(facts, alternative)
+    alt_share = faithful.kept_share(content, alternative) if len(content) >= faithful.MIN_WORDS else 1.0
+    if alt_lost or alt_share < faithful.MIN_KEPT:
+        generic = clip(render_generic(source, Budget()), max_chars)
+        generic_lost, generic_share = faithful.lost_facts(facts, generic), faithful.kept_share(content, generic)
+        if (len(generic_lost), -generic_share) < (len(alt_lost), -alt_share):
+            alternative, alt_lost, alt_share, how = generic, generic_lost, generic_share, "generic json"
+    if (len(alt_lost), -alt_share) >= (len(lost), -share):
         return None
+    if lost:
+        return alternative, f"lost parameter {', '.join(lost[:3])}{', ...' if len(lost) > 3 else ''}, {how}"
     return alternative, f"kept {share:.0%} of content words, {how}"
 
 

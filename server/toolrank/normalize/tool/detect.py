@@ -2,13 +2,16 @@
 
 A format-specific reader is chosen only when the shape really matches (:data:`WRAPPERS`,
 OpenAPI documents and operations); every other object that has a name and a description or
-parameters goes through the role reader (:mod:`roles`), labelled by :data:`LABELS`. Objects
-that are not tools at all are left for the generic ``key: value`` rendering.
+parameters goes through the role reader (:mod:`roles`), labelled by :data:`LABELS`. An object
+with no name of its own around exactly one object (:func:`envelope`: Bedrock's ``toolSpec``,
+``{"tool": {...}}``, any key) is unwrapped and what it holds is read. Objects that are not tools
+at all are left for the generic ``key: value`` rendering.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Callable
 
 from toolrank.normalize.tool import openapi, roles
@@ -52,6 +55,37 @@ LABELS: tuple[tuple[str, Predicate], ...] = (
 reported in ``detail`` and never changes how the object is read."""
 
 Entry = tuple[str, "Tool | str", "Mapping[str, Any] | None"]
+
+ENVELOPE_LABEL = "envelope"
+"""``detail`` of a tool read from inside an envelope: ``envelope toolSpec`` (the key it sat under)."""
+
+
+def envelope(value: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """``(key, inner)`` when ``value`` is a single-key envelope: no name of its own, exactly one object
+    value, and beside it only scalars (a ``"type": "function"`` tag) and noise fields (``cache_control``,
+    ``_meta``: :data:`roles.NOISE_KEYS`); else None."""
+    inner: tuple[str, dict[str, Any]] | None = None
+    for key, sub in value.items():
+        if isinstance(key, str) and key.lower() in roles.NOISE_KEYS:
+            continue
+        if isinstance(sub, dict):
+            if inner is not None:
+                return None
+            inner = (str(key), sub)
+        elif isinstance(sub, list):
+            return None
+    if inner is None or roles.role_name(value)[0]:
+        return None
+    return inner
+
+
+def _envelope_notes(value: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """The envelope's own strings (noise aside), kept as notes of the tool inside."""
+    notes = []
+    for k, v in value.items():
+        if k != key and isinstance(v, str) and v.strip() and str(k).lower() not in roles.NOISE_KEYS:
+            notes.append(f"{str(k).replace('_', ' ')}: {text_of(v)}")
+    return tuple(notes)
 
 
 def find_tools(doc: Any, budget: Budget) -> list[Entry]:
@@ -130,6 +164,8 @@ def _read_wrapper(value: dict[str, Any], keys: dict[str, str], roots: tuple[Any,
     if isinstance(function, dict) and roles.has_roles(function):
         out.append(("openai-chat", roles.read_tool(function, (function, *roots), budget), value))
         return True
+    if _read_envelope(value, roots, budget, out, depth):
+        return True
     for role in CONTAINER_KEYS:
         container = keys.get(role)
         if container is None:
@@ -148,6 +184,27 @@ def _read_wrapper(value: dict[str, Any], keys: dict[str, str], roots: tuple[Any,
                 out.append(("toolalpaca", Tool(str(name), text_of(text)), None))
             return True
     return False
+
+
+def _read_envelope(value: dict[str, Any], roots: tuple[Any, ...], budget: Budget, out: list[Entry],
+                   depth: int) -> bool:
+    """A single-key envelope holding a tool (or envelopes, lists of tools...): read what it holds."""
+    found = envelope(value)
+    if found is None:
+        return False
+    key, inner = found
+    if not (roles.has_roles(inner) or is_tool_document(inner, depth + 1)):
+        return False
+    start = len(out)
+    _read(inner, roots[-1], budget, out, depth + 1)
+    notes = _envelope_notes(value, key)
+    for i in range(start, len(out)):
+        fmt, tool, source = out[i]
+        if isinstance(tool, Tool) and source is inner:
+            if notes:
+                tool = replace(tool, notes=tool.notes + notes)
+            out[i] = (f"{ENVELOPE_LABEL} {key}", tool, source)
+    return True
 
 
 def _header(value: Mapping[str, Any], container: str, roots: tuple[Any, ...], budget: Budget,
@@ -177,6 +234,9 @@ def is_tool_document(value: Any, depth: int = 0) -> bool:
         return True
     function = value.get("function")
     if isinstance(function, dict) and roles.has_roles(function):
+        return True
+    found = envelope(value)
+    if found is not None and is_tool_document(found[1], depth + 1):
         return True
     keys = roles.keymap(value)
     if any(isinstance(roles.field(value, keys, k), list) and is_tool_document(value[keys[k]], depth + 1)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from toolrank.normalize.tool import openapi, roles
-from toolrank.normalize.tool.detect import CONTAINER_KEYS, DECLARATION_KEYS
+from toolrank.normalize.tool.detect import CONTAINER_KEYS, DECLARATION_KEYS, envelope, is_tool_document
 
 MAX_TOOLS = 10_000
 """Tools one document may expand into (a bound for hostile input)."""
@@ -72,6 +72,10 @@ def _expand(value: Any, out: list[tuple[str, Any]], depth: int) -> None:
             for item in items:
                 _expand(item, out, depth + 1)
             return
+    found = envelope(value)
+    if found is not None and not tool_name(found[1]) and is_tool_document(found[1]):  # an envelope around a list of tools (Bedrock's toolConfig)
+        _expand(found[1], out, depth + 1)
+        return
     out.append((tool_name(value), value))
 
 
@@ -91,9 +95,9 @@ def _operations(doc: Mapping[str, Any], out: list[tuple[str, Any]]) -> None:
                 out.append((name, {**rest, "paths": {path: {**shared, method: op}}}))
 
 
-def tool_name(value: Any) -> str:
-    """The name a tool goes by (a chat-format wrapper's function name, an operation's id), or ""."""
-    if not isinstance(value, dict):
+def tool_name(value: Any, depth: int = 0) -> str:
+    """The name a tool goes by (a chat-format wrapper's function name, an envelope's tool, an operation's id), or ""."""
+    if not isinstance(value, dict) or depth > 6:
         return ""
     function = value.get("function")
     if isinstance(function, dict):
@@ -101,4 +105,8 @@ def tool_name(value: Any) -> str:
         if name:
             return name
     name, _ = roles.role_name(value)
+    if not name:
+        found = envelope(value)
+        if found is not None:
+            return tool_name(found[1], depth + 1)
     return name

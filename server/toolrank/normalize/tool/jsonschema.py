@@ -148,6 +148,12 @@ def descend(
     items, item_stack = resolve(resolved.get("items"), roots, inner, budget)
     if isinstance(items, Mapping) and ("properties" in items or "allOf" in items):
         flatten(items, f"{path}[]", roots, budget, out, depth + 1, item_stack)
+        return
+    for key in ("anyOf", "oneOf"):  # Optional[Model] and unions: the fields of each object alternative
+        options = resolved.get(key)
+        if isinstance(options, list):
+            for option in options[:8]:
+                descend(option, path, roots, budget, out, depth, inner)
 
 
 def param(

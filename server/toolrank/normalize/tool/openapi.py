@@ -140,11 +140,7 @@ def parameter_list(items: Iterable[Any], roots: tuple[Any, ...], budget: Budget,
         if not name or name in seen:
             continue
         seen.add(name)
-        schema = item.get("schema")
-        if item.get("in") == "body" and schema is not None:  # Swagger 2 body parameter
-            if js.has_properties(schema, roots, stack, budget):
-                js.flatten(schema, "", roots, budget, out, 0, stack)
-                continue
+        schema = item.get("schema")  # a Swagger 2 body parameter too: its name and description, then its fields
         if not isinstance(schema, Mapping):
             schema = item  # Swagger 2: type/enum/default on the parameter itself
         param = js.param(name, schema, item.get("required") is True, roots, stack, budget)

@@ -122,6 +122,23 @@ def param_description(p: Param) -> str:
     return text
 
 
+def judged_description(text: str) -> str:
+    """The part of a parameter description that :func:`param_description` promises to keep (stopwords
+    aside): its first sentences within :data:`MAX_PARAM_DESCRIPTION_CHARS`, without sentences or asides
+    about a default (rendered as the default itself). What the faithfulness guard holds a rendering to."""
+    text = _DEFAULT_PARENS.sub("", collapse_spaces(text))
+    kept = ""
+    for sentence in _SENTENCE_END.split(text):
+        if _DEFAULT_CLAUSE.match(sentence.strip()):
+            continue
+        if len(kept) + len(sentence) + 1 > MAX_PARAM_DESCRIPTION_CHARS:
+            if not kept:  # one long sentence: the words wholly inside the cut
+                kept = sentence[:MAX_PARAM_DESCRIPTION_CHARS].rsplit(" ", 1)[0]
+            break
+        kept = f"{kept} {sentence}" if kept else sentence
+    return kept
+
+
 def _restates_default(sentence: str, default: str) -> bool:
     match = _DEFAULT_CLAUSE.match(sentence.strip())
     return match is not None and _same_value(match["value"], default)

@@ -12,6 +12,9 @@ case-insensitively (ToolAlpaca writes ``Name``/``Description``).
   object, a dict of name -> spec (a schema, a type name or a description), a list of
   ``{name, type, description, required}`` objects or of bare names. Requiredness comes from
   the key (``required_parameters``), the schema, a top-level ``required`` list, or is unknown.
+  A schema in a one-key container (``{"json": {...}}``, :func:`unwrap_schema`) is read as the
+  schema. Under a key no table knows, a parameter map (:func:`is_param_map`) or an object
+  schema is read as parameters too (:data:`OUTPUT_WORDS` in the key: as the returns).
 - **returns**: the first of :data:`RETURN_KEYS`, cut to one line.
 - **notes**: :data:`NOTE_KEYS` (domain, framework, tags, examples...), short.
 - **noise**, dropped by rule: :data:`NOISE_KEYS` (example code, environment requirements,
@@ -25,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from toolrank.normalize.common import clip, collapse_spaces
+from toolrank.normalize.common import clip, collapse_spaces, split_identifier
 from toolrank.normalize.tool import jsonschema as js
 from toolrank.normalize.tool.model import Budget, Param, Tool, scalar, text_of
 from toolrank.normalize.tool.openapi import parameter_list
@@ -134,7 +137,94 @@ def has_roles(d: Mapping[str, Any], keys: dict[str, str] | None = None, strict: 
         return any(k in PARAMETER_RANK for k in keys) or _is_own_schema(d, keys)
     if any(isinstance(d[keys[k]], str) and d[keys[k]].strip() for k in keys if k in DESCRIPTION_RANK):
         return True
-    return any(k in PARAMETER_RANK for k in keys) or _is_own_schema(d, keys)
+    if any(k in PARAMETER_RANK for k in keys) or _is_own_schema(d, keys):
+        return True
+    return not strict and _has_unknown_params(d, keys)
+
+
+REFERENCE_KEYS = frozenset(("$defs", "definitions", "components", "annotations", "properties"))
+"""Keys never read as an unknown parameter container: ``$ref`` targets (reached through the
+reference), MCP annotations, and ``properties`` (a tool that is its own schema, read as such)."""
+
+OUTPUT_WORDS = frozenset(("output", "outputs", "return", "returns", "response", "responses", "result", "results"))
+"""Words that make an unknown key a description of what the tool gives back, not of its inputs."""
+
+SCHEMA_KEYWORDS = frozenset(("schema", "items", "additionalproperties", "patternproperties", "propertynames",
+                             "not", "if", "then", "else", "contains", "content", "allof", "anyof", "oneof"))
+"""JSON Schema / OpenAPI structure words: alone in a mapping they make a schema node, not a parameter."""
+
+MAX_PARAM_SPECS_CHECKED = 64
+"""Values of a mapping looked at to tell a parameter map (a bound for hostile input)."""
+
+
+def is_param_map(value: Any) -> bool:
+    """``{name: {type and/or description...}}``: parameter name -> spec, whatever key holds it.
+
+    Not a parameter map: one whose values are tools (a name of their own that is not the key:
+    an envelope or a ``{name: tool}`` map), or a schema in a one-key container.
+    """
+    if not isinstance(value, Mapping) or not value or is_wrapped_schema(value):
+        return False
+    if len(value) == 1 and str(next(iter(value))).lower() in SCHEMA_KEYWORDS:
+        return False  # {"schema": {...}}, {"items": {...}}: a schema node, not one parameter
+    for key, spec in list(value.items())[:MAX_PARAM_SPECS_CHECKED]:
+        if not isinstance(spec, Mapping):
+            return False
+        spec_keys = keymap(spec)
+        if not ("type" in spec_keys or "description" in spec_keys or "$ref" in spec_keys):
+            return False
+        name, name_key = role_name(spec, spec_keys)
+        if name and name_key not in WEAK_NAMES and name != str(key):
+            return False
+    return True
+
+
+def is_wrapped_schema(value: Any) -> bool:
+    """``{"json": {"type": "object", "properties": {...}}}``: one key holding an object schema that does not
+    describe itself (a parameter spec does), like Bedrock Converse's ``inputSchema.json``."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return False
+    inner = next(iter(value.values()))
+    if not isinstance(inner, Mapping) or not isinstance(inner.get("properties"), Mapping):
+        return False
+    kind = inner.get("type")
+    if kind is not None and not (isinstance(kind, str) and kind.lower() in ("object", "dict")):
+        return False
+    return not any(isinstance(k, str) and k.lower() in ("description", "title") for k in inner)
+
+
+def unwrap_schema(value: Any) -> Any:
+    """The schema inside one-key containers (:func:`is_wrapped_schema`), however many."""
+    for _ in range(4):
+        if not is_wrapped_schema(value):
+            break
+        value = next(iter(value.values()))
+    return value
+
+
+def _unknown_keys(keys: dict[str, str], used: set[str]) -> list[str]:
+    """Keys no role table knows, in the object's order (``used`` are the ones already read)."""
+    return [lower for lower in keys
+            if lower not in used and lower not in NOISE_KEYS and lower not in REFERENCE_KEYS
+            and not lower.startswith("$") and lower not in NAME_RANK and lower not in TITLE_RANK
+            and lower not in DESCRIPTION_RANK and lower not in PARAMETER_RANK and lower not in RETURN_RANK
+            and lower not in NOTE_RANK]
+
+
+def _is_output_key(lower: str) -> bool:
+    return any(w in OUTPUT_WORDS for w in split_identifier(lower))
+
+
+def _holds_params(value: Any) -> bool:
+    """A parameter map, or an object schema with properties (in a one-key container or not)."""
+    value = unwrap_schema(value)
+    return is_param_map(value) or (is_schema(value) and isinstance(value.get("properties"), Mapping))
+
+
+def _has_unknown_params(d: Mapping[str, Any], keys: dict[str, str]) -> bool:
+    budget = Budget(256)  # a look, not a read: bounded on any input
+    return any(not _is_output_key(k) and _holds_params(_find_params(d[keys[k]], budget))
+               for k in _unknown_keys(keys, set()))
 
 
 def _is_own_schema(d: Mapping[str, Any], keys: dict[str, str]) -> bool:
@@ -161,7 +251,9 @@ def read_tool(d: Mapping[str, Any], roots: tuple[Any, ...], budget: Budget,
     if _is_own_schema(d, keys):
         js.flatten(d, "", roots, budget, params, 0, frozenset())
         used.update(("properties", "$defs", "definitions", "type"))
-    notes = _notes(d, keys, name, used)
+    container_notes: list[str] = []
+    params = dedupe(params + _unknown_params(d, keys, roots, budget, used, container_notes))
+    notes = _notes(d, keys, name, used) + container_notes
     return Tool(name, description, js.required_first(params), ", ".join(extras), tuple(notes))
 
 
@@ -199,10 +291,15 @@ def _params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any, ...], 
     for role in present(keys, PARAMETER_RANK):
         implied = IMPLIED_REQUIRED[role]
         used.add(role)
-        value = d[keys[role]]
+        value = unwrap_schema(d[keys[role]])
         value, stack = js.resolve(value, (value, *roots), frozenset(), budget)
         if is_schema(value):
             js.flatten(value, "", (value, *roots), budget, out, 0, stack)
+        elif isinstance(value, Mapping) and value and all(isinstance(v, list) for v in value.values()):
+            for group, items in value.items():  # {"required": [...], "optional": [...]}: lists by requiredness
+                grouped: list[Param] = []
+                parameter_list(items, (value, *roots), budget, grouped)
+                out.extend(_with_required(p, _group_required(str(group), implied), required_names) for p in grouped)
         elif isinstance(value, Mapping):
             _param_map(value, implied, required_names, (value, *roots), budget, out)
         elif isinstance(value, list):
@@ -212,13 +309,29 @@ def _params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any, ...], 
         elif isinstance(value, str) and value.strip().lower() not in _EMPTY:
             for name in _names_in(value):
                 out.append(_with_required(Param(name), implied, required_names))
-    seen: set[str] = set()
+    return dedupe(out)
+
+
+def dedupe(params: list[Param]) -> list[Param]:
+    """One row per path; a repeated path stays only when it brings a description the first does not hold."""
+    seen: dict[str, str] = {}
     unique = []
-    for p in out:
-        if p.path not in seen:
-            seen.add(p.path)
+    for p in params:
+        first = seen.get(p.path)
+        if first is None or (p.description and p.description.lower() not in first.lower()):
+            seen[p.path] = f"{first or ''} {p.description}"
             unique.append(p)
     return unique
+
+
+def _group_required(group: str, implied: bool | None) -> bool | None:
+    """Requiredness a group's key says (``required``, ``optional``), else the container's."""
+    words = split_identifier(group)
+    if "required" in words or "mandatory" in words:
+        return True
+    if "optional" in words:
+        return False
+    return implied
 
 
 def is_schema(value: Any) -> bool:
@@ -249,6 +362,48 @@ def _param_map(value: Mapping[str, Any], implied: bool | None, required_names: s
         js.descend(spec, name, roots, budget, out, 0, frozenset())
 
 
+def _unknown_params(d: Mapping[str, Any], keys: dict[str, str], roots: tuple[Any, ...], budget: Budget,
+                    used: set[str], notes: list[str]) -> list[Param]:
+    """Parameters under keys no table knows (``fields``, ``request_body``...): read, never dropped silently.
+    A container that describes itself (a request body's ``description``) adds that as a note."""
+    out: list[Param] = []
+    top_required = field(d, keys, "required")
+    required_names = {r for r in top_required[:1000] if isinstance(r, str)} if isinstance(top_required, list) else None
+    for lower in _unknown_keys(keys, used):
+        if _is_output_key(lower):
+            continue  # what the tool gives back: the returns note (:func:`_notes`)
+        value, stack = js.resolve(_find_params(d[keys[lower]], budget), roots, frozenset(), budget)
+        if is_param_map(value):
+            _param_map(value, None, required_names, (value, *roots), budget, out)
+        elif is_schema(value) and isinstance(value.get("properties"), Mapping):
+            js.flatten(value, "", (value, *roots), budget, out, 0, stack)
+        else:
+            continue
+        used.add(lower)
+        container = d[keys[lower]]
+        if isinstance(container, Mapping) and container is not value:
+            text = text_of(field(container, keymap(container), "description"))
+            if text and text.lower() not in _EMPTY:
+                notes.append(f"{keys[lower].replace('_', ' ')}: {clip(text, MAX_NOTE_CHARS)}")
+    return out
+
+
+def _find_params(value: Any, budget: Budget, depth: int = 0) -> Any:
+    """The first parameter map or object schema in ``value`` (itself, or nested a few objects down:
+    a request body's ``content.<media type>.schema``); ``value`` when there is none."""
+    if _holds_params(value) or depth >= 4 or not isinstance(value, Mapping):
+        return unwrap_schema(value)
+    for key, sub in value.items():
+        lower = str(key).lower()
+        if not budget.spend() or lower in NOISE_KEYS or lower in REFERENCE_KEYS or _is_output_key(lower):
+            continue
+        if isinstance(sub, Mapping):
+            found = _find_params(sub, budget, depth + 1)
+            if _holds_params(found):
+                return found
+    return value
+
+
 def _with_required(p: Param, implied: bool | None, required_names: set[str] | None) -> Param:
     required: bool | None = p.required
     if implied is not None:
@@ -272,9 +427,12 @@ def _names_in(text: str) -> list[str]:
 
 def _notes(d: Mapping[str, Any], keys: dict[str, str], name: str, used: set[str]) -> list[str]:
     notes: list[str] = []
-    for role in present(keys, RETURN_RANK):
+    output_roles = present(keys, RETURN_RANK) + [k for k in _unknown_keys(keys, used) if _is_output_key(k)
+                                                  and isinstance(d[keys[k]], (Mapping, list))]
+    for role in output_roles:
         if role not in used:
             used.update(RETURN_KEYS)
+            used.add(role)
             line = one_line(d[keys[role]])
             if line:
                 notes.append(f"returns: {clip(line, MAX_RETURN_CHARS)}")
