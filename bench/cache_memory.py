@@ -1,24 +1,23 @@
-"""What a full cache holds: bytes pinned by cached embeddings, and the process RSS, against the cache's bound.
+"""The caches' memory against their budget: RSS after thousands of distinct large candidates.
 
-    python bench/cache_memory.py --cache-size 5000 --per-request 50 --rounds 3
+    python bench/cache_memory.py --cache-memory-mb 16 --candidates 1500 --candidate-kib 16
 
-In process, the embedded model (a bi-encoder, 384 floats per embedding). Fills the
-engine's caches with ``rounds x cache_size`` distinct candidates, ``per-request`` at a
-time, then reports for the embedding cache: entries, the bound (entries x dim x 4 bytes),
-and the bytes its values actually keep alive (each value's own buffer, or the whole array
-it is a view of, counted once). Also the RSS after the engine started, once the caches are
-full, and at the end (more churn must not grow it), and a deep size of every cache's
-entries (keys, values, Python objects) as the caches' own bound.
+In process, the embedded model (a bi-encoder). Sends ``candidates`` distinct candidates of
+``candidate-kib`` KiB each, ``per-request`` at a time, through Rerank (normalized text, token ids and
+embeddings all cached), then reports: the budget, the bytes the caches hold as weighed
+(``engine.memory.used``), a deep size of every cache's entries measured independently of the
+weighing (keys, values, Python objects), entries per cache, and the process RSS when the engine started,
+when the budget was first full, and at the end (more churn must not grow it).
 
-Runs against any checkout (``PYTHONPATH=OTHER/server python bench/cache_memory.py``) to
-compare: before the fix, a cached row was a view that kept its request's whole output
-matrix alive.
+Runs against any checkout (``PYTHONPATH=OTHER/server python bench/cache_memory.py``) to compare: before
+issue 20 the caches were bounded by entries (``--cache-size``, 50,000 each), whatever their size.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import re
 import sys
@@ -50,48 +49,52 @@ def deep_size(value: Any) -> int:
     return sys.getsizeof(value)
 
 
-async def run(cache_size: int, per_request: int, rounds: int) -> dict[str, Any]:
-    engine = Engine.from_settings(Settings(cache_size=cache_size))
+async def run(budget_mb: int, cache_size: int, candidates: int, candidate_kib: int, per_request: int) -> dict[str, Any]:
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    settings = Settings(cache_size=cache_size, **({"cache_memory_mb": budget_mb} if "cache_memory_mb" in fields else {}))
+    engine = Engine.from_settings(settings)
+    filler = " ".join(f"token{j % 5000}x{j // 5000}" for j in range(candidate_kib * 1024 // 11))[: candidate_kib * 1024]
     async with engine:
         served = engine.served("")
         rss_started = rss_mib()
-        total = rounds * cache_size
-        rss_full = rss_started
-        for start in range(0, total, per_request):
-            cands = tuple(Candidate(TextInput(f"candidate {i}: a passage about topic {i % 977} and item {i}"))
-                          for i in range(start, min(total, start + per_request)))
+        rss_full = None
+        memory = getattr(engine, "memory", None)
+        for start in range(0, candidates, per_request):
+            cands = tuple(Candidate(TextInput(f"candidate {i}: {filler} {i}"))
+                          for i in range(start, min(candidates, start + per_request)))
             await engine.rerank(RerankQuery(f"query {start}", cands))
-            if start < cache_size <= start + per_request:
+            if rss_full is None and memory is not None and memory.used > 0.9 * memory.budget:
                 rss_full = rss_mib()
         rss_end = rss_mib()
-        rows = cache_values(served.embedding_cache)
-        held: dict[int, int] = {}
-        for row in rows:
-            owner = row if row.base is None else row.base
-            held[id(owner)] = owner.nbytes
-        dim = rows[0].shape[0] if rows else 0
         caches = {"normalized": engine._normalized, "tokens": served.token_cache, "embeddings": served.embedding_cache}
         deep = {name: sum(deep_size(v) + 49 + 100 for v in cache_values(c))  # + the 16-byte key + LRU bookkeeping
                 for name, c in caches.items()}
+        entries = {name: len(c) for name, c in caches.items()}
+    budget = budget_mb * 2**20 if memory is not None else None
     return {
-        "cache_size": cache_size, "per_request": per_request, "candidates_sent": total,
-        "embedding_entries": len(rows), "embedding_bound_bytes": len(rows) * dim * 4,
-        "embedding_held_bytes": sum(held.values()),
-        "held_over_bound": round(sum(held.values()) / max(1, len(rows) * dim * 4), 3),
-        "caches_deep_bytes": deep, "caches_deep_mib": round(sum(deep.values()) / 2**20, 1),
-        "rss_mib": {"started": round(rss_started, 1), "caches_full": round(rss_full, 1), "end": round(rss_end, 1)},
+        "checkout": "byte budget" if memory is not None else f"entries only (cache_size {cache_size})",
+        "candidates_sent": candidates, "candidate_kib": candidate_kib,
+        "budget_mib": budget_mb if memory is not None else None,
+        "weighed_mib": round(memory.used / 2**20, 1) if memory is not None else None,
+        "caches_deep_mib": round(sum(deep.values()) / 2**20, 1), "caches_deep_bytes": deep, "entries": entries,
+        "rss_mib": {"started": round(rss_started, 1), "budget_full": round(rss_full, 1) if rss_full else None,
+                    "end": round(rss_end, 1)},
         "rss_growth_mib": round(rss_end - rss_started, 1),
-        "rss_growth_after_full_mib": round(rss_end - rss_full, 1),
+        "rss_growth_after_budget_full_mib": round(rss_end - rss_full, 1) if rss_full else None,
+        "rss_growth_over_budget": round((rss_end - rss_started) / (budget / 2**20), 2) if budget else None,
     }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cache-size", type=int, default=5000, help="entries per cache (default 5000)")
-    ap.add_argument("--per-request", type=int, default=50, help="distinct candidates per request (default 50)")
-    ap.add_argument("--rounds", type=int, default=3, help="cache-fulls of candidates to send (default 3)")
+    ap.add_argument("--cache-memory-mb", type=int, default=16, help="the caches' budget in MiB (default 16)")
+    ap.add_argument("--cache-size", type=int, default=50_000, help="entries per cache (default 50000, the server's)")
+    ap.add_argument("--candidates", type=int, default=1500, help="distinct candidates to send (default 1500)")
+    ap.add_argument("--candidate-kib", type=int, default=16, help="size of each candidate in KiB (default 16)")
+    ap.add_argument("--per-request", type=int, default=50, help="candidates per request (default 50)")
     args = ap.parse_args()
-    print(json.dumps(asyncio.run(run(args.cache_size, args.per_request, args.rounds))))
+    print(json.dumps(asyncio.run(run(args.cache_memory_mb, args.cache_size, args.candidates, args.candidate_kib,
+                                     args.per_request))))
     return 0
 
 

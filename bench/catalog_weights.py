@@ -46,7 +46,7 @@ async def sweep(paths: list[str]) -> dict[str, dict]:
             for q in ds.queries:
                 qv = (await engine.embed([q["query"]])).vectors[0]
                 dense = (index.matrix @ qv + 1.0) * 0.5
-                lexical = index.bm25.score(query_terms(svc.vocab, q["query"], ()))
+                lexical = index.bm25.score(query_terms(index.vocab, q["query"], ()))
                 top = float(lexical.max())
                 lexical = lexical / top if top > 0 else lexical
                 named = index.stage_one(None, [], q["query"], "bm25").name_match

@@ -129,7 +129,7 @@ async def prepare(service: CatalogService, engine: Engine, ds: Dataset, queries:
     for start in range(0, len(texts), 64):
         out = await engine.embed(texts[start:start + 64], index.record.model)
         vectors.update(zip(texts[start:start + 64], (np.asarray(v, np.float32) for v in out.vectors)))
-    stage = {t: index.stage_one(vectors[t], query_terms(service.vocab, t, ()), t, FUSED).scores for t in texts}
+    stage = {t: index.stage_one(vectors[t], query_terms(index.vocab, t, ()), t, FUSED).scores for t in texts}
     return Prepared(ds.name, [e.id for e in index.entries], dict(index.row_of), stage, vectors)
 
 

@@ -1,6 +1,7 @@
 """Generate the tiny random-weight test models under tests/models/ (run from anywhere).
 
-    python scripts/make_tiny_models.py
+    python scripts/make_tiny_models.py            # everything (torch)
+    python scripts/make_tiny_models.py --derived  # only the models derived with onnx (see derive())
 
 Writes three model directories, each with model.onnx, tokenizer.json, config.json,
 toolrank.json and reference.json:
@@ -377,12 +378,64 @@ def make(name: str) -> None:
     print(f"{name}: {size / 1024:.0f} KiB, vocab {tok.get_vocab_size()}")
 
 
-def main() -> int:
-    import torch
+# --------------------------------------------------------------------------- derived models (no torch)
 
-    torch.set_num_threads(2)
-    for name in ("tiny-bert-cross", "tiny-xlmr-cross", "tiny-bert-bi"):
-        make(name)
+CLS_INSTRUCTION = "find the tool for: "
+PEAKY_SCALE, PEAKY_SHIFT = 3.0, -11.0  # logits ~ -11 +- a few, as ms-marco's for unrelated pairs
+
+
+def derive() -> None:
+    """Models derived from the generated ones with onnx alone (``--derived``: no torch needed).
+
+    tiny-bert-bi-cls      tiny-bert-bi's graph with CLS pooling and a query instruction in its manifest
+    tiny-bert-cross-peaky tiny-bert-cross with logits * 3 - 11: sigmoids all near 0, like ms-marco's
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    import numpy as np
+
+    bi, cls = OUT / "tiny-bert-bi", OUT / "tiny-bert-bi-cls"
+    if cls.exists():
+        shutil.rmtree(cls)
+    cls.mkdir()
+    for f in ("model.onnx", "tokenizer.json", "config.json"):
+        shutil.copyfile(bi / f, cls / f)
+    manifest = json.loads((bi / "toolrank.json").read_text(encoding="utf-8"))
+    write_json(cls / "toolrank.json", {**manifest, "name": cls.name, "pooling": "cls",
+                                        "query_instruction": CLS_INSTRUCTION})
+
+    cross, peaky = OUT / "tiny-bert-cross", OUT / "tiny-bert-cross-peaky"
+    if peaky.exists():
+        shutil.rmtree(peaky)
+    peaky.mkdir()
+    for f in ("tokenizer.json", "config.json"):
+        shutil.copyfile(cross / f, peaky / f)
+    graph_model = onnx.load(str(cross / "model.onnx"))
+    graph = graph_model.graph
+    out = graph.output[0]
+    inner = out.name + "_unscaled"
+    for node in graph.node:
+        node.output[:] = [inner if o == out.name else o for o in node.output]
+    graph.initializer.extend([numpy_helper.from_array(np.array(PEAKY_SCALE, np.float32), "peaky_scale"),
+                              numpy_helper.from_array(np.array(PEAKY_SHIFT, np.float32), "peaky_shift")])
+    graph.node.extend([helper.make_node("Mul", [inner, "peaky_scale"], [inner + "_scaled"]),
+                       helper.make_node("Add", [inner + "_scaled", "peaky_shift"], [out.name])])
+    onnx.checker.check_model(graph_model)
+    onnx.save(graph_model, str(peaky / "model.onnx"))
+    manifest = json.loads((cross / "toolrank.json").read_text(encoding="utf-8"))
+    write_json(peaky / "toolrank.json", {**manifest, "name": peaky.name})
+    print("derived: tiny-bert-bi-cls, tiny-bert-cross-peaky")
+
+
+def main() -> int:
+    if "--derived" not in sys.argv[1:]:
+        import torch
+
+        torch.set_num_threads(2)
+        for name in ("tiny-bert-cross", "tiny-xlmr-cross", "tiny-bert-bi"):
+            make(name)
+    derive()
     return 0
 
 

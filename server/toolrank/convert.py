@@ -97,11 +97,13 @@ def rerank_query_to_pb(query: RerankQuery) -> pb.RerankRequest:
 
 def usage_to_pb(u: Usage) -> pb.Usage:
     return pb.Usage(query_tokens=u.query_tokens, candidate_tokens=u.candidate_tokens, truncated=u.truncated,
-                    windows=u.windows, fallbacks=u.fallbacks, cache_hits=u.cache_hits)
+                    windows=u.windows, fallbacks=u.fallbacks, cache_hits=u.cache_hits,
+                    query_truncated=u.query_truncated, steps=u.steps)
 
 
 def usage_from_pb(u: pb.Usage) -> Usage:
-    return Usage(u.query_tokens, u.candidate_tokens, u.truncated, u.windows, u.fallbacks, u.cache_hits)
+    return Usage(u.query_tokens, u.candidate_tokens, u.truncated, u.windows, u.fallbacks, u.cache_hits,
+                 u.query_truncated, u.steps)
 
 
 def timing_to_pb(t: Timing) -> pb.Timing:

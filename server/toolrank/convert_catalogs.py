@@ -54,6 +54,7 @@ def select_query_from_pb(req: cpb.SelectRequest) -> SelectQuery:
         return_candidates=req.return_candidates, return_text=req.return_text, model=req.model,
         context=tuple(req.context), rerank_depth=req.rerank_depth, stage_one_only=req.stage_one_only,
         rerank_model=req.rerank_model, learn=not req.no_learning, adaptive=req.adaptive, max_tokens=req.max_tokens,
+        per_step=req.per_step,
     )
 
 
@@ -63,6 +64,7 @@ def select_query_to_pb(q: SelectQuery) -> cpb.SelectRequest:
         instruction=q.instruction, return_candidates=q.return_candidates, return_text=q.return_text,
         model=q.model, context=list(q.context), rerank_depth=q.rerank_depth, stage_one_only=q.stage_one_only,
         rerank_model=q.rerank_model, no_learning=not q.learn, adaptive=q.adaptive, max_tokens=q.max_tokens,
+        per_step=q.per_step,
     )
     if q.min_score is not None:
         msg.min_score = q.min_score
@@ -72,21 +74,21 @@ def select_query_to_pb(q: SelectQuery) -> cpb.SelectRequest:
 def select_outcome_to_pb(out: SelectOutcome) -> cpb.SelectResponse:
     results = []
     for h in out.results:
-        r = cpb.SelectResult(id=h.id, score=h.score, pinned=h.pinned, text=h.text or "")
+        r = cpb.SelectResult(id=h.id, score=h.score, pinned=h.pinned, text=h.text or "", step=h.step)
         if h.candidate is not None:
             r.candidate.CopyFrom(candidate_to_pb(h.candidate))
         results.append(r)
     return cpb.SelectResponse(results=results, version=out.version, usage=usage_to_pb(out.usage),
                               timing=timing_to_pb(out.timing), model=out.model, rerank_model=out.rerank_model,
-                              no_match=out.no_match)
+                              no_match=out.no_match, steps=list(out.steps))
 
 
 def select_outcome_from_pb(resp: cpb.SelectResponse) -> SelectOutcome:
     hits = tuple(SelectHit(r.id, r.score, r.pinned, r.text or None,
-                           candidate_from_pb(r.candidate) if r.HasField("candidate") else None)
+                           candidate_from_pb(r.candidate) if r.HasField("candidate") else None, r.step)
                  for r in resp.results)
     return SelectOutcome(hits, resp.version, usage_from_pb(resp.usage), timing_from_pb(resp.timing), resp.model,
-                         resp.rerank_model, resp.no_match)
+                         resp.rerank_model, resp.no_match, tuple(resp.steps))
 
 
 def info_to_pb(info: CatalogInfo) -> cpb.CatalogInfo:

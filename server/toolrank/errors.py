@@ -35,6 +35,18 @@ class CatalogLimitExceeded(Overloaded):
     """A put would pass the server's limit on catalogs or on candidates per catalog (RESOURCE_EXHAUSTED)."""
 
 
+class ModelNotServed(ToolrankError):
+    """The catalog is embedded with a model this server does not serve (gRPC FAILED_PRECONDITION, HTTP 400):
+    not retryable here; serve the model on this replica or put the catalog again with a served one."""
+
+
+class WriteConflict(ToolrankError):
+    """Other writers kept changing the catalog while this put retried (gRPC ABORTED, HTTP 409): retry the put.
+
+    Not a limit: :class:`CatalogLimitExceeded` means the put can never succeed as it is.
+    """
+
+
 class StoreUnavailable(ToolrankError):
     """The catalog store (e.g. Redis) cannot be reached: puts fail (gRPC UNAVAILABLE, HTTP 503), loaded catalogs still answer."""
 
@@ -55,6 +67,11 @@ class ModelUnavailable(ToolrankError):
     """The model failed to load, is not ready, or failed while running."""
 
 
+class InferenceError(ToolrankError):
+    """The model failed on this request's input alone (the rest of its batch ran fine): gRPC INTERNAL, HTTP 500,
+    which clients do not retry on other replicas (UNAVAILABLE would fail the request there too)."""
+
+
 class ModelLoadError(ModelUnavailable):
     """A model directory is missing files or cannot be opened."""
 
@@ -72,11 +89,35 @@ STATUS_TABLE: tuple[tuple[type[ToolrankError], str, int], ...] = (
     (CatalogNotFound, "NOT_FOUND", 404),
     (Unauthenticated, "UNAUTHENTICATED", 401),
     (Overloaded, "RESOURCE_EXHAUSTED", 429),
+    (WriteConflict, "ABORTED", 409),
+    (ModelNotServed, "FAILED_PRECONDITION", 400),
     (StoreUnavailable, "UNAVAILABLE", 503),  # before ModelUnavailable: clients map UNAVAILABLE to the last one
     (ModelUnavailable, "UNAVAILABLE", 503),
     (DeadlineExceeded, "DEADLINE_EXCEEDED", 504),
     (ToolrankError, "INTERNAL", 500),
 )
+
+
+# Errors that share a status are told apart by name: gRPC trailing metadata and an HTTP header carry it
+# (StoreUnavailable vs ModelUnavailable, both UNAVAILABLE; CatalogLimitExceeded vs Overloaded).
+ERROR_CLASS_KEY = "toolrank-error"
+
+
+def error_class_named(name: str, grpc_code: str) -> type[ToolrankError] | None:
+    """The table's class called ``name`` when its status is ``grpc_code`` (a client reading a failed call)."""
+    for cls, code, _http in STATUS_TABLE:
+        if code == grpc_code:
+            for candidate in (cls, *_subclasses(cls)):
+                if candidate.__name__ == name:
+                    return candidate
+    return None
+
+
+def _subclasses(cls: type[ToolrankError]) -> list[type[ToolrankError]]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
 
 
 def status_of(exc: BaseException) -> tuple[str, int]:

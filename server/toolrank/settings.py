@@ -25,7 +25,7 @@ class Limits:
 
     max_candidates: int = 1000
     max_candidate_bytes: int = 256 * 1024
-    max_query_bytes: int = 16 * 1024
+    max_query_bytes: int = 1024 * 1024  # agents paste logs and earlier turns; the engine fits it to the model (query_window)
     max_request_bytes: int = 16 * 1024 * 1024
     max_message_bytes: int = 32 * 1024 * 1024  # gRPC receive limit (transport level)
 
@@ -46,7 +46,10 @@ class Settings:
     token_budget: int = 1024  # padded tokens per batch (at least the model's max_length; README: Performance)
     max_batch_size: int = 64
     run_overhead_tokens: int = 32  # the scheduler's fixed cost of one run, in padded tokens (README: Performance)
-    cache_size: int = 50_000  # entries per cache (normalized text, token ids, embeddings)
+    cache_size: int = 50_000  # most entries per cache (normalized text, token ids, embeddings); 0 = caches off
+    # bytes all the caches share, weighed by real size (README: operations); sized for a 1 GiB pod: the model,
+    # onnxruntime's arenas and the catalogs' indexes need the rest
+    cache_memory_mb: int = 256
     normalize_max_chars: int = 2048
     max_inflight_requests: int = 256
     max_queued_tokens: int = 4_000_000
@@ -61,26 +64,27 @@ class Settings:
     tls_client_ca_file: str = ""  # PEM CA: clients must present a certificate it signed (mutual TLS)
     auth_tokens_file: str = ""  # bearer tokens, one a line: every RPC and route but health needs one
     auth_tokens: str = field(default="", repr=False)  # comma-separated bearer tokens (TOOLRANK_AUTH_TOKENS)
-    store: str = ""  # catalogs: sqlite:///path (default: under the user's data dir), memory://, redis://...
+    store: str = field(default="", repr=False)  # redacted in __repr__; catalogs: sqlite:///path (default: under the user's data dir), memory://, redis://...
     max_catalogs: int = 1000  # catalogs per server (store): past it a put is RESOURCE_EXHAUSTED
     max_catalog_candidates: int = 100_000  # candidates per catalog: past it a put is RESOURCE_EXHAUSTED
-    catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions
+    catalog_refresh_s: float = 1.0  # how often a replica polls the store for catalog versions (0: never)
     learn: bool = True  # catalogs learn from example requests and feedback (off: server-wide; docs/learning.md)
     feedback_limit: int = 10_000  # feedback records kept per catalog (oldest dropped first)
     limits: Limits = field(default_factory=Limits)
     # other names for served models (ALIAS, MODEL), e.g. ("rerank-v3.5", "default"): clients that hard-code a
     # model name work unchanged; "default" stands for the default model (TOOLRANK_MODEL_ALIAS=a=b,c=d)
     model_aliases: tuple[tuple[str, str], ...] = ()
+    # ensembles served beside the models, each NAME=MODEL:W,MODEL:W,bm25:W (engine/ensemble.py;
+    # TOOLRANK_ENSEMBLE, several separated by ";"); a manifest with "kind": "ensemble" under --model does the same
+    ensembles: tuple[str, ...] = ()
     otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # every scalar setting has its default's type: a new one is checked unasked
+            if isinstance(f.default, (bool, int, float, str)):
+                _check(f.name, getattr(self, f.name), type(f.default))
         for name, kind, low, high in _RANGES:
             _check(name, getattr(self, name), kind, low, high)
-        for name in ("host", "default_model", "cache_dir", "tls_cert_file", "tls_key_file", "tls_client_ca_file",
-                     "auth_tokens_file", "auth_tokens", "otlp_endpoint"):
-            _check(name, getattr(self, name), str)
-        _check("reuse_port", self.reuse_port, bool)
-        _check("learn", self.learn, bool)
         if not self.host.strip():
             raise ConfigError("host: empty (use 127.0.0.1, or 0.0.0.0 for every interface)")
         if not self.models:
@@ -92,6 +96,13 @@ class Settings:
         if not isinstance(self.limits, Limits):
             raise ConfigError(f"limits: expected Limits, got {type(self.limits).__name__}")
 
+    def __repr__(self) -> str:
+        """Every field but the secrets: the store URL redacted, bearer tokens left out."""
+        from toolrank.redact import redact_url
+
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
+        return f"Settings({', '.join(shown)}, store={redact_url(self.store)!r})"
+
 
 # (name, type, lowest, highest): every number a Settings holds, checked in __post_init__.
 _RANGES: tuple[tuple[str, type, Any, Any], ...] = (
@@ -102,12 +113,16 @@ _RANGES: tuple[tuple[str, type, Any, Any], ...] = (
     ("max_batch_size", int, 1, None),
     ("run_overhead_tokens", int, 0, None),
     ("cache_size", int, 0, None),
+    ("cache_memory_mb", int, 0, 1 << 20),
     ("normalize_max_chars", int, 1, None),
     ("max_inflight_requests", int, 0, None),  # 0 refuses every request (RESOURCE_EXHAUSTED)
     ("max_queued_tokens", int, 1, None),
     ("request_timeout_s", float, 0, None),
     ("grace_s", float, 0, None),
     ("http_read_timeout_s", float, 0.001, None),
+    ("max_catalogs", int, 1, None),
+    ("max_catalog_candidates", int, 1, None),
+    ("catalog_refresh_s", float, 0, 86_400.0),  # 0: no periodic refresh (one process, tests)
     ("feedback_limit", int, 1, None),
 )
 
@@ -158,7 +173,7 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
     limit_values: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for group, target, names in (
-        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits", "model_aliases")]),
+        (Settings, values, [f.name for f in fields(Settings) if f.name not in ("models", "limits", "model_aliases", "ensembles")]),
         (Limits, limit_values, [f.name for f in fields(Limits)]),
     ):
         for name in names:
@@ -179,6 +194,11 @@ def settings_from(overrides: Mapping[str, Any], env: Mapping[str, str] | None = 
         values["model_aliases"] = tuple(parse_alias_arg(a) for a in aliases)
     elif env.get(_ENV_PREFIX + "MODEL_ALIAS"):
         values["model_aliases"] = tuple(parse_alias_arg(a) for a in env[_ENV_PREFIX + "MODEL_ALIAS"].split(","))
+    ensembles = overrides.get("ensembles")
+    if ensembles:
+        values["ensembles"] = tuple(ensembles)
+    elif env.get(_ENV_PREFIX + "ENSEMBLE"):
+        values["ensembles"] = tuple(e.strip() for e in env[_ENV_PREFIX + "ENSEMBLE"].split(";") if e.strip())
     return replace(base, limits=replace(base.limits, **limit_values), **values)  # __post_init__ checks each
 
 

@@ -107,6 +107,8 @@ class RerankQuery:
     model: str = ""
     max_tokens_per_doc: int = 0  # cap each candidate's tokens before scoring (0 = the model's own limits)
     lexical_weight: float | None = None  # BM25 weight in the fused score; None = per-kind default (engine/lexical.py)
+    split_steps: bool = True  # score a multi-step request per step too, fused with the whole (engine/steps.py)
+    truncate: bool = True  # a query over the model's window is cut to its request part; False: refused (TEI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,8 @@ class Usage:
     windows: int = 0
     fallbacks: int = 0
     cache_hits: int = 0
+    query_truncated: bool = False  # the query was over the model's window and cut (engine/query_window.py)
+    steps: int = 0  # steps a multi-step query was split into and scored (0: scored whole only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,8 @@ class ModelSpec:
     max_length: int
     max_query_length: int
     family: str
+    pooling: str = "mean"  # bi-encoders: "mean" over the attention mask, or "cls" (the first token's state)
+    query_instruction: str = ""  # bi-encoders: prepended to queries (never to candidates), e.g. bge's
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,7 +102,7 @@ def test_reflection_lists_services(channel):
         ({"candidates": [pb.Candidate(id="x")]}, "candidates[0]: no content"),
         ({"candidates": [pb.Candidate(text="ok"), pb.Candidate(code=pb.Code(source="  "))]}, "candidates[1].code.source: empty"),
         ({"model": "nope"}, "model: 'nope' is not served"),
-        ({"query": "q" * 20000}, "query: 20000 bytes"),
+        ({"query": "q" * ((1 << 20) + 1)}, f"query: {(1 << 20) + 1} bytes"),
         ({"candidates": [pb.Candidate(text="x" * 300_000)]}, "candidates[0].text: 300000 bytes"),
         ({"candidates": [pb.Candidate(text="x")] * 1001}, "1001 candidates"),
     ],

@@ -179,13 +179,16 @@ def test_server_request_timeout_gives_deadline_exceeded(make_server):
 
 def test_a_failing_batch_fails_only_its_requests(make_server):
     server, wrapped = make_server()
-    wrapped.fail_next = 1
+    wrapped.fail_next = 1  # one failed run: the batch runs again in halves, the request is answered
     with grpc.insecure_channel(server.address) as channel:
         stub = pb_grpc.RerankerStub(channel)
+        assert len(stub.Rerank(request(3), timeout=60).results) == 3
+        wrapped.fail_next = 10**6  # every run fails: the model is broken, UNAVAILABLE (retried elsewhere)
         with pytest.raises(grpc.RpcError) as failed:
             stub.Rerank(request(3), timeout=60)
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "inference failed" in failed.value.details()
+        wrapped.fail_next = 0
         assert len(stub.Rerank(request(3), timeout=60).results) == 3
         health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
         assert health.status == health_pb2.HealthCheckResponse.SERVING

@@ -15,6 +15,7 @@ from toolrank.catalogs.store import open_store
 from toolrank.catalogs.index import query_terms
 from toolrank.catalogs.types import BM25, DENSE, FUSED, PutCatalogRequest, SelectQuery
 from toolrank.engine.engine import Engine
+from toolrank.engine.ensemble import fuse_two_stages
 from toolrank.errors import CatalogLimitExceeded, CatalogNotFound, InvalidRequest, UnknownModel
 from toolrank.types import Candidate, RerankQuery, TextInput
 
@@ -73,7 +74,7 @@ def test_upsert_counts_and_unchanged_reput_embeds_nothing():
         embedded = svc.embedded_texts
         same = await svc.put(PutCatalogRequest("c", tuple(TOOLS[:2])))
         assert (same.added, same.updated, same.deleted, same.size) == (0, 0, 0, 6)
-        assert svc.embedded_texts == embedded and same.version > first.version
+        assert svc.embedded_texts == embedded and same.version == first.version  # unchanged: same version
         changed = tool("send_email", "Send a text message by SMS")
         out = await svc.put(PutCatalogRequest("c", (changed, text("new", "a new entry")), delete_ids=("get_weather",)))
         assert (out.added, out.updated, out.deleted, out.size) == (1, 1, 1, 6)
@@ -132,7 +133,7 @@ def test_bad_requests_are_named():
             (SelectQuery("c", "x", model="other"), "model: catalog 'c' is embedded with 'tiny-bi'"),
             (SelectQuery("c", "x", min_score=float("nan")), "min_score"),
             (SelectQuery("c", "x", rerank_depth=5000), "rerank_depth"),
-            (SelectQuery("c", "x" * 20000), "query: 20000 bytes"),
+            (SelectQuery("c", "x" * ((1 << 20) + 1)), f"query: {(1 << 20) + 1} bytes"),
         ]:
             with pytest.raises(InvalidRequest) as err:
                 await svc.select(q)
@@ -199,7 +200,7 @@ def test_exact_name_and_keywords_count_in_stage_one():
         assert named.results[0].id == "fetch_cols"
         index = svc.loaded()["c"]
         qv = (await engine.embed(["please run fetch_cols now"])).vectors[0]
-        terms = query_terms(svc.vocab, "please run fetch_cols now", ())
+        terms = query_terms(index.vocab, "please run fetch_cols now", ())
         with_names = index.stage_one(qv, terms, "please run fetch_cols now", FUSED)
         without = index.stage_one(qv, terms, "", FUSED)  # same vector and terms, no name to match
         assert with_names.name_match.tolist() == [False, True, False]
@@ -252,8 +253,12 @@ def test_stage_two_reranks_stage_one_top_with_the_cross_encoder():
         pool = [h.id for h in one.results]
         index = svc.loaded()["c"]
         docs = tuple(Candidate(TextInput(index.entries[index.row_of[i]].text), i) for i in pool)
-        direct = await engine.rerank(RerankQuery("book a flight", docs, model="tiny-cross"), raw=True)
-        expected = sorted(((r.score, r.id) for r in direct.results), reverse=True)[:3]
+        direct = await engine.rerank(RerankQuery("book a flight", docs, model="tiny-cross", raw_scores=True,
+                                                 lexical_weight=0.0), raw=True)
+        logits = {r.id: r.score for r in direct.results}
+        # the cross-encoder fused with stage one on z-scores over the pool (issue 18)
+        fused = fuse_two_stages(np.array([logits[i] for i in pool]), np.array([h.score for h in one.results]))
+        expected = sorted(zip(fused.tolist(), pool), reverse=True)[:3]
         assert [(h.id, pytest.approx(h.score, abs=1e-5)) for h in picked.results] == [(i, s) for s, i in expected]
         assert picked.usage.windows == 5 and picked.usage.candidate_tokens > 0
         assert one.rerank_model == ""

@@ -15,22 +15,25 @@ from toolrank.catalogs.store import (
     VersionConflict,
     default_store_url,
     open_store,
+    unreferenced_embeddings,
 )
 from toolrank.catalogs.store_memory import MemoryStore
 from toolrank.catalogs.store_sqlite import SqliteStore, path_from_url
 from toolrank.engine.cache import content_key
 from toolrank.errors import ConfigError
 
+from ci_services import require_module, service_missing
+
 def redis_store(tmp: Path) -> Store:
     """Database 13 of the machine's Redis (127.0.0.1:6379), emptied before and after; skipped when none answers."""
-    redis = pytest.importorskip("redis")
+    redis = require_module("redis")
     from toolrank.catalogs.store_redis import RedisStore
 
     url = "redis://127.0.0.1:6379/13"
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
     except redis.exceptions.ConnectionError:
-        pytest.skip("no Redis answers on 127.0.0.1:6379: the redis store's contract is not checked here")
+        service_missing("no Redis answers on 127.0.0.1:6379: the redis store's contract is not checked here")
 
     class FlushingRedisStore(RedisStore):
         def close(self) -> None:
@@ -174,3 +177,41 @@ def test_urls(tmp_path):
     for bad in ("ftp://x", "sqlite:///", "postgres://h/db"):
         with pytest.raises(ConfigError):
             open_store(bad)
+
+
+def test_unreferenced_embeddings_are_found_and_dropped(store):
+    """Every store finds the vectors no catalog references (deleted catalogs, replaced texts), and only those."""
+    vec = np.ones(4, np.float32)
+    a, shared, b_only = entry("a1", "only in a"), entry("s", "in both"), entry("b1", "only in b")
+    store.put_embeddings("m", {e.text_key: vec for e in (a, shared, b_only)})
+    store.put_embeddings("other-model", {a.text_key: vec})  # no catalog embeds with this model
+    commit(store, "a", 0, [a, shared])
+    rec_b = commit(store, "b", 0, [shared, b_only])
+    assert unreferenced_embeddings(store) == {("other-model", a.text_key)}
+    assert store.delete("a")
+    dead = unreferenced_embeddings(store)
+    assert dead == {("other-model", a.text_key), ("m", a.text_key)}  # the shared text stays for b
+    assert store.delete_embeddings(dead) == 2 and unreferenced_embeddings(store) == set()
+    assert set(store.get_embeddings("m", [a.text_key, shared.text_key, b_only.text_key])) == {
+        shared.text_key, b_only.text_key}
+    replaced = entry("b1", "new text of b")
+    store.put_embeddings("m", {replaced.text_key: vec})
+    commit(store, "b", rec_b.version, [shared, replaced], replace=True)
+    assert unreferenced_embeddings(store) == {("m", b_only.text_key)}
+    assert store.delete_embeddings({("m", b_only.text_key)}) == 1 and store.delete_embeddings([]) == 0
+
+
+def test_learned_texts_keep_their_embeddings(store):
+    """Example requests and feedback queries share the embedding table: they count as referenced."""
+    import json
+
+    from toolrank.catalogs.learning import FeedbackRecord
+
+    vec = np.ones(4, np.float32)
+    doc = json.dumps({"id": "x", "text": "t", "metadata": {"examples": json.dumps(["check the weather"])}})
+    e = StoredEntry("x", "text", doc, "t", "", content_key(doc), content_key("t"), False)
+    commit(store, "c", 0, [e])
+    store.add_feedback("c", FeedbackRecord("will it rain", ("x",)).to_json(), 10)
+    keys = [content_key("t"), content_key("check the weather"), content_key("will it rain"), content_key("stale")]
+    store.put_embeddings("m", {k: vec for k in keys})
+    assert unreferenced_embeddings(store) == {("m", content_key("stale"))}

@@ -1,6 +1,6 @@
 """Redis for the scale-out tests: the machine's (127.0.0.1:6379, database 13, emptied before and after)
 or a ``redis-server`` the test starts on a free port (needed to stop and restart Redis under the replicas).
-Without either, the tests skip and say why.
+Without either, the tests skip and say why (under CI=true they fail: tests/ci_services.py).
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import os
+
 import pytest
 
-redis = pytest.importorskip("redis")
+from ci_services import require_module, service_missing
 
-SHARED_URL = "redis://127.0.0.1:6379/13"  # a database number of our own on the machine's Redis
+redis = require_module("redis")
+
+# a database number of our own on the machine's Redis (TOOLRANK_TEST_REDIS_URL points elsewhere)
+SHARED_URL = os.environ.get("TOOLRANK_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def free_port() -> int:
@@ -45,7 +50,7 @@ class RedisServer:
     def start(self) -> "RedisServer":
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("no redis-server on PATH: cannot start a Redis of our own to stop and restart")
+            service_missing("no redis-server on PATH: cannot start a Redis of our own to stop and restart")
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--logfile", str(self.directory / "redis.log")]
         if self.password:
@@ -106,7 +111,7 @@ def shared_redis_url() -> Iterator[str]:
         client = None
     if client is None:
         if shutil.which("redis-server") is None:
-            pytest.skip("no Redis answers on 127.0.0.1:6379 and no redis-server on PATH")
+            service_missing(f"no Redis answers at {SHARED_URL} and no redis-server on PATH")
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:

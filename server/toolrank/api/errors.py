@@ -12,7 +12,7 @@ import grpc.aio
 
 from toolrank.api.metrics import Metrics
 from toolrank.api.tracing import Tracing
-from toolrank.errors import STATUS_TABLE, ToolrankError, status_of
+from toolrank.errors import ERROR_CLASS_KEY, STATUS_TABLE, ToolrankError, status_of
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             try:
                 return await inner(request, context)
             except ToolrankError as exc:
+                context.set_trailing_metadata(((ERROR_CLASS_KEY, type(exc).__name__),))  # the client tells classes apart
                 await context.abort(grpc_status(exc), str(exc))
             except grpc.aio.AbortError:
                 raise

@@ -14,7 +14,7 @@ from toolrank.convert_catalogs import (
     select_outcome_to_pb,
     select_query_from_pb,
 )
-from toolrank.catalogs.service import CatalogService, catalog_service_for
+from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService, catalog_service_for
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 from toolrank.v1 import catalogs_pb2 as cpb
@@ -37,7 +37,11 @@ class CatalogsService(cpb_grpc.CatalogsServicer):
 
     async def PutCatalog(self, request: cpb.PutCatalogRequest,
                          context: grpc.aio.ServicerContext) -> cpb.PutCatalogResponse:
-        return put_outcome_to_pb(await self.catalogs.put(put_request_from_pb(request)))
+        if len(request.candidates) > OFF_LOOP_CANDIDATES:  # 100k candidates convert in about a second
+            put = await self.catalogs.pools.cpu(put_request_from_pb, request)
+        else:
+            put = put_request_from_pb(request)
+        return put_outcome_to_pb(await self.catalogs.put(put))
 
     async def Select(self, request: cpb.SelectRequest, context: grpc.aio.ServicerContext) -> cpb.SelectResponse:
         return select_outcome_to_pb(await self.catalogs.select(select_query_from_pb(request)))

@@ -189,7 +189,7 @@ def _registered_routers() -> list[RouterFactory]:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ToolrankError)
     async def toolrank_error(request: Request, exc: ToolrankError) -> Response:
-        return error_response(request.url.path, status_of(exc)[1], str(exc))
+        return error_response(request.url.path, status_of(exc)[1], str(exc), {"Toolrank-Error": type(exc).__name__})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_field(request: Request, exc: RequestValidationError) -> Response:
@@ -209,6 +209,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
             message = f"{request.method} {path}: use {exc.headers['Allow']}"
         return error_response(path, exc.status_code, message, dict(exc.headers) if exc.headers else None)
+
+
+QUERY_TRUNCATED_HEADER = "x-query-truncated"
 
 
 def _core_router(engine: Engine, settings: Settings, metrics: Metrics, state: HttpState,
@@ -243,12 +246,15 @@ def _core_router(engine: Engine, settings: Settings, metrics: Metrics, state: Ht
     @router.post("/rerank", summary="Rerank (TEI)", response_model=list[TeiRank], response_model_exclude_none=True,
                  openapi_extra=body_schema(TeiRerankBody),
                  responses=_errors(TeiError, 400, 401, 408, 411, 413, 422, 429, 503, 504))
-    async def rerank_tei(request: Request) -> list[TeiRank]:
+    async def rerank_tei(request: Request, response: Response) -> list[TeiRank]:
         body = await read_body(request, TeiRerankBody)
         check_count(len(body.texts), "texts")
         query = tei_query_of(body, "")
         validate_candidates(query.candidates, limits, field="texts")
-        return tei_answer(body, await engine.rerank(query))
+        outcome = await engine.rerank(query)
+        # TEI's answer is a bare list: the query's truncation travels as a header
+        response.headers[QUERY_TRUNCATED_HEADER] = "true" if outcome.usage.query_truncated else "false"
+        return tei_answer(body, outcome)
 
     @router.get("/v1/models", response_model=ModelList, responses=_errors(ErrorAnswer, 401))
     async def models() -> ModelList:

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from toolrank.api.http_app import body_schema, read_body
 from toolrank.candidates import candidate_from_json
-from toolrank.catalogs.service import CatalogService, candidate_json, catalog_service_for
+from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService, candidate_json, catalog_service_for
 from toolrank.catalogs.types import CatalogInfo, FeedbackRequest, PutCatalogRequest, SelectQuery
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
+from toolrank.types import Candidate
 
 
 class PutBody(BaseModel):
@@ -57,6 +58,7 @@ class SelectBody(BaseModel):
     no_learning: StrictBool = False
     adaptive: StrictBool = False
     max_tokens: StrictInt = Field(0, ge=0, description="0 = no budget; ~4 characters of candidate JSON per token")
+    per_step: StrictBool = Field(False, description="cover each step of a multi-step query (docs/requests.md)")
 
 
 def _info(info: CatalogInfo, learning: bool = True) -> dict[str, Any]:
@@ -79,7 +81,10 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
     @router.put("/v1/catalogs/{name}", openapi_extra=body_schema(PutBody))
     async def put_catalog(name: str, request: Request) -> dict[str, Any]:
         body = await read_body(request, PutBody)
-        cands = tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
+        def convert() -> tuple[Candidate, ...]:
+            return tuple(candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(body.candidates))
+
+        cands = (await catalogs().pools.cpu(convert) if len(body.candidates) > OFF_LOOP_CANDIDATES else convert())
         out = await catalogs().put(PutCatalogRequest(name, cands, body.replace, tuple(body.delete_ids), body.model,
                                                      body.learn))
         return {**asdict(out), "usage": asdict(out.usage)}
@@ -94,10 +99,12 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
             return_candidates=body.return_candidates, return_text=body.return_text, model=body.model,
             context=tuple(body.context), rerank_depth=body.rerank_depth, stage_one_only=body.stage_one_only,
             rerank_model=body.rerank_model, learn=not body.no_learning, adaptive=body.adaptive,
-            max_tokens=body.max_tokens))
+            max_tokens=body.max_tokens, per_step=body.per_step))
         results = []
         for h in out.results:
             item: dict[str, Any] = {"id": h.id, "score": h.score, "pinned": h.pinned}
+            if h.step:
+                item["step"] = h.step
             if h.text is not None:
                 item["text"] = h.text
             if h.candidate is not None:
@@ -105,7 +112,7 @@ def catalogs_router(engine: Engine, settings: Settings, service: CatalogService 
             results.append(item)
         return {"results": results, "version": out.version, "usage": asdict(out.usage),
                 "timing": asdict(out.timing), "model": out.model, "rerank_model": out.rerank_model,
-                "no_match": out.no_match}
+                "no_match": out.no_match, "steps": list(out.steps)}
 
     @router.post("/v1/catalogs/{name}/feedback", openapi_extra=body_schema(FeedbackBody))
     async def feedback(name: str, request: Request) -> dict[str, Any]:

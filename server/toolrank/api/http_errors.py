@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 COHERE_PATHS = frozenset({"/v1/rerank", "/v2/rerank"})
 TEI_PATHS = frozenset({"/rerank"})
 
-ERROR_TYPE = {400: "invalid_request", 401: "unauthenticated", 404: "not_found", 405: "method_not_allowed",
+ERROR_TYPE = {400: "invalid_request", 401: "unauthenticated", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
               408: "request_timeout", 411: "length_required", 413: "request_too_large",
               422: "unprocessable_entity", 429: "overloaded", 431: "headers_too_large", 500: "internal",
               503: "unavailable", 504: "deadline_exceeded",

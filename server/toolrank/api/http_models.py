@@ -52,8 +52,8 @@ class RerankBody(_Body):
     max_tokens_per_doc: Optional[StrictInt] = Field(None, ge=1, description="Cut each document to this many "
                                                                               "tokens before scoring.")
     lexical_weight: Optional[Union[StrictInt, StrictFloat]] = Field(
-        None, description="score = model score + lexical_weight x z-scored BM25 over these documents (0 to 10; "
-                          "absent: the per-kind default, see the README).")
+        None, description="Rank by z(raw model score) + lexical_weight x z(BM25) over these documents "
+                          "(0 to 10; absent: the per-kind default; docs/models.md).")
     detect_kinds: Optional[StrictBool] = Field(
         None, description="Read string and {text} documents as a tool schema, SQL or code when sure (default true).")
     expand_tools: Optional[StrictBool] = Field(
@@ -94,6 +94,8 @@ class Meta(BaseModel):
 
 class UsageOut(BaseModel):
     total_tokens: int
+    query_truncated: bool = Field(False, description="The query was over the model's query window and cut to "
+                                                     "its request part (docs/requests.md).")
 
 
 class RerankAnswer(BaseModel):
@@ -113,8 +115,10 @@ class TeiRerankBody(_Body):
     texts: list[StrictStr]
     raw_scores: StrictBool = False
     return_text: StrictBool = False
-    truncate: Optional[StrictBool] = Field(None, description="Accepted; long texts are always truncated or "
-                                                             "windowed by the model's own limits.")
+    truncate: Optional[StrictBool] = Field(None, description="true or absent: a query over the model's window is "
+                                                             "cut to its request part; false: such a query, or a "
+                                                             "text the model would cut, is refused (413), as TEI "
+                                                             "does. Long texts are windowed by a cross-encoder.")
     truncation_direction: Literal["Right", "right"] = Field(
         "Right", description="Only Right: the end of a long text is cut (Left is not supported).")
 
@@ -210,7 +214,8 @@ def rerank_query_of(body: RerankBody, model: str) -> RerankQuery:
 
 def tei_query_of(body: TeiRerankBody, model: str) -> RerankQuery:
     candidates = tuple(document_candidate(text, f"texts[{i}]") for i, text in enumerate(body.texts))
-    return RerankQuery(query=body.query, candidates=candidates, raw_scores=body.raw_scores, model=model)
+    return RerankQuery(query=body.query, candidates=candidates, raw_scores=body.raw_scores, model=model,
+                       truncate=body.truncate is not False)
 
 
 def _echo(doc: str | dict[str, Any]) -> dict[str, Any]:
@@ -230,7 +235,7 @@ def rerank_answer(body: RerankBody, outcome: RerankOutcome, api_version: str) ->
         meta=Meta(api_version=ApiVersion(version=api_version),
                   billed_units=BilledUnits(search_units=max(1, math.ceil(len(body.documents) / 100))),
                   tokens=Tokens(input_tokens=tokens)),
-        usage=UsageOut(total_tokens=tokens),
+        usage=UsageOut(total_tokens=tokens, query_truncated=outcome.usage.query_truncated),
     )
 
 

@@ -84,6 +84,37 @@ def lexical_text(entry: StoredEntry, metadata: Mapping[str, str]) -> str:
     return " ".join(p for p in (entry.text, entry.name, extra) if p)
 
 
+FILTER_MASK_BYTES = 8 * 2**20  # per snapshot: 80 masks of a 100,000-row catalog
+
+
+class FilterMasks:
+    """Least recently used filter masks up to ``budget`` bytes (any number of distinct filters is safe)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.nbytes = 0
+        self._masks: dict[tuple[str, str], np.ndarray] = {}  # insertion order = use order (moved on get)
+
+    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+        mask = self._masks.pop(key, None)
+        if mask is not None:
+            self._masks[key] = mask
+        return mask
+
+    def put(self, key: tuple[str, str], mask: np.ndarray) -> None:
+        if mask.nbytes > self.budget:
+            return
+        old = self._masks.pop(key, None)
+        self.nbytes -= old.nbytes if old is not None else 0
+        while self._masks and self.nbytes + mask.nbytes > self.budget:
+            self.nbytes -= self._masks.pop(next(iter(self._masks))).nbytes
+        self._masks[key] = mask
+        self.nbytes += mask.nbytes
+
+    def __len__(self) -> int:
+        return len(self._masks)
+
+
 @dataclass
 class CatalogIndex:
     """An immutable snapshot: entries in store order, their embeddings, BM25, names, metadata."""
@@ -97,7 +128,9 @@ class CatalogIndex:
     counts: tuple[TermCounts, ...]
     row_of: dict[str, int]
     names: dict[str, list[int]]
-    _filters: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    vocab: Vocabulary = field(default_factory=Vocabulary)  # this catalog's terms (BM25 term ids)
+    # filter masks built on first use, kept for this snapshot: bounded in bytes (one mask is one byte a row)
+    _filters: FilterMasks = field(default_factory=lambda: FilterMasks(FILTER_MASK_BYTES))
 
     @property
     def version(self) -> int:
@@ -109,7 +142,8 @@ class CatalogIndex:
 
     @classmethod
     def build(cls, record: CatalogRecord, entries: Sequence[StoredEntry], metadata: Sequence[Mapping[str, str]],
-              vectors: Sequence[np.ndarray] | None, counts: Sequence[TermCounts]) -> "CatalogIndex":
+              vectors: Sequence[np.ndarray] | None, counts: Sequence[TermCounts],
+              vocab: Vocabulary | None = None) -> "CatalogIndex":
         """``vectors``/``counts`` in entry order (the service caches both per text)."""
         matrix = None
         if vectors is not None and len(vectors):
@@ -120,7 +154,7 @@ class CatalogIndex:
             for key in name_keys(e.name) | name_keys(e.id):
                 names.setdefault(key, []).append(row)
         return cls(record, tuple(entries), matrix, Bm25Index(counts), kinds, tuple(metadata), tuple(counts),
-                   {e.id: row for row, e in enumerate(entries)}, names)
+                   {e.id: row for row, e in enumerate(entries)}, names, vocab if vocab is not None else Vocabulary())
 
     # -- stage one -------------------------------------------------------------------
 
@@ -159,9 +193,9 @@ class CatalogIndex:
         mask = np.ones(self.size, dtype=bool)
         for key, value in conditions.items():
             rows = self._filters.get((key, value))
-            if rows is None:  # built on first use, then kept for this snapshot
+            if rows is None:  # built on first use, then kept for this snapshot (within FILTER_MASK_BYTES)
                 rows = np.array([m.get(key) == value for m in self.metadata], dtype=bool)
-                self._filters[(key, value)] = rows
+                self._filters.put((key, value), rows)
             mask &= rows
         return mask
 

@@ -9,7 +9,6 @@ adding examples to one candidate embeds only those.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -46,29 +45,29 @@ class Learner:
         state = self._states.get(name)
         if state is not None and state.version == index.version:
             return state
-        log = await asyncio.to_thread(self.store.feedback, name)
+        log = await self.engine.pools.store(self.store.feedback, name)
         return await self._rebuild(index, log)
 
     async def reload(self, index: CatalogIndex) -> None:
         """Read the feedback again (another replica added some) and rebuild."""
-        await self._rebuild(index, await asyncio.to_thread(self.store.feedback, index.record.name))
+        await self._rebuild(index, await self.engine.pools.store(self.store.feedback, index.record.name))
 
     async def record(self, index: CatalogIndex, record: FeedbackRecord) -> tuple[int, int]:
         """Store one record; returns (records held, dropped over the limit)."""
         before = len(self._states[index.record.name].records) if index.record.name in self._states else 0
-        _, held = await asyncio.to_thread(self.store.add_feedback, index.record.name, record.to_json(), self.limit)
+        _, held = await self.engine.pools.store(self.store.add_feedback, index.record.name, record.to_json(), self.limit)
         await self.reload(index)
         return held, max(0, before + 1 - held)
 
     async def set_learning(self, index: CatalogIndex, learn: bool) -> None:
-        await asyncio.to_thread(self.store.set_learning, index.record.name, learn)
+        await self.engine.pools.store(self.store.set_learning, index.record.name, learn)
         await self.reload(index)
 
     async def refresh(self, indexes: Mapping[str, CatalogIndex]) -> None:
         """Rebuild the catalogs whose stored feedback changed (polled with the catalog versions)."""
         if not self._states:
             return
-        seqs = await asyncio.to_thread(self.store.feedback_seqs)
+        seqs = await self.engine.pools.store(self.store.feedback_seqs)
         for name, state in list(self._states.items()):
             index = indexes.get(name)
             if index is None:
@@ -91,7 +90,7 @@ class Learner:
                 records.append(kept)
         seq = log.seq
         if pruned:  # ids gone from the catalog: their feedback goes with them, in the store too
-            seq = await asyncio.to_thread(self.store.set_feedback, name, [r.to_json() for r in records])
+            seq = await self.engine.pools.store(self.store.set_feedback, name, [r.to_json() for r in records])
         row_examples = [examples_of(m) for m in index.metadata]
         examples: LearnedExamples | None = None
         if index.record.model and (records or any(row_examples)):
@@ -110,7 +109,7 @@ class Learner:
         """Unit vectors of ``texts``: from the store, else embedded (and stored for every replica)."""
         unique = list(dict.fromkeys(texts))
         keys = {t: content_key(t) for t in unique}
-        found = await asyncio.to_thread(self.store.get_embeddings, model, list(keys.values()))
+        found = await self.engine.pools.store(self.store.get_embeddings, model, list(keys.values()))
         out = {t: found[k] for t, k in keys.items() if k in found}
         todo = [t for t in unique if t not in out]
         for start in range(0, len(todo), EMBED_BATCH):
@@ -118,6 +117,6 @@ class Learner:
             embedded = await self.engine.embed(part, model)
             self.embedded_texts += len(part)
             fresh = dict(zip(part, embedded.vectors))
-            await asyncio.to_thread(self.store.put_embeddings, model, {keys[t]: v for t, v in fresh.items()})
+            await self.engine.pools.store(self.store.put_embeddings, model, {keys[t]: v for t, v in fresh.items()})
             out.update(fresh)
         return {t: np.asarray(v, np.float32) for t, v in out.items()}

@@ -27,11 +27,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Protocol, Sequence
+from typing import Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from toolrank.errors import ConfigError, ToolrankError
+from toolrank.redact import redact_text, redact_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ class Store(Protocol):
         ...
 
     def delete(self, name: str) -> bool:
-        """Remove a catalog (its embeddings stay: other catalogs may share them); False if absent."""
+        """Remove a catalog (its embeddings stay, other catalogs may share them: see unreferenced_embeddings)."""
         ...
 
     def get_embeddings(self, model: str, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
@@ -142,8 +143,45 @@ class Store(Protocol):
         """Forget a catalog's feedback and switch (the catalog was deleted)."""
         ...
 
+    def embedding_keys(self) -> set[tuple[str, bytes]]:
+        """(model, text key) of every stored vector (see :func:`unreferenced_embeddings`)."""
+        ...
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        """Drop these vectors; how many there were (see ``CatalogService.collect_embeddings``)."""
+        ...
+
     def close(self) -> None:
         ...
+
+
+def unreferenced_embeddings(store: Store) -> set[tuple[str, bytes]]:
+    """(model, text key) of the stored vectors no catalog uses: not an entry's text, nor one of its example
+    requests, nor a query of its feedback (the learner keeps those in the same table).
+
+    Not atomic with other writers: a vector stored by a put that has not committed yet is listed; callers
+    drop a vector only when a second look, an interval later, lists it again.
+    """
+    import json
+
+    from toolrank.catalogs.learning import FeedbackRecord, examples_of
+    from toolrank.engine.cache import content_key
+
+    live: set[tuple[str, bytes]] = set()
+    for name in store.catalogs():
+        loaded = store.load(name)
+        if loaded is None:
+            continue
+        record, entries = loaded
+        for e in entries:
+            live.add((record.model, e.text_key))
+            metadata = json.loads(e.candidate).get("metadata") or {}
+            live.update((record.model, content_key(t)) for t in examples_of(metadata))
+        for text in store.feedback(name).records:
+            past = FeedbackRecord.from_json(text)
+            if past is not None:
+                live.add((record.model, content_key(past.query)))
+    return store.embedding_keys() - live
 
 
 def default_store_url(env: Mapping[str, str] | None = None) -> str:
@@ -168,6 +206,9 @@ def open_store(url: str = "") -> Store:
         try:
             from toolrank.catalogs.store_redis import RedisStore  # type: ignore[import-not-found]
         except ImportError as exc:
-            raise ConfigError(f"--store {url}: the redis store is not available ({exc})") from exc
-        return RedisStore.from_url(url)
-    raise ConfigError(f"--store {url!r}: unknown scheme (use sqlite:///path, memory:// or redis://host:port/db)")
+            raise ConfigError(f"--store {redact_url(url)}: the redis store is not available ({exc})") from exc
+        try:
+            return RedisStore.from_url(url)
+        except ValueError as exc:  # redis-py's URL parser: a bad port, an unknown option...
+            raise ConfigError(f"--store {redact_url(url)}: {redact_text(str(exc))}") from None
+    raise ConfigError(f"--store {redact_url(url)!r}: unknown scheme (use sqlite:///path, memory:// or redis://host:port/db)")

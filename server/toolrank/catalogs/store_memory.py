@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -97,6 +97,18 @@ class MemoryStore:
         self._feedback_seq += 1
         self._feedback[name] = FeedbackLog(self._feedback_seq, log.records, log.learn)
         return self._feedback_seq
+
+    def embedding_keys(self) -> set[tuple[str, bytes]]:
+        with self._lock:
+            return set(self._vectors)
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        with self._lock:
+            return sum(self._vectors.pop(k, None) is not None for k in keys)
+
+    def embeddings_stored(self) -> int:
+        with self._lock:
+            return len(self._vectors)
 
     def close(self) -> None:
         pass

@@ -25,8 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Callable, Mapping, Sequence, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar, cast
 
 import numpy as np
 import redis
@@ -35,6 +34,7 @@ from redis.retry import Retry
 
 from toolrank.catalogs.store import CatalogRecord, FeedbackLog, StoredEntry, VersionConflict
 from toolrank.errors import StoreUnavailable
+from toolrank.redact import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -98,20 +98,14 @@ return {seq, redis.call('LLEN', KEYS[1])}
 _UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.netloc.rsplit('@', 1)[1]}"))
+redacted = redact_url  # kept for callers of the old name
 
 
 class RedisStore:
     """A :class:`toolrank.catalogs.store.Store` on Redis; one per process, thread-safe (redis-py pools)."""
 
     def __init__(self, client: redis.Redis, url: str = "redis://", prefix: str = "toolrank:") -> None:
-        self.url = redacted(url)
+        self.url = redact_url(url)  # the only form of the URL this object keeps: logs may quote it
         self._redis = client
         self._prefix = prefix
         self._channel = prefix + "changes"
@@ -246,6 +240,36 @@ class RedisStore:
         self._publish(name, -int(seq))  # wakes the other replicas' refreshers (negative: a feedback seq)
         return int(seq), int(count)
 
+    def embedding_keys(self) -> set[tuple[str, bytes]]:
+        def run() -> set[tuple[str, bytes]]:
+            out: set[tuple[str, bytes]] = set()
+            for emb_key in self._redis.scan_iter(match=self._key("emb:") + "*", count=100):
+                model = _text(emb_key)[len(self._key("emb:")):]
+                out.update((model, k if isinstance(k, bytes) else k.encode()) for k in self._redis.hkeys(emb_key))
+            return out
+
+        return self._call(run)
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        by_model: dict[str, list[bytes]] = {}
+        for model, key in keys:
+            by_model.setdefault(model, []).append(key)
+
+        def run() -> int:
+            gone = 0
+            for model, found in by_model.items():
+                for start in range(0, len(found), 500):
+                    gone += int(self._redis.hdel(self._key("emb:", model), *found[start:start + 500]))
+            return gone
+
+        return self._call(run)
+
+    def embeddings_stored(self) -> int:
+        def run() -> int:
+            return sum(int(self._redis.hlen(k)) for k in self._redis.scan_iter(match=self._key("emb:") + "*"))
+
+        return self._call(run)
+
     def close(self) -> None:
         self._closed.set()
         if self._listener is not None:
@@ -282,11 +306,13 @@ class RedisStore:
         try:
             out = fn()
         except _UNREACHABLE as exc:
+            # the client's message names no host (the log has the redacted URL and the reason)
             self._mark(down=True, reason=str(exc))
-            raise StoreUnavailable(f"catalog store {self.url} unavailable ({exc}): catalog changes fail until it "
-                                   "is back; catalogs already loaded keep answering") from exc
+            raise StoreUnavailable("catalog store unavailable: catalog changes fail until it is back; catalogs "
+                                   "already loaded keep answering") from exc
         except redis.exceptions.ResponseError as exc:  # OOM, READONLY replica, NOSCRIPT after a flush...
-            raise StoreUnavailable(f"catalog store {self.url} refused the command: {exc}") from exc
+            log.warning("catalog store %s refused a command: %s", self.url, redact_text(str(exc)))
+            raise StoreUnavailable("catalog store refused the command (the server's log says why)") from exc
         self._mark(down=False)
         return out
 
@@ -296,15 +322,22 @@ class RedisStore:
                 return
             self._down = down
         if down:
-            log.warning("catalog store %s unavailable: %s", self.url, reason)
+            log.warning("catalog store %s unavailable: %s", self.url, redact_text(reason))
         else:
             log.warning("catalog store %s reachable again", self.url)
 
     def _publish(self, name: str, version: int) -> None:
         try:
             self._redis.publish(self._channel, f"{name} {version}")
-        except _UNREACHABLE:  # the commit is in; other replicas' periodic poll will see it
-            log.warning("catalog store %s: could not announce %s version %d", self.url, name, version)
+        except Exception as exc:  # noqa: BLE001 - the commit is in: never fail the put; other replicas' poll sees it
+            log.warning("catalog store %s: could not announce %s version %d (%s)", self.url, name, version,
+                        redact_text(f"{type(exc).__name__}: {exc}"))
+
+    def _survive(self, exc: BaseException, backoff: float) -> None:
+        """The watch thread never dies of an error: log it (redacted), wait, then subscribe again."""
+        log.warning("catalog store %s: change listener failed (%s); resubscribing in %.2fs", self.url,
+                    redact_text(f"{type(exc).__name__}: {exc}"), backoff)
+        self._closed.wait(backoff)
 
     def _listen(self, on_change: Callable[[], None]) -> None:
         backoff = 0.05
@@ -322,13 +355,23 @@ class RedisStore:
                 self._mark(down=True, reason=str(exc))
                 self._closed.wait(backoff)
                 backoff = min(backoff * 2, 1.0)
-            except RuntimeError:  # the event loop on_change posts to has closed: nobody is listening
-                return
+            except RuntimeError as exc:
+                if _loop_closed(exc):  # the event loop on_change posts to has closed: nobody is listening
+                    return
+                self._survive(exc, backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception as exc:  # noqa: BLE001 - any other error (a bad reply, a callback bug): log, back off, resubscribe
+                self._survive(exc, backoff)
+                backoff = min(backoff * 2, 5.0)
             finally:
                 try:
                     pubsub.close()
                 except Exception:  # noqa: BLE001 - a broken connection may fail to close
                     pass
+
+
+def _loop_closed(exc: RuntimeError) -> bool:
+    return "closed" in str(exc).lower()
 
 
 def _text(value: Any) -> str:

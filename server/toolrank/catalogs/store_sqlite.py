@@ -11,12 +11,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from toolrank.catalogs.store import CatalogRecord, FeedbackLog, StoredEntry, VersionConflict
 from toolrank.errors import ConfigError
+from toolrank.redact import redact_url
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS counter (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL);
@@ -42,7 +43,7 @@ def path_from_url(url: str) -> Path:
     """``sqlite:///a.db`` -> ``a.db``; ``sqlite:////tmp/a.db`` -> ``/tmp/a.db``."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ConfigError(f"--store {url!r}: expected sqlite:///relative/path or sqlite:////absolute/path")
+        raise ConfigError(f"--store {redact_url(url)!r}: expected sqlite:///relative/path or sqlite:////absolute/path")
     return Path(url[len(prefix):])
 
 
@@ -231,6 +232,29 @@ class SqliteStore:
                 db.execute("ROLLBACK")
                 raise
         return int(seq)
+
+    def embedding_keys(self) -> set[tuple[str, bytes]]:
+        with self._lock:
+            rows = self._db.execute("SELECT model, key FROM embeddings").fetchall()
+        return {(str(m), bytes(k)) for m, k in rows}
+
+    def delete_embeddings(self, keys: Iterable[tuple[str, bytes]]) -> int:
+        keys = list(keys)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                before = self._db.total_changes
+                self._db.executemany("DELETE FROM embeddings WHERE model = ? AND key = ?", keys)
+                gone = self._db.total_changes - before
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return gone
+
+    def embeddings_stored(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:

@@ -57,6 +57,9 @@ class SelectQuery:
     ``stage_one_only`` skips stage two even when a cross-encoder is served.
     ``rerank_model``: the cross-encoder for stage two (empty = the first served one).
     ``scoring``: FUSED (served), DENSE or BM25 (for evaluation).
+    ``per_step``: a multi-step query (engine/steps.py) gets a set that covers each step: each step's
+    best candidate first, the other slots by the fused score.
+    ``split_steps``: score a multi-step query per step too (False: whole only; for evaluation).
     """
 
     catalog: str
@@ -77,6 +80,8 @@ class SelectQuery:
     learn: bool = True  # False: this request ignores learned examples and feedback (evaluation, comparison)
     max_tokens: int = 0  # 0 = no budget; else the best results whose candidates fit this many tokens
     adaptive: bool = False  # top_k is a maximum: stop where the scores fall off (toolrank.catalogs.cut)
+    per_step: bool = False
+    split_steps: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,7 @@ class SelectHit:
     pinned: bool = False
     text: str | None = None
     candidate: Candidate | None = None
+    step: int = 0  # per_step: the 1-based step this hit was chosen for; 0 = by score
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,7 @@ class SelectOutcome:
     model: str  # the bi-encoder of stage one ("" when the catalog has no dense stage)
     rerank_model: str = ""  # the cross-encoder of stage two ("" when it did not run)
     no_match: bool = False  # even the best candidate is below the calibrated threshold (toolrank.catalogs.no_match)
+    steps: tuple[str, ...] = ()  # the steps a multi-step query was split into (empty: one step)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class Selection:
     model: str
     rerank_model: str
     no_match: bool = False  # even the best result is below the calibrated threshold: nothing fits
+    steps: tuple[str, ...] = ()  # the steps a multi-step query was split into (empty: one step)
 
     def __iter__(self) -> Iterator[SelectHit]:
         return iter(self.results)
@@ -61,7 +62,8 @@ class Selection:
 
 
 def _selection(out: SelectOutcome) -> Selection:
-    return Selection(out.results, out.version, out.usage, out.timing, out.model, out.rerank_model, out.no_match)
+    return Selection(out.results, out.version, out.usage, out.timing, out.model, out.rerank_model, out.no_match,
+                     out.steps)
 
 
 def _put_requests(catalog: str, candidates: Iterable[Any], replace: bool, delete_ids: Sequence[str], model: str,
@@ -133,7 +135,8 @@ class CatalogMethods:
     def select(self, catalog: str, query: str, top_k: int = 10, *, timeout: float | None = None,
                **options: Any) -> Selection:
         """The best ``top_k`` of ``catalog`` for ``query``; options: min_score, pinned_ids, filter, instruction,
-        return_candidates, return_text, model, context, rerank_depth, stage_one_only, rerank_model, learn."""
+        return_candidates, return_text, model, context, rerank_depth, stage_one_only, rerank_model, learn,
+        per_step (a multi-step query gets a set covering each of its steps; each hit's ``step`` says which)."""
         request = _select_request(catalog, query, top_k, options)
         return _selection(select_outcome_from_pb(self._call(self._catalogs().Select, request, timeout)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from toolrank.errors import STATUS_TABLE, ToolrankError
+from toolrank.errors import ERROR_CLASS_KEY, STATUS_TABLE, ToolrankError, error_class_named
 
 
 class RpcFailed(ToolrankError):
@@ -32,6 +32,11 @@ def error_from_rpc(exc: grpc.RpcError) -> ToolrankError:
     """
     code = exc.code() if hasattr(exc, "code") else grpc.StatusCode.UNKNOWN
     details = (exc.details() if hasattr(exc, "details") else None) or str(code)
-    err = _ERROR_OF.get(code, RpcFailed)(f"{code.name}: {details}")
+    cls = _ERROR_OF.get(code, RpcFailed)
+    trailing = exc.trailing_metadata() if hasattr(exc, "trailing_metadata") else None
+    for key, value in trailing or ():
+        if key == ERROR_CLASS_KEY:  # the server's own class: StoreUnavailable, not ModelUnavailable, for UNAVAILABLE
+            cls = error_class_named(str(value), code.name) or cls
+    err = cls(f"{code.name}: {details}")
     err.code = code  # type: ignore[attr-defined]
     return err

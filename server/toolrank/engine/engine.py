@@ -5,36 +5,49 @@ Data path, one direction: validate -> normalize (per kind, cached) -> tokenize
 scheduler -> onnxruntime -> scores (best window, activation) -> rank.
 Transports (gRPC, HTTP) and the CLI's eval all call :meth:`Engine.rerank`.
 
-Threads: normalization and tokenization run in worker threads (``asyncio.to_thread``),
-so the caches they share are locked (``LruCache``); the running totals in
+Threads: normalization and tokenization run in the engine's bounded CPU pool (``engine/pools.py``),
+so the caches they share are locked (``engine/memory.py``: one byte budget for all of them); the running totals in
 ``EngineCounters`` are only ever updated on the event loop.
 
 Scores: a cross-encoder's score is its activation of the logit (sigmoid for
-jina/bge), ``raw_scores`` gives the logit. A bi-encoder's cosine c in [-1, 1]
-is mapped to (c + 1) / 2 in [0, 1], monotone so the order is the cosine's;
-``raw_scores`` gives the cosine itself. Lexical fusion (engine/lexical.py) is
-applied to the cosine before the mapping, so its weights keep their scale.
+jina/bge/ms-marco), ``raw_scores`` gives the logit. A bi-encoder's cosine c in
+[-1, 1] is mapped to (c + 1) / 2, clipped to [0, 1]; ``raw_scores`` gives the
+cosine itself. Lexical fusion (engine/lexical.py) happens on the raw scale (logit
+or cosine) and in units of the model's own spread over the request, so a peaky
+cross-encoder's sigmoids never let BM25 decide; the order is the fused raw
+value's. An ensemble (engine/ensemble.py) is served like a model: its members run
+through this same path and are fused on z-scores (engine/ensemble_run.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from array import array
 import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Awaitable, TypeVar
 
 import numpy as np
 
-from toolrank.engine.cache import LruCache, content_key
+from toolrank.engine.cache import content_key
+from toolrank.engine.ensemble import EnsembleSpec, read_ensemble
+from toolrank.engine.ensemble_run import rerank_ensemble
 from toolrank.engine.lexical import default_weight, fuse
+from toolrank.engine.memory import BudgetedCache, MemoryBudget
 from toolrank.engine.pairs import Sequence, build_single, cap_query, pair_windows
+from toolrank.engine.query_window import QueryWindow, fit_query, query_budget
+from toolrank.engine.pools import Pools
 from toolrank.engine.scheduler import BatchScheduler
+from toolrank.engine.stacks import shipped
 from toolrank.engine.stats import CacheStats, EngineObserver, EngineStats, Observers
+from toolrank.engine.steps import combine_outcomes, split_steps
 from toolrank.engine.validate import validate_candidates, validate_rerank
-from toolrank.errors import DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, UnknownModel
+from toolrank.errors import (DeadlineExceeded, InvalidRequest, ModelUnavailable, Overloaded, RequestTooLarge,
+                             UnknownModel)
 from toolrank.models.loader import LoadedModel
 from toolrank.normalize import normalize, raw_text
 from toolrank.settings import Settings
@@ -55,6 +68,7 @@ from toolrank.types import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+SHORT_QUERY_CHARS = 4096  # a query this short is fitted to the window on the event loop (microseconds), longer in a thread
 
 
 @dataclass
@@ -63,8 +77,8 @@ class ServedModel:
 
     model: LoadedModel
     scheduler: BatchScheduler
-    token_cache: LruCache[tuple[int, ...]]
-    embedding_cache: LruCache[np.ndarray]
+    token_cache: BudgetedCache[array]  # int32 ids (a tuple of Python ints costs ten times more)
+    embedding_cache: BudgetedCache[np.ndarray]
 
     @property
     def spec(self) -> ModelSpec:
@@ -85,15 +99,20 @@ class EngineCounters:
 class Engine:
     """Serve one or more models; ``start()`` before use, ``stop()`` after."""
 
-    def __init__(self, settings: Settings, models: list[LoadedModel]) -> None:
+    def __init__(self, settings: Settings, models: list[LoadedModel], ensembles: tuple[EnsembleSpec, ...] = ()) -> None:
         if not models:
             raise ModelUnavailable("no model to serve")
         self.settings = settings
         self._models = models
+        self.ensembles = {e.name: e for e in ensembles}
+        self._add_shipped_stacks(settings, {m.spec.name for m in models})
         self._served: dict[str, ServedModel] = {}
-        self._normalized: LruCache[Normalized] = LruCache(settings.cache_size)
+        # one budget in bytes for every cache (cache_size: 0 turns them off, else caps entries per cache)
+        self.memory = MemoryBudget(settings.cache_memory_mb * 2**20 if settings.cache_size else 0)
+        self._normalized: BudgetedCache[Normalized] = self.memory.cache("normalized", max_entries=settings.cache_size)
         self._options = NormalizeOptions(max_chars=settings.normalize_max_chars)
-        self.default_model = settings.default_model or models[0].spec.name
+        self.default_model = settings.default_model or (
+            "default" if "default" in self.ensembles else models[0].spec.name)
         self.counters = EngineCounters()
         self._inflight = 0
         self._closing = False
@@ -101,17 +120,40 @@ class Engine:
         self._failure: BaseException | None = None
         self._failed = asyncio.Event()
         self.observers = Observers()  # transports subscribe (metrics); the engine owns no registry
+        self.pools = Pools()  # cpu / store / build: one kind of blocking work never starves another
+
+    def _add_shipped_stacks(self, settings: Settings, served: set[str]) -> None:
+        """toolrank/models/stacks.json: each offered stack whose members are all served, and the default stack
+        as the ensemble ``default`` when it fuses several served models (engine/stacks.py)."""
+        stacks = shipped()
+        candidates = list(stacks.offered)
+        if len(stacks.default.models) > 1 and not settings.default_model:
+            candidates.append(stacks.default)
+        for stack in candidates:
+            if set(stack.models) <= served and stack.name not in served and stack.name not in self.ensembles:
+                self.ensembles[stack.name] = stack
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Engine":
         """Load every configured model directory (raises ModelLoadError with the reason)."""
-        models = [LoadedModel(path, name or None, threads=settings.threads) for name, path in settings.models]
-        return cls(settings, models)
+        from toolrank.engine.ensemble import parse_ensemble_flag
+
+        models, ensembles = [], []
+        for name, path in settings.models:
+            ensemble = read_ensemble(path)
+            if ensemble is None:
+                models.append(LoadedModel(path, name or None, threads=settings.threads))
+            else:
+                ensembles.append(ensemble if not name or name == ensemble.name else replace(ensemble, name=name))
+        ensembles += [parse_ensemble_flag(e) for e in settings.ensembles]
+        return cls(settings, models, tuple(ensembles))
 
     # -- lifecycle -------------------------------------------------------------
 
     async def start(self) -> None:
         """Start one scheduler per model, then warm each model up with a real request."""
+        if self.pools.closed:  # started again after a stop
+            self.pools = Pools()
         for m in self._models:
             if m.spec.name in self._served:
                 raise ModelUnavailable(f"two models are named {m.spec.name!r}")
@@ -121,10 +163,17 @@ class Engine:
                                on_batch=functools.partial(self.observers.batch, m.spec.name),
                                run_overhead_tokens=self.settings.run_overhead_tokens,
                                on_failure=self._scheduler_failed),
-                LruCache(self.settings.cache_size),
-                LruCache(self.settings.cache_size),
+                self.memory.cache(f"tokens:{m.spec.name}", max_entries=self.settings.cache_size),
+                self.memory.cache(f"embeddings:{m.spec.name}", max_entries=self.settings.cache_size),
             )
-        if self.default_model not in self._served:
+        for ensemble in self.ensembles.values():
+            if ensemble.name in self._served:
+                raise ModelUnavailable(f"ensemble {ensemble.name!r} has the name of a served model")
+            missing = [m for m in ensemble.models if m not in self._served]
+            if missing:
+                raise UnknownModel(f"ensemble {ensemble.name!r}: members {missing} are not served "
+                                   f"(served: {', '.join(sorted(self._served))})")
+        if self.default_model not in self._served and self.default_model not in self.ensembles:
             raise UnknownModel(f"default model {self.default_model!r} is not among the served models")
         for served in self._served.values():
             served.scheduler.start()
@@ -154,6 +203,7 @@ class Engine:
         self.ready = False
         for served in self._served.values():
             await served.scheduler.stop()
+        self.pools.shutdown()
 
     async def __aenter__(self) -> "Engine":
         await self.start()
@@ -165,12 +215,19 @@ class Engine:
     # -- queries -----------------------------------------------------------------
 
     def model_specs(self) -> list[ModelSpec]:
-        return [s.spec for s in self._served.values()]
+        """Served models, then ensembles (kind ``ensemble``, their members' shortest lengths)."""
+        specs = [s.spec for s in self._served.values()]
+        return specs + [ensemble_spec(e, [self._served[m].spec for m in e.models]) for e in self.ensembles.values()]
 
     def served(self, name: str) -> ServedModel:
-        served = self._served.get(name or self.default_model)
+        """A served model by name ("" = the default); an ensemble answers with its first member
+        (its tokenizer counts tokens for Normalize; its embeddings serve catalogs)."""
+        name = name or self.default_model
+        if name in self.ensembles:
+            name = self.ensembles[name].models[0]
+        served = self._served.get(name)
         if served is None:
-            known = ", ".join(sorted(self._served))
+            known = ", ".join(sorted([*self._served, *self.ensembles]))
             raise UnknownModel(f"model: {name!r} is not served (served: {known})")
         return served
 
@@ -244,6 +301,8 @@ class Engine:
         only if its first occurrence was.
         """
         keys = [content_key(t) for t in texts]
+        # a bi-encoder reads max_length tokens: keep no more (one past it still tells that the text was cut)
+        keep = served.spec.max_length + 1 if served.spec.kind == BI_ENCODER else None
         found: dict[bytes, tuple[int, ...]] = {}
         cached_keys: set[bytes] = set()
         todo: dict[bytes, str] = {}
@@ -254,25 +313,71 @@ class Engine:
             if cached is None:
                 todo[key] = text
             else:
-                found[key] = cached
+                found[key] = tuple(cached)
                 cached_keys.add(key)
         if todo:
             for key, ids in zip(todo, served.model.tokenize(list(todo.values()))):
-                found[key] = tuple(ids)
-                served.token_cache.put(key, found[key])
+                found[key] = tuple(ids[:keep])
+                served.token_cache.put(key, array("i", found[key]))
         return [found[k] for k in keys], [k in cached_keys for k in keys]
 
     async def rerank(self, query: RerankQuery, *, raw: bool = False) -> RerankOutcome:
         """Rank the candidates of ``query``; ``raw`` skips normalization (for comparisons)."""
         t0 = time.perf_counter_ns()
         validate_rerank(query, self.settings.limits)
+        ensemble = self.ensembles.get(query.model or self.default_model)
         served = self.served(query.model)
         self._check_admission()
         self._inflight += 1
         try:
-            return await self._within_time_limit(self._rerank(query, served, raw, t0))
+            return await self._within_time_limit(self._rerank_request(query, served, ensemble, raw, t0))
         finally:
             self._inflight -= 1
+
+    async def _rerank_request(self, query: RerankQuery, served: ServedModel, ensemble: EnsembleSpec | None,
+                              raw: bool, t0: int) -> RerankOutcome:
+        """Fit the query to the model's window (engine/query_window.py), then score it whole and, when it is a
+        multi-step request, per step too, fused (engine/steps.py); a model or an ensemble alike."""
+        name = query.model or self.default_model
+        window = (self.query_window(query.query, name) if len(query.query) < SHORT_QUERY_CHARS
+                  else await self.pools.cpu(self.query_window, query.query, name))
+        if window.truncated:
+            if not query.truncate:
+                raise RequestTooLarge(f"query: over the {self._query_budget(name)}-token window of model {name!r} "
+                                      f"(send truncate=true to have it cut to its request part)")
+            query = dataclasses.replace(query, query=window.text)
+
+        async def score(q: RerankQuery, observe: bool) -> RerankOutcome:
+            if ensemble is not None:
+                return await rerank_ensemble(self, ensemble, q, raw, t0, observe=observe)
+            return await self._rerank(q, served, raw, t0, observe=observe)
+
+        steps = split_steps(query.query).steps if query.split_steps else ()
+        if len(steps) < 2:
+            outcome = await score(query, True)
+            usage = outcome.usage  # ``truncated`` counts the query too, as it always has
+            return dataclasses.replace(outcome, usage=dataclasses.replace(
+                usage, query_truncated=window.truncated, truncated=usage.truncated + window.truncated))
+        whole = await score(dataclasses.replace(query, top_n=0), False)
+        parts = await asyncio.gather(*(score(dataclasses.replace(query, query=s, top_n=0), False) for s in steps))
+        outcome = combine_outcomes(whole, parts, query.top_n, window.truncated, time.perf_counter_ns() - t0,
+                                   clip=not query.raw_scores)
+        self.counters.requests += 1
+        self.counters.candidates += len(query.candidates)
+        self.counters.fallbacks += whole.usage.fallbacks
+        self.observers.rerank(outcome, len(query.candidates))
+        return outcome
+
+    def _query_budget(self, name: str) -> int:
+        """Query tokens ``name`` reads: a model's window, or an ensemble's smallest member window."""
+        ensemble = self.ensembles.get(name or self.default_model)
+        members = ensemble.models if ensemble is not None else [name]
+        return min(query_budget(self.served(m).model) for m in members)
+
+    def query_window(self, text: str, model: str = "") -> QueryWindow:
+        """``text`` fitted to the query window of ``model`` (a served model or an ensemble; engine/query_window.py);
+        tokenizes, so a long text is fitted off the event loop."""
+        return fit_query(text, self.served(model).model.tokenize, self._query_budget(model))
 
     def _check_admission(self) -> None:
         """Refuse at once, never queue without bound: not ready, shutting down, or too much in flight."""
@@ -301,10 +406,11 @@ class Engine:
             await asyncio.sleep(0.02)
         return self._inflight == 0
 
-    async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int) -> RerankOutcome:
+    async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int,
+                      observe: bool = True) -> RerankOutcome:
         stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
         try:
-            normalized, norm_hits = await asyncio.to_thread(self._normalize_all, query.candidates, raw, stop)
+            normalized, norm_hits = await self.pools.cpu(self._normalize_all, query.candidates, raw, stop)
         except asyncio.CancelledError:
             stop.set()
             raise
@@ -313,7 +419,7 @@ class Engine:
             self.counters.normalize_misses += len(norm_hits) - sum(norm_hits)
         t1 = time.perf_counter_ns()
         texts = [n.text for n in normalized]
-        q_ids, query_capped, doc_ids, token_hits = await asyncio.to_thread(
+        q_ids, query_capped, doc_ids, token_hits = await self.pools.cpu(
             self._tokenize_request, served, query.query, texts)
         hits = sum(a and b for a, b in zip(norm_hits, token_hits))
         cut = [False] * len(doc_ids)  # per candidate: cut to fit (max_tokens_per_doc, windows, max length)
@@ -322,21 +428,20 @@ class Engine:
             doc_ids = [d[: query.max_tokens_per_doc] for d in doc_ids]
         t2 = time.perf_counter_ns()
         spec = served.spec
+        if not query.truncate and spec.kind == BI_ENCODER:  # TEI's truncate=false: refuse what would be cut
+            for i, ids in enumerate(doc_ids):
+                if self._single_cut(served, ids):
+                    raise RequestTooLarge(f"candidates[{i}]: {len(ids)} tokens, over the window of model "
+                                          f"{spec.name!r} (send truncate=true to have it cut)")
         if spec.kind == BI_ENCODER:
             scores, windows, queue_ns, infer_ns = await self._score_bi(served, q_ids, doc_ids, texts, cut)
             query_capped = query_capped or self._single_cut(served, q_ids)
         else:
-            scores, windows, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, cut,
-                                                                          query.raw_scores)
+            scores, windows, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, cut)
         truncated = sum(cut) + query_capped
-        fused = await self._fuse_lexical(query, normalized, texts, scores)
-        if spec.kind == BI_ENCODER and not query.raw_scores:
-            # cosine [-1, 1] -> relevance [0, 1], same order; fused on the cosine first, so the lexical
-            # weights keep the scale they were tuned on (the fused value may then leave [0, 1] a little)
-            mapped = (fused + 1.0) / 2.0
-            fused = np.clip(mapped, 0.0, 1.0) if fused is scores else mapped  # clip float noise when not fused
-        scores = fused
-        order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
+        fused = await self._fuse_lexical(query, normalized, texts, scores)  # on the raw scale (logit, cosine)
+        order = sorted(range(len(fused)), key=lambda i: (-fused[i], i))  # the raw order: clipping makes no ties
+        scores = fused if query.raw_scores else to_unit_interval(spec, fused)
         if query.top_n:
             order = order[: query.top_n]
         results = tuple(
@@ -344,6 +449,10 @@ class Engine:
             for i in order
         )
         fallbacks = sum(1 for n in normalized if n.fallback)
+        if not observe:  # an ensemble member: the ensemble counts and reports the request once
+            return RerankOutcome(results, Usage(len(q_ids), sum(len(d) for d in doc_ids), truncated, windows,
+                                                fallbacks, hits),
+                                 Timing(t1 - t0, t2 - t1, queue_ns, infer_ns, time.perf_counter_ns() - t0), spec.name)
         self.counters.requests += 1
         self.counters.candidates += len(texts)
         self.counters.fallbacks += fallbacks
@@ -362,21 +471,23 @@ class Engine:
 
     async def _fuse_lexical(self, query: RerankQuery, normalized: list[Normalized], texts: list[str],
                             scores: np.ndarray) -> np.ndarray:
-        """Model score + lexical_weight x z(BM25) over this request (engine/lexical.py); per-kind weights by default."""
+        """Raw model score + lexical_weight x its spread x z(BM25) over this request (engine/lexical.py)."""
         if query.lexical_weight is not None:
             weights: np.ndarray | float = query.lexical_weight
         else:
             weights = np.array([default_weight(n.kind or c.kind) for n, c in zip(normalized, query.candidates)])
         if not np.any(weights):
             return scores
-        return await asyncio.to_thread(fuse, scores, query.query, texts, weights)
+        return await self.pools.cpu(fuse, scores, query.query, texts, weights)
 
     def _tokenize_request(self, served: ServedModel, query: str,
                           texts: list[str]) -> tuple[list[int], bool, list[tuple[int, ...]], list[bool]]:
         """The query's ids (capped for a cross-encoder, and whether that cut it), each text's ids and cache hits."""
-        q_ids = list(served.model.tokenize([query])[0])
         capped = False
-        if served.spec.kind != BI_ENCODER:
+        if served.spec.kind == BI_ENCODER:
+            q_ids = list(served.model.tokenize([served.model.query_text(query)])[0])
+        else:
+            q_ids = list(served.model.tokenize([query])[0])
             full = len(q_ids)
             q_ids = cap_query(q_ids, served.model.template, served.spec.max_query_length)
             capped = len(q_ids) < full
@@ -389,8 +500,8 @@ class Engine:
         return build_single(list(ids), served.model.template, served.spec.max_length)[1]
 
     async def _score_cross(self, served: ServedModel, q_ids: list[int], doc_ids: list[tuple[int, ...]],
-                           cut: list[bool], raw_scores: bool) -> tuple[np.ndarray, int, int, int]:
-        """Scores, windows scored, queue and inference ns; marks windowed candidates in ``cut``."""
+                           cut: list[bool]) -> tuple[np.ndarray, int, int, int]:
+        """Logits (best window), windows scored, queue and inference ns; marks windowed candidates in ``cut``."""
         template, max_length = served.model.template, served.spec.max_length
         sequences: list[Sequence] = []
         owner: list[int] = []
@@ -404,8 +515,6 @@ class Engine:
         logits = _logit_of(outputs)
         scores = np.full(len(doc_ids), -np.inf, dtype=np.float64)
         np.maximum.at(scores, np.asarray(owner), logits)
-        if served.spec.activation == "sigmoid" and not raw_scores:
-            scores = 1.0 / (1.0 + np.exp(-scores))
         return scores, len(sequences), queue_ns, infer_ns
 
     async def _score_bi(self, served: ServedModel, q_ids: list[int], doc_ids: list[tuple[int, ...]],
@@ -444,14 +553,19 @@ class Engine:
             raise Overloaded(f"{served.scheduler.queued_tokens} tokens queued, this request adds {tokens}: "
                              f"over the limit of {self.settings.max_queued_tokens}, retry later")
 
-    async def embed(self, texts: list[str], model: str = "", *, cache: bool = True) -> "Embedded":
+    async def embed(self, texts: list[str], model: str = "", *, cache: bool = True,
+                    queries: bool = False) -> "Embedded":
         """Unit vectors of ``texts`` under a bi-encoder, through the shared scheduler (catalogs: put and Select).
 
         ``cache``: read and fill the same embedding cache as Rerank (a catalog put warms Rerank and back).
+        ``queries``: the texts are queries (Select's query and context turns): the model's query
+        instruction goes before each; candidates never get it.
         """
         served = self.served(model)
         if served.spec.kind != BI_ENCODER:
             raise InvalidRequest(f"model: {served.spec.name!r} is a {served.spec.kind}; embeddings need a bi-encoder")
+        if queries:
+            texts = [served.model.query_text(t) for t in texts]
         self._check_admission()
         self._inflight += 1
         try:
@@ -462,7 +576,7 @@ class Engine:
     async def _embed(self, served: ServedModel, texts: list[str], cache: bool) -> "Embedded":
         t0 = time.perf_counter_ns()
         ids, _hits = (self._token_ids(served, texts) if len(texts) == 1
-                      else await asyncio.to_thread(self._token_ids, served, texts))
+                      else await self.pools.cpu(self._token_ids, served, texts))
         t1 = time.perf_counter_ns()
         keys = [content_key(t, str(len(d))) for t, d in zip(texts, ids)]  # Rerank's own embedding key
         found = [served.embedding_cache.get(k) if cache else None for k in keys]
@@ -502,7 +616,7 @@ class Engine:
         self._check_admission()
         self._inflight += 1
         try:
-            return await self._within_time_limit(asyncio.to_thread(work))
+            return await self._within_time_limit(self.pools.cpu(work))
         finally:
             self._inflight -= 1
 
@@ -517,6 +631,25 @@ class Embedded:
     tokenize_ns: int
     queue_ns: int
     inference_ns: int
+
+
+def to_unit_interval(spec: ModelSpec, raw: np.ndarray) -> np.ndarray:
+    """A model's raw scores as returned scores: sigmoid of a logit, (cosine + 1) / 2 clipped to [0, 1].
+
+    A cross-encoder whose manifest says ``activation: none`` keeps its raw scores.
+    """
+    if spec.kind == BI_ENCODER:
+        return np.clip((raw + 1.0) / 2.0, 0.0, 1.0)
+    if spec.activation == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-np.clip(raw, -500.0, 500.0)))
+    return raw
+
+
+def ensemble_spec(ensemble: EnsembleSpec, members: list[ModelSpec]) -> ModelSpec:
+    """How Info shows an ensemble: kind ``ensemble``, the shortest member lengths, members in ``path``."""
+    return ModelSpec(name=ensemble.name, path="+".join(m.model for m in ensemble.members), kind="ensemble",
+                     activation="sigmoid", max_length=min(m.max_length for m in members),
+                     max_query_length=min(m.max_query_length for m in members), family="ensemble")
 
 
 def _logit_of(outputs: np.ndarray) -> np.ndarray:

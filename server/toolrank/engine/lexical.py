@@ -4,14 +4,20 @@ Why: a small embedding model reads meaning but blurs exact identifiers; a query
 that names a column, a parameter or a function is better served when the words
 it shares with a candidate count too. The fused score is
 
-    score = model score + lexical_weight * z(BM25(query, candidate))
+    score = raw + lexical_weight * std(raw) * z(BM25(query, candidate))
 
-where BM25 (Okapi, k1 1.2, b 0.75) is computed over the request's candidates
-only (its own IDF and average length) and z standardizes those BM25 scores
-across the request (mean 0, standard deviation 1; all equal -> 0). The model
-score keeps its scale (cosine for a bi-encoder, sigmoid or logit for a
-cross-encoder), so a weight of 0.1 moves a candidate by 0.1 per standard
-deviation of lexical match. Pure numpy; the catalogs reuse :func:`lexical_tokens`.
+where ``raw`` is the model's raw score (cosine for a bi-encoder, logit for a
+cross-encoder: never a sigmoid, which squeezes a peaky cross-encoder's scores
+into a few hundred-thousandths near 0 and would let BM25 alone decide), BM25
+(Okapi, k1 1.2, b 0.75) is computed over the request's candidates only (its own
+IDF and average length), z standardizes across the request (mean 0, standard
+deviation 1; all equal -> 0) and ``std(raw)`` is the spread of the model's raw
+scores over the request. The ranking is therefore that of
+``z(raw) + lexical_weight * z(BM25)``: a weight of 0.3 moves a candidate by 0.3
+of the model's own spread per standard deviation of lexical match, for any model
+kind, while the fused value stays on the model's scale (so the engine maps it to
+[0, 1] as it maps the model's own scores). Pure numpy; the catalogs reuse
+:func:`lexical_tokens`.
 """
 
 from __future__ import annotations
@@ -99,24 +105,35 @@ def lexical_z(query: str, texts: Sequence[str]) -> np.ndarray:
 
 
 def fuse(model_scores: np.ndarray, query: str, texts: Sequence[str], weights: np.ndarray | float) -> np.ndarray:
-    """``model_scores + weights * z(BM25)``; ``weights`` one per candidate or one for all."""
+    """``raw + weights * std(raw) * z(BM25)``; ``weights`` one per candidate or one for all.
+
+    When every model score is the same (one candidate, or a model that cannot tell them
+    apart) BM25 alone orders them, at unit scale.
+    """
     w = np.broadcast_to(np.asarray(weights, dtype=np.float64), np.shape(model_scores))
     scores = np.asarray(model_scores, dtype=np.float64)
     if not np.any(w):
         return scores
-    return scores + w * lexical_z(query, texts)
+    spread = float(scores.std()) if scores.size else 0.0
+    return scores + w * (spread if spread > 1e-12 else 1.0) * lexical_z(query, texts)
 
 
-DEFAULT_WEIGHTS: Mapping[str, float] = {"tool": 0.05, "sql": 0.05, "code": 0.0, "text": 0.0}
-"""Per-kind default ``lexical_weight`` when a request sets none, chosen with ``bench/lexical_sweep.py`` on
-../shared/data with the embedded model (README, "Hybrid lexical scoring"): tools-bfcl +0.033 nDCG@10 and
-tools-metatool -0.001 at 0.05 (metatool's one-line tools lose 0.03 at 0.1); sql-spider +0.022 at 0.05;
-CoSQA code loses at every weight (-0.04 at 0.05), and no text set was measured: 0 for both."""
+def default_weights() -> Mapping[str, float]:
+    """Per-kind default ``lexical_weight`` when a request sets none: the ``bm25`` member of the shipped
+    default stack (toolrank/models/stacks.json), chosen with ``bench/stacks.py`` (docs/models.md). Against
+    the old 0.05 on the cosine (nDCG@10, first 100 queries of each dev set, all 197 agent requests): tools
+    0.4 (agent requests 0.673 -> 0.685, tools-bfcl 0.805 -> 0.813, tools-metatool 0.783 -> 0.781), SQL 0.3
+    (sql-spider 0.958 -> 0.959), code 0 (CoSQA loses at every weight: 0.793 alone, 0.766 at 0.2), text 0
+    (no text set measured).
+    """
+    from toolrank.engine.stacks import shipped  # stacks -> ensemble -> this module: read on first use
+
+    return shipped().lexical_weights()
 
 
 def default_weight(kind: str) -> float:
     """The default weight of a candidate kind ("tool", "sql", "code", "text")."""
-    return DEFAULT_WEIGHTS.get(kind, 0.0)
+    return default_weights().get(kind, 0.0)
 
 
-__all__ = ["DEFAULT_WEIGHTS", "bm25_scores", "default_weight", "fuse", "lexical_tokens", "lexical_z", "zscore"]
+__all__ = ["bm25_scores", "default_weight", "default_weights", "fuse", "lexical_tokens", "lexical_z", "zscore"]

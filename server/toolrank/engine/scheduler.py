@@ -9,9 +9,13 @@ the same tool catalog share all candidate work even with the caches cold.
 
 The loop sorts the pool by length, cuts it into batches by a padded-token
 budget (stopping early where a longer sequence would cost more in padding
-than a run of its own), and runs the batch that holds the oldest request's
-shortest waiting sequence, so every request makes progress while requests that arrive
-meanwhile share batches with it. Only one batch runs at a time (onnxruntime
+than a run of its own), and takes turns between the waiting requests
+(round-robin in arrival order): each batch starts at the shortest waiting
+sequence of the next request in turn, and fills up with its neighbours in
+length order, whoever they belong to. So a 12-token request that arrives while
+a 1,000-candidate request runs is in the very next batch instead of waiting for
+all of the big one's batches, and batches stay as dense as before (they are
+still contiguous runs of the length order). Only one batch runs at a time (onnxruntime
 already uses every core); it runs in a worker thread so the event loop keeps
 answering. A cancelled request stops waiting; a sequence is dropped before it
 is computed only when no other request still waits for it.
@@ -19,8 +23,14 @@ is computed only when no other request still waits for it.
 The pool is kept in length order as sequences arrive (a bisect insert), so
 cutting a batch never sorts the whole pool on the event loop.
 
-The task is supervised: an inference error fails only that batch's requests,
-but an error in the loop itself (a bug) fails every waiting request with
+One bad request fails alone: when a batch's run fails, its sequences are run
+again in halves (bisection) until the failing ones stand alone; only the requests
+waiting for those fail, with ``InferenceError`` (INTERNAL: clients do not retry it
+elsewhere), and the others get their outputs. When every sequence fails on its
+own the model itself is broken: every waiter gets ``ModelUnavailable``
+(UNAVAILABLE, retried on another replica).
+
+The task is supervised: an error in the loop itself (a bug) fails every waiting request with
 ``ModelUnavailable`` (UNAVAILABLE), marks the scheduler dead and calls
 ``on_failure``; the engine then turns not ready and the server exits (it is
 not restarted in place: its state can no longer be trusted).
@@ -40,7 +50,7 @@ from typing import Callable
 import numpy as np
 
 from toolrank.engine.pairs import Sequence
-from toolrank.errors import ModelUnavailable
+from toolrank.errors import InferenceError, ModelUnavailable
 from toolrank.models.loader import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -56,6 +66,7 @@ class _Job:
     sequences: list[Sequence]
     future: asyncio.Future[np.ndarray]
     submitted_ns: int
+    order: int = 0  # arrival order: the round-robin's turn
     outputs: np.ndarray | None = None
     remaining: int = 0
     started_ns: int = 0
@@ -110,6 +121,7 @@ class BatchScheduler:
         self.failure: BaseException | None = None  # why the loop died, once it has
         self._running: dict[Sequence, _Entry] = {}  # in the batch being computed now
         self._order = itertools.count()
+        self._last_turn = -1  # the order of the request whose turn started the last batch
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"infer-{model.spec.name}")
         self._task: asyncio.Task[None] | None = None
@@ -174,7 +186,8 @@ class BatchScheduler:
     async def run(self, sequences: list[Sequence]) -> tuple[np.ndarray, int, int]:
         """Outputs for ``sequences`` (in order), with queue and inference wall time in ns."""
         loop = asyncio.get_running_loop()
-        job = _Job(sequences, loop.create_future(), time.perf_counter_ns(), remaining=len(sequences))
+        job = _Job(sequences, loop.create_future(), time.perf_counter_ns(), next(self._order),
+                   remaining=len(sequences))
         if not sequences:
             return np.zeros((0, 1), np.float32), 0, 0
         if not self.alive:
@@ -240,24 +253,34 @@ class BatchScheduler:
                 for job, _ in e.waiters:
                     job.started_ns = job.started_ns or now
             self._running = {e.sequence: e for e in batch}
-            try:
-                outputs = await loop.run_in_executor(self._executor, self._infer, batch)
-            except Exception as exc:  # noqa: BLE001 - fail this batch's requests only
-                log.exception("inference failed for a batch of %d sequences", len(batch))
-                err = ModelUnavailable(f"inference failed: {type(exc).__name__}: {exc}")
-                self._running = {}
-                for job in {job for e in batch for job, _ in e.waiters}:
+            outputs, failure = await self._run_isolating(loop, batch)
+            self._running = {}
+            failed = [e for e, row in zip(batch, outputs) if row is None]
+            if failure is not None and not failed:
+                log.warning("a batch of %d sequences failed once (%s: %s) and ran in parts", len(batch),
+                            type(failure).__name__, failure)
+            elif failure is not None:
+                log.error("inference failed for %d of a batch of %d sequences: %s: %s", len(failed), len(batch),
+                          type(failure).__name__, failure, exc_info=failure)
+                if len(failed) == len(batch):  # every sequence fails alone: the model, not a request
+                    err: Exception = ModelUnavailable(f"inference failed: {type(failure).__name__}: {failure}")
+                else:
+                    err = InferenceError(f"inference failed on this request's input ({type(failure).__name__}); "
+                                         "the other requests batched with it were answered")
+                for job in {job for e in failed for job, _ in e.waiters}:
                     if not job.future.done():
                         job.future.set_exception(err)
                     self._drop(job)
-                continue
-            self._running = {}
+                if not any(row is not None for row in outputs):
+                    continue
             elapsed = time.perf_counter_ns() - now
             if self.on_batch is not None:
                 self.on_batch(len(batch), sum(e.length for e in batch), len(batch) * max(e.length for e in batch))
             for job in {job for e in batch for job, _ in e.waiters}:  # with those that joined meanwhile
                 job.inference_ns += elapsed
             for e, row in zip(batch, outputs):
+                if row is None:
+                    continue
                 for job, position in e.waiters:
                     if job.future.done():  # cancelled meanwhile
                         continue
@@ -268,22 +291,32 @@ class BatchScheduler:
                     if job.remaining == 0:
                         job.future.set_result(job.outputs)
 
+    async def _run_isolating(self, loop: asyncio.AbstractEventLoop,
+                             batch: list[_Entry]) -> tuple[list[np.ndarray | None], BaseException | None]:
+        """One output row per entry (None where its sequence fails even alone), and the first failure seen.
+
+        A failed run is retried as two halves, recursively: k bad sequences in a batch of n cost about
+        2·k·log2(n) extra runs, each smaller than the first.
+        """
+        try:
+            out = await loop.run_in_executor(self._executor, self._infer, batch)
+            return list(out), None
+        except Exception as exc:  # noqa: BLE001 - isolate the sequences that cause it
+            if len(batch) == 1:
+                return [None], exc
+            mid = len(batch) // 2
+            left, left_exc = await self._run_isolating(loop, batch[:mid])
+            right, right_exc = await self._run_isolating(loop, batch[mid:])
+            return left + right, left_exc or right_exc or exc
+
     def _next_batch(self) -> list[_Entry]:
         """Take one batch out of the pool: contiguous in length order, under the budget.
 
-        It starts at the oldest waiting request's shortest sequence still in the pool.
-        Costs O(that request's sequences + batch size) plus list moves, never a sort.
+        It starts at the shortest sequence still in the pool of the request whose turn it is.
+        Costs O(the requests' sequences + batch size) plus list moves, never a sort.
         """
         while self._pool:
-            start_key = None
-            for job in list(self._jobs):  # oldest first
-                if job.future.done():
-                    self._drop(job)
-                    continue
-                keys = [e.key for e in (self._pool.get(s) for s in job.sequences) if e is not None]
-                if keys:
-                    start_key = min(keys)
-                    break
+            start_key = self._start_key()
             if start_key is None:  # only sequences no live request waits for
                 for entry in list(self._pool.values()):
                     self._remove(entry)
@@ -301,6 +334,29 @@ class BatchScheduler:
             if live:
                 return live
         return []
+
+    def _start_key(self) -> tuple[int, int] | None:
+        """The pool key the next batch starts at: the shortest waiting sequence of the next request in turn.
+
+        Turns go round the waiting requests in arrival order, after the one that started the last batch.
+        """
+        first: tuple[_Job, tuple[int, int]] | None = None
+        for job in list(self._jobs):  # arrival order
+            if job.future.done():
+                self._drop(job)
+                continue
+            keys = [e.key for e in (self._pool.get(s) for s in job.sequences) if e is not None]
+            if not keys:
+                continue
+            if job.order > self._last_turn:
+                self._last_turn = job.order
+                return min(keys)
+            if first is None:
+                first = (job, min(keys))
+        if first is None:
+            return None
+        self._last_turn = first[0].order  # wrapped around: the oldest request with work left
+        return first[1]
 
     def _batch_length(self, lengths: list[int]) -> int:
         """How many of ``lengths`` (ascending) to run as one batch: at least one.

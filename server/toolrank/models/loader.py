@@ -4,11 +4,16 @@ A model directory holds ``model.onnx`` (or files under ``onnx/``),
 ``tokenizer.json``, ``config.json`` and optionally ``toolrank.json``::
 
     {"name": "...", "kind": "cross-encoder" | "bi-encoder",
-     "activation": "sigmoid" | "none", "max_length": 1024, "max_query_length": 512}
+     "activation": "sigmoid" | "none", "max_length": 1024, "max_query_length": 512,
+     "pooling": "mean" | "cls", "query_instruction": "..."}
 
 Anything the manifest leaves out is inferred: the kind from the graph's outputs
 (``logits`` -> cross-encoder, hidden states -> bi-encoder), max lengths from
-``config.json``. Input names always come from the graph.
+``config.json``. Input names always come from the graph. ``pooling`` and
+``query_instruction`` concern bi-encoders only: how token states become one vector
+(mean under the attention mask by default; ``cls`` takes the first token, as bge
+does), and a prefix the engine puts before every query (Rerank's query, Select's
+query and context turns), never before a candidate.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from toolrank.errors import ModelLoadError
 from toolrank.types import BI_ENCODER, CROSS_ENCODER, ModelSpec
 
 __all__ = ["BI_ENCODER", "CROSS_ENCODER", "LoadedModel", "ModelSpec", "PairTemplate", "find_onnx_file"]
+
+POOLINGS = ("mean", "cls")
 
 # Preferred ONNX files under onnx/, best first, per variant.
 _ONNX_CANDIDATES = {
@@ -182,6 +189,12 @@ class LoadedModel:
         max_length = int(manifest.get("max_length") or min(max_positions, 8192))
         max_query = int(manifest.get("max_query_length") or (max_length // 2 if kind == CROSS_ENCODER else max_length))
         default_activation = "sigmoid" if kind == CROSS_ENCODER else "none"
+        pooling = str(manifest.get("pooling") or "mean")
+        if pooling not in POOLINGS:
+            raise ModelLoadError(f"{root}/toolrank.json: pooling {pooling!r} (use {' or '.join(POOLINGS)})")
+        instruction = manifest.get("query_instruction") or ""
+        if not isinstance(instruction, str):
+            raise ModelLoadError(f"{root}/toolrank.json: query_instruction must be a string")
         self.spec = ModelSpec(
             name=name or str(manifest.get("name") or root.name),
             path=str(root),
@@ -190,6 +203,8 @@ class LoadedModel:
             max_length=max_length,
             max_query_length=min(max_query, max_length - 8 if kind == CROSS_ENCODER else max_length),
             family=family,
+            pooling=pooling,
+            query_instruction=instruction if kind == BI_ENCODER else "",
         )
         self.onnx_path = str(onnx_path)
         self._output = self._pick_output()
@@ -207,6 +222,10 @@ class LoadedModel:
         """True when the graph already returns one vector per sequence."""
         return self._output == "sentence_embedding"
 
+    def query_text(self, query: str) -> str:
+        """The text a bi-encoder embeds for a query: the manifest's instruction, then the query."""
+        return self.spec.query_instruction + query if self.spec.query_instruction else query
+
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids without special tokens; the engine adds them per pair."""
         return [e.ids for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
@@ -219,7 +238,9 @@ class LoadedModel:
         out = self.session.run([self._output], feed)[0]
         if self.spec.kind == CROSS_ENCODER:
             return out.reshape(out.shape[0], -1).astype(np.float32)
-        if out.ndim == 3:  # token states: mean under the attention mask
+        if out.ndim == 3 and self.spec.pooling == "cls":  # the first token's state (rows are right-padded)
+            out = out[:, 0, :]
+        elif out.ndim == 3:  # token states: mean under the attention mask
             mask = attention_mask[:, :, None].astype(np.float32)
             out = (out * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         norms = np.linalg.norm(out, axis=1, keepdims=True)

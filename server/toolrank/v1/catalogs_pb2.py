@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from toolrank.v1 import reranker_pb2 as toolrank_dot_v1_dot_reranker__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atoolrank/v1/catalogs.proto\x12\x0btoolrank.v1\x1a\x1atoolrank/v1/reranker.proto\"\xa2\x01\n\x11PutCatalogRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12*\n\ncandidates\x18\x02 \x03(\x0b\x32\x16.toolrank.v1.Candidate\x12\x0f\n\x07replace\x18\x03 \x01(\x08\x12\x12\n\ndelete_ids\x18\x04 \x03(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x12\n\x05learn\x18\x06 \x01(\x08H\x00\x88\x01\x01\x42\x08\n\x06_learn\"\x98\x01\n\x12PutCatalogResponse\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\r\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x04 \x01(\r\x12\x0f\n\x07updated\x18\x05 \x01(\r\x12\x0f\n\x07\x64\x65leted\x18\x06 \x01(\r\x12!\n\x05usage\x18\x07 \x01(\x0b\x32\x12.toolrank.v1.Usage\"\xc3\x03\n\rSelectRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x16\n\tmin_score\x18\x04 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\npinned_ids\x18\x05 \x03(\t\x12\x36\n\x06\x66ilter\x18\x06 \x03(\x0b\x32&.toolrank.v1.SelectRequest.FilterEntry\x12\x13\n\x0binstruction\x18\x07 \x01(\t\x12\x19\n\x11return_candidates\x18\x08 \x01(\x08\x12\x13\n\x0breturn_text\x18\t \x01(\x08\x12\r\n\x05model\x18\n \x01(\t\x12\x0f\n\x07\x63ontext\x18\x0b \x03(\t\x12\x14\n\x0crerank_depth\x18\x0c \x01(\r\x12\x16\n\x0estage_one_only\x18\r \x01(\x08\x12\x14\n\x0crerank_model\x18\x0e \x01(\t\x12\x13\n\x0bno_learning\x18\x0f \x01(\x08\x12\x10\n\x08\x61\x64\x61ptive\x18\x10 \x01(\x08\x12\x12\n\nmax_tokens\x18\x11 \x01(\r\x1a-\n\x0b\x46ilterEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0c\n\n_min_score\"r\n\x0cSelectResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0e\n\x06pinned\x18\x03 \x01(\x08\x12\x0c\n\x04text\x18\x04 \x01(\t\x12)\n\tcandidate\x18\x05 \x01(\x0b\x32\x16.toolrank.v1.Candidate\"\xcc\x01\n\x0eSelectResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.toolrank.v1.SelectResult\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12!\n\x05usage\x18\x03 \x01(\x0b\x32\x12.toolrank.v1.Usage\x12#\n\x06timing\x18\x04 \x01(\x0b\x32\x13.toolrank.v1.Timing\x12\r\n\x05model\x18\x05 \x01(\t\x12\x14\n\x0crerank_model\x18\x06 \x01(\t\x12\x10\n\x08no_match\x18\x07 \x01(\x08\"$\n\x11GetCatalogRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\"\x7f\n\x0b\x43\x61talogInfo\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\r\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08\x65xamples\x18\x05 \x01(\r\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x06 \x01(\r\x12\r\n\x05learn\x18\x07 \x01(\x08\"k\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x12\n\nchosen_ids\x18\x03 \x03(\t\x12\x14\n\x0crejected_ids\x18\x04 \x03(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\"E\n\x14ListFeedbackResponse\x12-\n\x07records\x18\x01 \x03(\x0b\x32\x1c.toolrank.v1.FeedbackRequest\"F\n\x10\x46\x65\x65\x64\x62\x61\x63kResponse\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x02 \x01(\r\x12\x0f\n\x07\x64ropped\x18\x03 \x01(\r\"\x15\n\x13ListCatalogsRequest\"B\n\x14ListCatalogsResponse\x12*\n\x08\x63\x61talogs\x18\x01 \x03(\x0b\x32\x18.toolrank.v1.CatalogInfo\"\'\n\x14\x44\x65leteCatalogRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t2\xa3\x04\n\x08\x43\x61talogs\x12M\n\nPutCatalog\x12\x1e.toolrank.v1.PutCatalogRequest\x1a\x1f.toolrank.v1.PutCatalogResponse\x12\x41\n\x06Select\x12\x1a.toolrank.v1.SelectRequest\x1a\x1b.toolrank.v1.SelectResponse\x12\x46\n\nGetCatalog\x12\x1e.toolrank.v1.GetCatalogRequest\x1a\x18.toolrank.v1.CatalogInfo\x12S\n\x0cListCatalogs\x12 .toolrank.v1.ListCatalogsRequest\x1a!.toolrank.v1.ListCatalogsResponse\x12L\n\rDeleteCatalog\x12!.toolrank.v1.DeleteCatalogRequest\x1a\x18.toolrank.v1.CatalogInfo\x12G\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x1c.toolrank.v1.FeedbackRequest\x1a\x1d.toolrank.v1.FeedbackResponse\x12Q\n\x0cListFeedback\x12\x1e.toolrank.v1.GetCatalogRequest\x1a!.toolrank.v1.ListFeedbackResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atoolrank/v1/catalogs.proto\x12\x0btoolrank.v1\x1a\x1atoolrank/v1/reranker.proto\"\xa2\x01\n\x11PutCatalogRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12*\n\ncandidates\x18\x02 \x03(\x0b\x32\x16.toolrank.v1.Candidate\x12\x0f\n\x07replace\x18\x03 \x01(\x08\x12\x12\n\ndelete_ids\x18\x04 \x03(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x12\n\x05learn\x18\x06 \x01(\x08H\x00\x88\x01\x01\x42\x08\n\x06_learn\"\x98\x01\n\x12PutCatalogResponse\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\r\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x04 \x01(\r\x12\x0f\n\x07updated\x18\x05 \x01(\r\x12\x0f\n\x07\x64\x65leted\x18\x06 \x01(\r\x12!\n\x05usage\x18\x07 \x01(\x0b\x32\x12.toolrank.v1.Usage\"\xd5\x03\n\rSelectRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\r\n\x05top_k\x18\x03 \x01(\r\x12\x16\n\tmin_score\x18\x04 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\npinned_ids\x18\x05 \x03(\t\x12\x36\n\x06\x66ilter\x18\x06 \x03(\x0b\x32&.toolrank.v1.SelectRequest.FilterEntry\x12\x13\n\x0binstruction\x18\x07 \x01(\t\x12\x19\n\x11return_candidates\x18\x08 \x01(\x08\x12\x13\n\x0breturn_text\x18\t \x01(\x08\x12\r\n\x05model\x18\n \x01(\t\x12\x0f\n\x07\x63ontext\x18\x0b \x03(\t\x12\x14\n\x0crerank_depth\x18\x0c \x01(\r\x12\x16\n\x0estage_one_only\x18\r \x01(\x08\x12\x14\n\x0crerank_model\x18\x0e \x01(\t\x12\x13\n\x0bno_learning\x18\x0f \x01(\x08\x12\x10\n\x08\x61\x64\x61ptive\x18\x10 \x01(\x08\x12\x12\n\nmax_tokens\x18\x11 \x01(\r\x12\x10\n\x08per_step\x18\x1e \x01(\x08\x1a-\n\x0b\x46ilterEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0c\n\n_min_score\"\x80\x01\n\x0cSelectResult\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x0e\n\x06pinned\x18\x03 \x01(\x08\x12\x0c\n\x04text\x18\x04 \x01(\t\x12)\n\tcandidate\x18\x05 \x01(\x0b\x32\x16.toolrank.v1.Candidate\x12\x0c\n\x04step\x18\x1e \x01(\r\"\xdb\x01\n\x0eSelectResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.toolrank.v1.SelectResult\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12!\n\x05usage\x18\x03 \x01(\x0b\x32\x12.toolrank.v1.Usage\x12#\n\x06timing\x18\x04 \x01(\x0b\x32\x13.toolrank.v1.Timing\x12\r\n\x05model\x18\x05 \x01(\t\x12\x14\n\x0crerank_model\x18\x06 \x01(\t\x12\x10\n\x08no_match\x18\x07 \x01(\x08\x12\r\n\x05steps\x18\x1e \x03(\t\"$\n\x11GetCatalogRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\"\x7f\n\x0b\x43\x61talogInfo\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x0c\n\x04size\x18\x03 \x01(\r\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08\x65xamples\x18\x05 \x01(\r\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x06 \x01(\r\x12\r\n\x05learn\x18\x07 \x01(\x08\"k\n\x0f\x46\x65\x65\x64\x62\x61\x63kRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x12\n\nchosen_ids\x18\x03 \x03(\t\x12\x14\n\x0crejected_ids\x18\x04 \x03(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\"E\n\x14ListFeedbackResponse\x12-\n\x07records\x18\x01 \x03(\x0b\x32\x1c.toolrank.v1.FeedbackRequest\"F\n\x10\x46\x65\x65\x64\x62\x61\x63kResponse\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x02 \x01(\r\x12\x0f\n\x07\x64ropped\x18\x03 \x01(\r\"\x15\n\x13ListCatalogsRequest\"B\n\x14ListCatalogsResponse\x12*\n\x08\x63\x61talogs\x18\x01 \x03(\x0b\x32\x18.toolrank.v1.CatalogInfo\"\'\n\x14\x44\x65leteCatalogRequest\x12\x0f\n\x07\x63\x61talog\x18\x01 \x01(\t2\xa3\x04\n\x08\x43\x61talogs\x12M\n\nPutCatalog\x12\x1e.toolrank.v1.PutCatalogRequest\x1a\x1f.toolrank.v1.PutCatalogResponse\x12\x41\n\x06Select\x12\x1a.toolrank.v1.SelectRequest\x1a\x1b.toolrank.v1.SelectResponse\x12\x46\n\nGetCatalog\x12\x1e.toolrank.v1.GetCatalogRequest\x1a\x18.toolrank.v1.CatalogInfo\x12S\n\x0cListCatalogs\x12 .toolrank.v1.ListCatalogsRequest\x1a!.toolrank.v1.ListCatalogsResponse\x12L\n\rDeleteCatalog\x12!.toolrank.v1.DeleteCatalogRequest\x1a\x18.toolrank.v1.CatalogInfo\x12G\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x1c.toolrank.v1.FeedbackRequest\x1a\x1d.toolrank.v1.FeedbackResponse\x12Q\n\x0cListFeedback\x12\x1e.toolrank.v1.GetCatalogRequest\x1a!.toolrank.v1.ListFeedbackResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,29 +39,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUTCATALOGRESPONSE']._serialized_start=237
   _globals['_PUTCATALOGRESPONSE']._serialized_end=389
   _globals['_SELECTREQUEST']._serialized_start=392
-  _globals['_SELECTREQUEST']._serialized_end=843
-  _globals['_SELECTREQUEST_FILTERENTRY']._serialized_start=784
-  _globals['_SELECTREQUEST_FILTERENTRY']._serialized_end=829
-  _globals['_SELECTRESULT']._serialized_start=845
-  _globals['_SELECTRESULT']._serialized_end=959
-  _globals['_SELECTRESPONSE']._serialized_start=962
-  _globals['_SELECTRESPONSE']._serialized_end=1166
-  _globals['_GETCATALOGREQUEST']._serialized_start=1168
-  _globals['_GETCATALOGREQUEST']._serialized_end=1204
-  _globals['_CATALOGINFO']._serialized_start=1206
-  _globals['_CATALOGINFO']._serialized_end=1333
-  _globals['_FEEDBACKREQUEST']._serialized_start=1335
-  _globals['_FEEDBACKREQUEST']._serialized_end=1442
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=1444
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=1513
-  _globals['_FEEDBACKRESPONSE']._serialized_start=1515
-  _globals['_FEEDBACKRESPONSE']._serialized_end=1585
-  _globals['_LISTCATALOGSREQUEST']._serialized_start=1587
-  _globals['_LISTCATALOGSREQUEST']._serialized_end=1608
-  _globals['_LISTCATALOGSRESPONSE']._serialized_start=1610
-  _globals['_LISTCATALOGSRESPONSE']._serialized_end=1676
-  _globals['_DELETECATALOGREQUEST']._serialized_start=1678
-  _globals['_DELETECATALOGREQUEST']._serialized_end=1717
-  _globals['_CATALOGS']._serialized_start=1720
-  _globals['_CATALOGS']._serialized_end=2267
+  _globals['_SELECTREQUEST']._serialized_end=861
+  _globals['_SELECTREQUEST_FILTERENTRY']._serialized_start=802
+  _globals['_SELECTREQUEST_FILTERENTRY']._serialized_end=847
+  _globals['_SELECTRESULT']._serialized_start=864
+  _globals['_SELECTRESULT']._serialized_end=992
+  _globals['_SELECTRESPONSE']._serialized_start=995
+  _globals['_SELECTRESPONSE']._serialized_end=1214
+  _globals['_GETCATALOGREQUEST']._serialized_start=1216
+  _globals['_GETCATALOGREQUEST']._serialized_end=1252
+  _globals['_CATALOGINFO']._serialized_start=1254
+  _globals['_CATALOGINFO']._serialized_end=1381
+  _globals['_FEEDBACKREQUEST']._serialized_start=1383
+  _globals['_FEEDBACKREQUEST']._serialized_end=1490
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=1492
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=1561
+  _globals['_FEEDBACKRESPONSE']._serialized_start=1563
+  _globals['_FEEDBACKRESPONSE']._serialized_end=1633
+  _globals['_LISTCATALOGSREQUEST']._serialized_start=1635
+  _globals['_LISTCATALOGSREQUEST']._serialized_end=1656
+  _globals['_LISTCATALOGSRESPONSE']._serialized_start=1658
+  _globals['_LISTCATALOGSRESPONSE']._serialized_end=1724
+  _globals['_DELETECATALOGREQUEST']._serialized_start=1726
+  _globals['_DELETECATALOGREQUEST']._serialized_end=1765
+  _globals['_CATALOGS']._serialized_start=1768
+  _globals['_CATALOGS']._serialized_end=2315
 # @@protoc_insertion_point(module_scope)

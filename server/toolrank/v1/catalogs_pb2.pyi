@@ -42,7 +42,7 @@ class PutCatalogResponse(_message.Message):
     def __init__(self, catalog: _Optional[str] = ..., version: _Optional[int] = ..., size: _Optional[int] = ..., added: _Optional[int] = ..., updated: _Optional[int] = ..., deleted: _Optional[int] = ..., usage: _Optional[_Union[_reranker_pb2.Usage, _Mapping]] = ...) -> None: ...
 
 class SelectRequest(_message.Message):
-    __slots__ = ("catalog", "query", "top_k", "min_score", "pinned_ids", "filter", "instruction", "return_candidates", "return_text", "model", "context", "rerank_depth", "stage_one_only", "rerank_model", "no_learning", "adaptive", "max_tokens")
+    __slots__ = ("catalog", "query", "top_k", "min_score", "pinned_ids", "filter", "instruction", "return_candidates", "return_text", "model", "context", "rerank_depth", "stage_one_only", "rerank_model", "no_learning", "adaptive", "max_tokens", "per_step")
     class FilterEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,7 @@ class SelectRequest(_message.Message):
     NO_LEARNING_FIELD_NUMBER: _ClassVar[int]
     ADAPTIVE_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PER_STEP_FIELD_NUMBER: _ClassVar[int]
     catalog: str
     query: str
     top_k: int
@@ -84,24 +85,27 @@ class SelectRequest(_message.Message):
     no_learning: bool
     adaptive: bool
     max_tokens: int
-    def __init__(self, catalog: _Optional[str] = ..., query: _Optional[str] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ..., pinned_ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Mapping[str, str]] = ..., instruction: _Optional[str] = ..., return_candidates: _Optional[bool] = ..., return_text: _Optional[bool] = ..., model: _Optional[str] = ..., context: _Optional[_Iterable[str]] = ..., rerank_depth: _Optional[int] = ..., stage_one_only: _Optional[bool] = ..., rerank_model: _Optional[str] = ..., no_learning: _Optional[bool] = ..., adaptive: _Optional[bool] = ..., max_tokens: _Optional[int] = ...) -> None: ...
+    per_step: bool
+    def __init__(self, catalog: _Optional[str] = ..., query: _Optional[str] = ..., top_k: _Optional[int] = ..., min_score: _Optional[float] = ..., pinned_ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Mapping[str, str]] = ..., instruction: _Optional[str] = ..., return_candidates: _Optional[bool] = ..., return_text: _Optional[bool] = ..., model: _Optional[str] = ..., context: _Optional[_Iterable[str]] = ..., rerank_depth: _Optional[int] = ..., stage_one_only: _Optional[bool] = ..., rerank_model: _Optional[str] = ..., no_learning: _Optional[bool] = ..., adaptive: _Optional[bool] = ..., max_tokens: _Optional[int] = ..., per_step: _Optional[bool] = ...) -> None: ...
 
 class SelectResult(_message.Message):
-    __slots__ = ("id", "score", "pinned", "text", "candidate")
+    __slots__ = ("id", "score", "pinned", "text", "candidate", "step")
     ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PINNED_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
     id: str
     score: float
     pinned: bool
     text: str
     candidate: _reranker_pb2.Candidate
-    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., pinned: _Optional[bool] = ..., text: _Optional[str] = ..., candidate: _Optional[_Union[_reranker_pb2.Candidate, _Mapping]] = ...) -> None: ...
+    step: int
+    def __init__(self, id: _Optional[str] = ..., score: _Optional[float] = ..., pinned: _Optional[bool] = ..., text: _Optional[str] = ..., candidate: _Optional[_Union[_reranker_pb2.Candidate, _Mapping]] = ..., step: _Optional[int] = ...) -> None: ...
 
 class SelectResponse(_message.Message):
-    __slots__ = ("results", "version", "usage", "timing", "model", "rerank_model", "no_match")
+    __slots__ = ("results", "version", "usage", "timing", "model", "rerank_model", "no_match", "steps")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +113,7 @@ class SelectResponse(_message.Message):
     MODEL_FIELD_NUMBER: _ClassVar[int]
     RERANK_MODEL_FIELD_NUMBER: _ClassVar[int]
     NO_MATCH_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[SelectResult]
     version: int
     usage: _reranker_pb2.Usage
@@ -116,7 +121,8 @@ class SelectResponse(_message.Message):
     model: str
     rerank_model: str
     no_match: bool
-    def __init__(self, results: _Optional[_Iterable[_Union[SelectResult, _Mapping]]] = ..., version: _Optional[int] = ..., usage: _Optional[_Union[_reranker_pb2.Usage, _Mapping]] = ..., timing: _Optional[_Union[_reranker_pb2.Timing, _Mapping]] = ..., model: _Optional[str] = ..., rerank_model: _Optional[str] = ..., no_match: _Optional[bool] = ...) -> None: ...
+    steps: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, results: _Optional[_Iterable[_Union[SelectResult, _Mapping]]] = ..., version: _Optional[int] = ..., usage: _Optional[_Union[_reranker_pb2.Usage, _Mapping]] = ..., timing: _Optional[_Union[_reranker_pb2.Timing, _Mapping]] = ..., model: _Optional[str] = ..., rerank_model: _Optional[str] = ..., no_match: _Optional[bool] = ..., steps: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetCatalogRequest(_message.Message):
     __slots__ = ("catalog",)

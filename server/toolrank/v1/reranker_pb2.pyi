@@ -88,20 +88,24 @@ class RerankResult(_message.Message):
     def __init__(self, index: _Optional[int] = ..., id: _Optional[str] = ..., score: _Optional[float] = ..., text: _Optional[str] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("query_tokens", "candidate_tokens", "truncated", "windows", "fallbacks", "cache_hits")
+    __slots__ = ("query_tokens", "candidate_tokens", "truncated", "windows", "fallbacks", "cache_hits", "query_truncated", "steps")
     QUERY_TOKENS_FIELD_NUMBER: _ClassVar[int]
     CANDIDATE_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     WINDOWS_FIELD_NUMBER: _ClassVar[int]
     FALLBACKS_FIELD_NUMBER: _ClassVar[int]
     CACHE_HITS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
     query_tokens: int
     candidate_tokens: int
     truncated: int
     windows: int
     fallbacks: int
     cache_hits: int
-    def __init__(self, query_tokens: _Optional[int] = ..., candidate_tokens: _Optional[int] = ..., truncated: _Optional[int] = ..., windows: _Optional[int] = ..., fallbacks: _Optional[int] = ..., cache_hits: _Optional[int] = ...) -> None: ...
+    query_truncated: bool
+    steps: int
+    def __init__(self, query_tokens: _Optional[int] = ..., candidate_tokens: _Optional[int] = ..., truncated: _Optional[int] = ..., windows: _Optional[int] = ..., fallbacks: _Optional[int] = ..., cache_hits: _Optional[int] = ..., query_truncated: _Optional[bool] = ..., steps: _Optional[int] = ...) -> None: ...
 
 class Timing(_message.Message):
     __slots__ = ("normalize_ns", "tokenize_ns", "queue_ns", "inference_ns", "total_ns")
