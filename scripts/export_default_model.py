@@ -102,6 +102,7 @@ def export_fp32(src: Path, out_dir: Path) -> Path:
 
     wrapper = LastHiddenState(model).eval()
     ids = torch.tensor([[101, 7592, 2088, 102, 0], [101, 2023, 2003, 1037, 102]], dtype=torch.int64)
+    ids = ids % model.config.vocab_size  # unchanged for MiniLM; lets a tiny test vocabulary export too
     mask = (ids != 0).to(torch.int64)
     types = torch.zeros_like(ids)
     out_dir.mkdir(parents=True, exist_ok=True)

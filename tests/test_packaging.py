@@ -89,6 +89,7 @@ def test_wheel_ships_the_default_model(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ("model.onnx", "tokenizer.json", "config.json", "toolrank.json", "MODEL_CARD.md"):
         assert f"toolrank/models/default/{f}" in names
+        assert f"toolrank/models/minilm-l6-tools-v1/{f}" in names  # the tool-tuned model (docs/training.md)
     assert "toolrank/v1/reranker_pb2.py" not in names  # toolrank-client ships it (tests/test_client_dist.py)
     # The licence and NOTICE (the bundled models' licences) travel in the wheel's metadata
     assert {"toolrank-0.1.0.dist-info/licenses/LICENSE", "toolrank-0.1.0.dist-info/licenses/NOTICE"} <= names

@@ -13,6 +13,7 @@ recorded in the manifest either way).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -22,6 +23,7 @@ from toolrank.settings import DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 MANIFEST = "toolrank.json"
+_BUNDLED_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -174,10 +176,22 @@ def is_pulled(entry: CatalogEntry, cache_dir: str | os.PathLike[str] | None = No
     return (pulled_dir(entry, cache_dir) / MANIFEST).is_file()
 
 
+def bundled_model_dir(name: str) -> Path | None:
+    """A model shipped in the package beside the default (``models/<name>/toolrank.json``), e.g. the
+    tool-tuned ``minilm-l6-tools-v1`` (docs/training.md); None for any other name or a path-like one."""
+    if not _BUNDLED_NAME.fullmatch(name):
+        return None
+    root = DEFAULT_MODEL_DIR.parent / name
+    return root if (root / MANIFEST).is_file() else None
+
+
 def resolve_model_path(path: str, cache_dir: str | os.PathLike[str] | None = None) -> str:
     """A ``--model`` value: an existing path as it is, else a pulled (or the embedded) catalog model's directory."""
     if not path or Path(path).expanduser().exists():
         return path
+    bundled = bundled_model_dir(path.strip())
+    if bundled is not None:
+        return str(bundled)
     entry = _BY_NAME.get(path.strip().lower())
     if entry is not None and is_pulled(entry, cache_dir):
         return str(pulled_dir(entry, cache_dir))
