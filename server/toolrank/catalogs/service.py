@@ -414,7 +414,8 @@ class CatalogService:
                 raise CatalogLimitExceeded(f"catalog {req.catalog!r}: the server holds {count} catalogs, "
                                            f"the limit is {self.settings.max_catalogs}")
         old: dict[str, StoredEntry] = {e.id: e for e in previous.entries} if previous else {}
-        model = self._embedding_model(req.model, previous.record.model if previous else "",
+        # an empty catalog (e.g. the MCP proxy's, reset at start) has no embeddings to stay consistent with
+        model = self._embedding_model(req.model, previous.record.model if previous and old else "",
                                       [e.kind for e in new_entries or old.values()])
         final: dict[str, StoredEntry] = {} if req.replace else dict(old)
         added = updated = 0
