@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "server"))
 
-from toolrank.catalogs.bm25 import Bm25Index, Vocabulary, lexical_tokens, term_counts  # noqa: E402
+from toolrank.engine.bm25 import Bm25Index, Vocabulary, lexical_tokens, term_counts  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "train"
 OUT = ROOT / "bench" / "out"

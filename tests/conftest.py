@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import tempfile
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -48,8 +50,9 @@ class ServerThread:
             self.engine.add_observer(self.tracing)  # type: ignore[arg-type]
         self.running = await create_server(self.settings, self.engine, self.metrics, self.tracing)  # type: ignore[arg-type]
         await self.running.server.start()
-        if self.want_http:
-            self.http = await create_http_server(self.settings, self.engine, self.metrics, self.tracing)  # type: ignore[arg-type]
+        if self.want_http:  # HTTP's catalog routes share gRPC's catalog service, as in `toolrank serve`
+            self.http = await create_http_server(self.settings, self.engine, self.metrics, self.tracing,  # type: ignore[arg-type]
+                                                 catalogs=self.running.catalogs)
             await self.http.start()
         await self.engine.start()
         await self.running.set_serving(True)
@@ -70,6 +73,7 @@ class ServerThread:
             await self.running.server.stop(1)
             if self.http is not None:
                 await self.http.stop(1)
+            await self.running.catalogs.aclose()
             await self.engine.stop()
 
         asyncio.run_coroutine_threadsafe(_stop(), self.loop).result(timeout=60)
@@ -91,6 +95,10 @@ def channel(default_server: ServerThread) -> Iterator[grpc.Channel]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Catalog stores that default to the user's data folder (Settings.store "", `toolrank serve` subprocesses)
+    # land in a folder of this test process instead: never in ~/.local/share, never shared by xdist workers.
+    if "TOOLRANK_TEST_KEEP_XDG" not in os.environ:
+        os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="toolrank-tests-xdg-")
     config.addinivalue_line("markers", "shared_data: reads the ranking sets in ../shared/data (skipped when absent)")
 
 

@@ -77,9 +77,9 @@ def test_normalize_of_bad_json_is_one_error_line(tmp_path, capsys):
     assert "not JSON" in _one_error_line(capsys, "toolrank normalize: error:")
 
 
-def test_normalize_of_a_folder_is_one_error_line(tmp_path, capsys):
-    assert main(["normalize", str(tmp_path)]) == 1
-    _one_error_line(capsys, "toolrank normalize: error: cannot read")
+def test_normalize_of_a_missing_path_is_one_error_line(tmp_path, capsys):
+    assert main(["normalize", str(tmp_path / "missing")]) == 1  # a folder is read: tests/test_cli_usage.py
+    _one_error_line(capsys, f"toolrank normalize: error: {tmp_path / 'missing'}: no such file or folder")
 
 
 def test_eval_on_a_folder_without_corpus_is_one_error_line(tmp_path, capsys):
@@ -165,7 +165,7 @@ def test_health_command_without_a_server_exits_1(capsys):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert main(["health", "--address", f"127.0.0.1:{port}", "--timeout", "2"]) == 1
-    assert capsys.readouterr().err.startswith(f"toolrank health: 127.0.0.1:{port}: ")
+    assert capsys.readouterr().err.startswith(f"toolrank health: error: 127.0.0.1:{port}: ")
 
 
 def test_python_dash_m_toolrank_runs_the_cli():
@@ -176,3 +176,37 @@ def test_python_dash_m_toolrank_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "toolrank", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "serve" in out.stdout and "catalog" in out.stdout and "mcp" in out.stdout
+
+
+def test_health_reads_the_address_the_server_bound(tmp_path, capsys):
+    """serve --address-file writes the port actually bound (here: any free one); health --address-file dials it."""
+    import asyncio
+    from dataclasses import replace
+
+    from toolrank.api.serve import serve
+    from toolrank.settings import Settings
+
+    address_file = tmp_path / "toolrank.address"
+    settings = replace(Settings(), port=0, store="memory://", address_file=str(address_file), grace_s=0.5)
+
+    async def scenario() -> tuple[str, int]:
+        stop = asyncio.Event()
+        server = asyncio.create_task(serve(settings, stop=stop))
+        try:
+            for _ in range(600):
+                if address_file.exists() or server.done():
+                    break
+                await asyncio.sleep(0.1)
+            address = address_file.read_text().strip()
+            return address, await asyncio.to_thread(main, ["health", "--address-file", str(address_file)])
+        finally:
+            stop.set()
+            await server
+
+    address, code = asyncio.run(scenario())
+    host, port = address.rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) not in (0, 50051)
+    assert code == 0 and capsys.readouterr().out.strip().endswith(f"{address}: SERVING")
+    assert not address_file.exists(), "the address file is removed on exit"
+    assert main(["health", "--address-file", str(address_file)]) == 1
+    assert capsys.readouterr().err.startswith(f"toolrank health: error: cannot read {address_file}")

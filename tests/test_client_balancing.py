@@ -186,10 +186,10 @@ def test_bad_address_lists_say_which_entry(address: str) -> None:
 
 
 def test_readme_shows_the_service_config_the_client_uses() -> None:
-    """Other languages' clients copy the README's JSON: it must be exactly what toolrank.Client sends."""
+    """Other languages' clients copy the docs' JSON: it must be exactly what toolrank.Client sends."""
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme[readme.index("### Clients: one address per replica"):]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "scaling.md").read_text()
+    section = page[page.index("## Clients: one address per replica"):]
     block = section[section.index("```json") + len("```json"):]
     assert json.loads(block[:block.index("```")]) == SERVICE_CONFIG

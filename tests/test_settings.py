@@ -68,7 +68,7 @@ def test_cli_reports_a_bad_setting_in_one_line(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("TOOLRANK_PORT", "abc")
     assert main(["models", "list"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["toolrank models: error: TOOLRANK_PORT='abc': expected an integer"]
+    assert err == ["toolrank models list: error: TOOLRANK_PORT='abc': expected an integer"]
 
 
 @pytest.mark.parametrize("field,value", [("max_catalogs", -5), ("max_catalogs", 0), ("max_catalog_candidates", -1),

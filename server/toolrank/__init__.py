@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pkgutil import extend_path
 from typing import TYPE_CHECKING, Any
+
+# The client distribution (toolrank-client) and the server's ship parts of this package: see clients/python.
+# A source tree (an editable install: it has the server's engine/) goes first, so that a checkout's own files
+# win over a toolrank-client copy installed from an older state of it.
+__path__ = sorted(extend_path(__path__, __name__), key=lambda p: not os.path.isdir(os.path.join(p, "engine")))
 
 __version__ = "0.1.0"
 

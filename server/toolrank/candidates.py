@@ -82,6 +82,23 @@ def candidate_from_json(value: Any, where: str = "candidate") -> Candidate:
     return Candidate(content, str(value.get("id", "")) if isinstance(value, dict) else "")
 
 
+def candidate_to_json(cand: Candidate) -> dict[str, Any]:
+    """A candidate as a JSON value in this module's shapes (round-trips through :func:`candidate_from_json`)."""
+    c = cand.content
+    doc: dict[str, Any] = {"id": cand.id}
+    if isinstance(c, TextInput):
+        doc["text"] = c.text
+    elif isinstance(c, CodeInput):
+        doc["code"] = {"language": c.language, "source": c.source, "path": c.path}
+    elif isinstance(c, SqlInput):
+        doc["sql"] = {"dialect": c.dialect, "text": c.text}
+    elif isinstance(c, ToolInput):
+        doc["tool"] = c.json
+    if cand.metadata:
+        doc["metadata"] = dict(cand.metadata)
+    return doc
+
+
 def expand_tools(value: Any) -> list[Any]:
     """One candidate per tool, for callers who mean "rank each tool" (ids = tool names).
 

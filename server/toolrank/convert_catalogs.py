@@ -28,14 +28,6 @@ def put_request_from_pb(req: cpb.PutCatalogRequest) -> PutCatalogRequest:
                              tuple(req.delete_ids), req.model, req.learn if req.HasField("learn") else None)
 
 
-def put_request_to_pb(req: PutCatalogRequest) -> cpb.PutCatalogRequest:
-    msg = cpb.PutCatalogRequest(catalog=req.catalog, candidates=[candidate_to_pb(c) for c in req.candidates],
-                                replace=req.replace, delete_ids=list(req.delete_ids), model=req.model)
-    if req.learn is not None:
-        msg.learn = req.learn
-    return msg
-
-
 def put_outcome_to_pb(out: PutOutcome) -> cpb.PutCatalogResponse:
     return cpb.PutCatalogResponse(catalog=out.catalog, version=out.version, size=out.size, added=out.added,
                                   updated=out.updated, deleted=out.deleted, usage=usage_to_pb(out.usage))

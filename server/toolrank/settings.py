@@ -83,6 +83,7 @@ class Settings:
     # TOOLRANK_ENSEMBLE, several separated by ";"); a manifest with "kind": "ensemble" under --model does the same
     ensembles: tuple[str, ...] = ()
     otlp_endpoint: str = ""  # OpenTelemetry traces to this OTLP/gRPC collector (or OTEL_EXPORTER_OTLP_ENDPOINT)
+    address_file: str = ""  # serve writes the gRPC address it bound (host:port) here: `toolrank health --address-file`
 
     def __post_init__(self) -> None:
         for f in fields(self):  # every scalar setting has its default's type: a new one is checked unasked

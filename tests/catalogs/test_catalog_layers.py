@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from toolrank import errors
 
@@ -17,10 +19,11 @@ def test_catalogs_import_no_transport():
 
 
 def test_catalog_types_import_no_engine():
-    code = ("import sys, toolrank.catalogs.types, toolrank.catalogs.files; "
+    code = ("import sys, toolrank.catalogs.types, toolrank.readers; "
             "bad = [m for m in sys.modules if m.startswith(('toolrank.engine', 'toolrank.catalogs.service'))]; "
             "print(bad); assert not bad")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "server")}  # this checkout's code
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

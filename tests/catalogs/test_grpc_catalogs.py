@@ -11,7 +11,6 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 
 from catalog_helpers import TINY_BI, TINY_CROSS, TOOLS, data_home, tiny_settings  # noqa: F401 (autouse fixture)
 from conftest import DATA, ServerThread
-from toolrank.catalogs.service import catalog_service_for
 from toolrank.cli import main
 from toolrank.client import Client
 from toolrank.errors import CatalogNotFound, InvalidRequest, Overloaded
@@ -146,7 +145,7 @@ def test_done_when_bfcl_put_select_and_restart_without_reembedding(tmp_path):
     try:
         with Client(second.address, timeout=60) as client:
             after = client.select("tools", "book a flight to Paris", top_k=5, return_text=True)
-        assert catalog_service_for(second.engine).embedded_texts == 0
+        assert second.running is not None and second.running.catalogs.embedded_texts == 0
     finally:
         second.stop()
     assert after.version == before.version

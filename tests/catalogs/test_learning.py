@@ -248,14 +248,13 @@ def test_feedback_rpc_http_and_cli_on_a_real_server(tmp_path, capsys):
         capsys.readouterr()
         with Client(s.address, timeout=60) as client:
             assert client.get_catalog("tools").examples == 3  # a catalog put file's examples
-        from toolrank.catalogs.service import catalog_service_for
 
-        catalog_service_for(s.engine).no_match_thresholds = {"tiny-bi": {"tool": 1.01, "text": 1.01}}
+        s.running.catalogs.no_match_thresholds = {"tiny-bi": {"tool": 1.01, "text": 1.01}}
         with Client(s.address, timeout=60) as client:
             assert client.select("tools", "anything at all", 3, learn=False).no_match
         assert main(["catalog", "select", "tools", "anything at all", "--no-learning", "--address", s.address]) == 0
         assert "no candidate fits" in capsys.readouterr().out
-        catalog_service_for(s.engine).no_match_thresholds = {}
+        s.running.catalogs.no_match_thresholds = {}
         queries = tmp_path / "q.jsonl"
         queries.write_text("\n".join(json.dumps({"query": x["query"], "relevant": x["relevant"]}) for x in lines))
         assert main(["catalog", "eval", "tools", str(queries), "--json", "--address", s.address]) == 0

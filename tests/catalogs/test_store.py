@@ -25,20 +25,20 @@ from toolrank.errors import ConfigError
 from ci_services import require_module, service_missing
 
 def redis_store(tmp: Path) -> Store:
-    """Database 13 of the machine's Redis (127.0.0.1:6379), emptied before and after; skipped when none answers."""
+    """A database of the machine's Redis that this test claims (tests/redis_db.py), emptied after."""
     redis = require_module("redis")
+    from redis_db import claim_db, release_db
     from toolrank.catalogs.store_redis import RedisStore
 
-    url = "redis://127.0.0.1:6379/13"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
-    except redis.exceptions.ConnectionError:
-        service_missing("no Redis answers on 127.0.0.1:6379: the redis store's contract is not checked here")
+    claimed = claim_db(redis)
+    if claimed is None:
+        service_missing("no Redis answers on 127.0.0.1:6379 (or no empty database): the redis store's contract is not checked here")
+    url, claim = claimed
 
     class FlushingRedisStore(RedisStore):
         def close(self) -> None:
-            self._redis.flushdb()
             super().close()
+            release_db(claim)
 
     return FlushingRedisStore.from_url(url)
 

@@ -1,4 +1,4 @@
-"""Redis for the scale-out tests: the machine's (127.0.0.1:6379, database 13, emptied before and after)
+"""Redis for the scale-out tests: the machine's (127.0.0.1:6379, a database this run claims: tests/redis_db.py)
 or a ``redis-server`` the test starts on a free port (needed to stop and restart Redis under the replicas).
 Without either, the tests skip and say why (under CI=true they fail: tests/ci_services.py).
 """
@@ -20,8 +20,10 @@ from ci_services import require_module, service_missing
 
 redis = require_module("redis")
 
-# a database number of our own on the machine's Redis (TOOLRANK_TEST_REDIS_URL points elsewhere)
-SHARED_URL = os.environ.get("TOOLRANK_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+from redis_db import claim_db, release_db  # noqa: E402 - a database of this run's own, never a fixed number
+
+# TOOLRANK_TEST_REDIS_URL points the tests at another Redis database (used as is: emptied before and after)
+EXPLICIT_URL = os.environ.get("TOOLRANK_TEST_REDIS_URL", "")
 
 
 def free_port() -> int:
@@ -103,15 +105,28 @@ def own_redis_fixture(tmp_path: Path) -> Iterator["RedisServer"]:
 
 
 def shared_redis_url() -> Iterator[str]:
-    """The machine's Redis, database 13, emptied before and after; else one we start; else skip."""
-    try:
-        client = redis.Redis.from_url(SHARED_URL, socket_connect_timeout=1)
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        client = None
-    if client is None:
+    """TOOLRANK_TEST_REDIS_URL when set; else the machine's Redis, a database this run claimed (emptied after);
+    else one we start; else skip (under CI=true: fail)."""
+    claimed = None
+    if EXPLICIT_URL:
+        client = redis.Redis.from_url(EXPLICIT_URL, socket_connect_timeout=1)
+        try:
+            client.flushdb()
+        except redis.exceptions.ConnectionError:
+            client.close()
+        else:
+            try:
+                yield EXPLICIT_URL
+            finally:
+                client.flushdb()
+                client.close()
+            return
+    else:
+        claimed = claim_db(redis)
+    if claimed is None:
         if shutil.which("redis-server") is None:
-            service_missing(f"no Redis answers at {SHARED_URL} and no redis-server on PATH")
+            where = EXPLICIT_URL or "127.0.0.1:6379 (or no empty database)"
+            service_missing(f"no Redis answers at {where} and no redis-server on PATH")
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -121,12 +136,11 @@ def shared_redis_url() -> Iterator[str]:
             finally:
                 server.stop()
         return
-    client.flushdb()
+    url, client = claimed
     try:
-        yield SHARED_URL
+        yield url
     finally:
-        client.flushdb()
-        client.close()
+        release_db(client)
 
 
 def write_certificates(directory: Path) -> None:

@@ -23,7 +23,7 @@ yaml = pytest.importorskip("yaml")
 kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 from toolrank.cli import build_parser  # noqa: E402
-from toolrank.models.catalog import find_entry  # noqa: E402
+from toolrank.models.known import find_entry  # noqa: E402
 from toolrank.settings import Limits, Settings, settings_from  # noqa: E402
 
 KUBERNETES_VERSION = "1.32"  # the pinned schemas; native gRPC probes GA since 1.27, preStop sleep since 1.30
@@ -286,13 +286,13 @@ def test_manifests_match_what_toolrank_serve_accepts(rendered: dict[str, list[di
 
 
 def test_keda_metric_exists() -> None:
-    """The ScaledObject's query names a metric the server exports (and the README documents)."""
+    """The ScaledObject's query names a metric the server exports (and the docs document)."""
     spec = load_all(ROOT / "components" / "keda" / "scaledobject.yaml")[0]["spec"]
     (prometheus,) = [t for t in spec["triggers"] if t["type"] == "prometheus"]
     names = set(re.findall(r"\b(toolrank_[a-z_]+)", prometheus["metadata"]["query"]))
     assert names == {"toolrank_queued_tokens"}
     package = Path(__file__).resolve().parents[2] / "server" / "toolrank"
     source = "".join(p.read_text() for p in package.rglob("*.py"))
-    readme = (package.parents[1] / "README.md").read_text()
+    readme = "".join(p.read_text() for p in (package.parents[1] / "docs").glob("*.md"))  # the documentation
     for metric in names:
         assert f'"{metric}"' in source and metric in readme

@@ -1,10 +1,11 @@
-"""`toolrank models pull` against a fake Hugging Face hub on loopback.
+"""`toolrank models pull` (huggingface_hub underneath, through HF_ENDPOINT) against a fake hub on loopback.
 
 The fake hub answers ``/{repo}/resolve/{revision}/{file}`` like the real one:
-LFS files (``*.onnx*``) redirect to a CDN path, with ``X-Linked-Etag`` (their
+LFS files (``*.onnx*``) redirect to a CDN URL, with ``X-Linked-Etag`` (their
 sha256), ``X-Linked-Size`` and ``X-Repo-Commit`` on the redirect; other files
 come straight back with a git-style sha1 ETag. It honours Range requests, and
-can cut a response mid-body or lie about a checksum.
+can cut a response mid-body or lie about a checksum. It records each request's
+method, path, Range and Authorization.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from toolrank import cli
 from toolrank.errors import UnknownModel
-from toolrank.models.catalog import CatalogEntry, find_entry, is_pulled, resolve_model_path
+from toolrank.models.known import CatalogEntry, find_entry, is_pulled, resolve_model_path
 from toolrank.models.pull import ChecksumMismatch, PullError, pull
 
 TINY = Path(__file__).resolve().parent / "tiny-bert-cross"
@@ -34,6 +35,7 @@ class FakeHub:
         self.cut: dict[str, int] = {}  # "repo/path" -> bytes sent before the connection drops (once)
         self.lie_sha: dict[str, str] = {}  # "repo/path" -> sha256 the hub claims
         self.requests: list[tuple[str, str, str | None]] = []  # method, path, Range
+        self.auth: list[str | None] = []  # the Authorization header of each request
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +50,7 @@ class FakeHub:
 
             def _serve(self, head: bool) -> None:
                 hub.requests.append((self.command, self.path, self.headers.get("Range")))
+                hub.auth.append(self.headers.get("Authorization"))
                 path = self.path.lstrip("/")
                 if path.startswith("cdn/"):
                     return self._body(path[4:], head)
@@ -60,7 +63,8 @@ class FakeHub:
                 if key.split("/")[-1].find(".onnx") >= 0:  # LFS: redirect with the linked metadata
                     data = hub.files[key]
                     self.send_response(302)
-                    self.send_header("Location", f"/cdn/{key}")
+                    # another host, like the real CDN (huggingface_hub follows same-host redirects itself)
+                    self.send_header("Location", f"{hub.endpoint.replace('127.0.0.1', 'localhost')}/cdn/{key}")
                     self.send_header("X-Linked-Etag", f'"{hub.lie_sha.get(key) or hashlib.sha256(data).hexdigest()}"')
                     self.send_header("X-Linked-Size", str(len(data)))
                     self.send_header("X-Repo-Commit", COMMIT)
@@ -145,9 +149,11 @@ def test_pull_fetches_verifies_and_writes_a_manifest(hub, tmp_path):
     manifest = json.loads((path / "toolrank.json").read_text())
     assert manifest["kind"] == "cross-encoder" and manifest["max_length"] == 128 and manifest["commit"] == COMMIT
     assert manifest["files"]["onnx/model.onnx"]["sha256"] == hashlib.sha256(files["onnx/model.onnx"]).hexdigest()
-    assert "onnx/model.onnx" in out.getvalue() and "100.0%" in out.getvalue()
+    sha = hashlib.sha256(files["onnx/model.onnx"]).hexdigest()
+    assert f"onnx/model.onnx: 0.2 MB, sha256 {sha[:12]}... ok" in out.getvalue()
     gets = [p for m, p, _ in hub.requests if m == "GET"]
-    assert "/test-org/tiny-test/resolve/main/onnx/model.onnx" in gets and "/cdn/test-org/tiny-test/onnx/model.onnx" in gets
+    heads = [p for m, p, _ in hub.requests if m == "HEAD"]
+    assert "/test-org/tiny-test/resolve/main/onnx/model.onnx" in heads and "/cdn/test-org/tiny-test/onnx/model.onnx" in gets
     assert is_pulled(ENTRY, tmp_path)
 
     # pulling again downloads nothing
@@ -167,29 +173,42 @@ def test_pulled_directory_loads_as_a_model(hub, tmp_path):
     assert model.onnx_path.endswith("onnx/model.onnx")
 
 
-def test_interrupted_download_resumes_with_a_range_request(hub, tmp_path):
+def test_an_interrupted_download_is_retried_to_the_whole_file(hub, tmp_path):
     files = _tiny_files()
     hub.add_repo(ENTRY.repo, files)
     size = len(files["onnx/model.onnx"])
-    hub.cut[f"{ENTRY.repo}/onnx/model.onnx"] = size // 3
+    hub.cut[f"{ENTRY.repo}/onnx/model.onnx"] = size // 3  # the first transfer stops a third of the way
     path = pull(ENTRY, cache_dir=tmp_path, endpoint=hub.endpoint, progress=None)
     assert (path / "onnx/model.onnx").read_bytes() == files["onnx/model.onnx"]
-    ranges = [(p, r) for m, p, r in hub.requests if m == "GET" and r]
-    # one resumed request, whose Range header went through the redirect on to the CDN
-    assert ranges == [("/test-org/tiny-test/resolve/main/onnx/model.onnx", f"bytes={size // 3}-"),
-                      ("/cdn/test-org/tiny-test/onnx/model.onnx", f"bytes={size // 3}-")]
+    cdn_gets = [p for m, p, _ in hub.requests if m == "GET" and p.startswith("/cdn/")]
+    assert cdn_gets.count("/cdn/test-org/tiny-test/onnx/model.onnx") == 2  # cut, then whole
+    assert not list(path.rglob("*.incomplete"))
 
 
-def test_a_part_file_left_by_an_earlier_pull_is_resumed(hub, tmp_path):
-    files = _tiny_files()
-    hub.add_repo(ENTRY.repo, files)
-    graph = files["onnx/model.onnx"]
-    part = tmp_path / "tiny-test" / "onnx" / "model.onnx.part"
-    part.parent.mkdir(parents=True)
-    part.write_bytes(graph[:1000])
+def test_revision_pinning_and_token(hub, tmp_path, monkeypatch):
+    """--revision (or the catalog's) is the path the hub sees; HF_TOKEN travels as a bearer token."""
+    hub.add_repo(ENTRY.repo, _tiny_files())
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    path = pull(ENTRY, cache_dir=tmp_path, endpoint=hub.endpoint, progress=None, revision=COMMIT)
+    resolved = {p for m, p, _ in hub.requests if "/resolve/" in p}
+    assert resolved and all(f"/resolve/{COMMIT}/" in p for p in resolved)
+    to_hub = {a for (m, p, _), a in zip(hub.requests, hub.auth) if not p.startswith("/cdn/")}
+    to_cdn = {a for (m, p, _), a in zip(hub.requests, hub.auth) if p.startswith("/cdn/")}
+    assert to_hub == {"Bearer hf_test_token"} and to_cdn == {None}  # the token never leaves for the CDN
+    assert json.loads((path / "toolrank.json").read_text())["revision"] == COMMIT
+
+
+def test_offline_mode_uses_the_folder_and_never_the_network(hub, tmp_path, monkeypatch):
+    hub.add_repo(ENTRY.repo, _tiny_files())
+    pull(ENTRY, cache_dir=tmp_path, endpoint=hub.endpoint, progress=None)
+    hub.requests.clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path = pull(ENTRY, cache_dir=tmp_path, endpoint=hub.endpoint, progress=None)
-    assert (path / "onnx/model.onnx").read_bytes() == graph and not part.exists()
-    assert ("GET", "/cdn/test-org/tiny-test/onnx/model.onnx", "bytes=1000-") in hub.requests
+    assert is_pulled(ENTRY, tmp_path) and path == tmp_path / "tiny-test"
+    assert hub.requests == []
+    with pytest.raises(PullError, match="HF_HUB_OFFLINE is set"):
+        pull(ENTRY, cache_dir=tmp_path / "empty", endpoint=hub.endpoint, progress=None)
+    assert hub.requests == []
 
 
 def test_checksum_mismatch_is_refused(hub, tmp_path):

@@ -6,7 +6,7 @@ import json
 
 
 def test_the_bundled_tool_model_resolves_by_name() -> None:
-    from toolrank.models.catalog import bundled_model_dir, resolve_model_path
+    from toolrank.models.known import bundled_model_dir, resolve_model_path
     from toolrank.models.loader import LoadedModel
     from toolrank.settings import DEFAULT_MODEL_DIR
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -566,18 +565,14 @@ def test_deterministic_across_calls_and_threads() -> None:
 @pytest.mark.parametrize("language", sorted(SNIPPETS))
 def test_deep_nesting_is_bounded(language: str) -> None:
     for opener, closer in (("(", ")"), ("[", "]"), ("{", "}")):
-        source = opener * 100_000 + closer * 100_000
-        start = time.perf_counter()
+        source = opener * 100_000 + closer * 100_000  # its time: bench/normalize_worst_case.py
         result = norm(source, language)
-        assert time.perf_counter() - start < 10
         assert isinstance(result.text, str) and len(result.text) <= OPTIONS.max_chars
 
 
 def test_huge_input_is_bounded() -> None:
-    source = "def f(x):\n    return g(x)\n" * 50_000
-    start = time.perf_counter()
+    source = "def f(x):\n    return g(x)\n" * 50_000  # its time: bench/normalize_worst_case.py
     result = norm(source, "python")
-    assert time.perf_counter() - start < 10
     assert "truncated" in result.detail or len(result.text) <= OPTIONS.max_chars
 
 

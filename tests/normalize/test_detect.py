@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from toolrank.candidates import candidate_from_json
 from toolrank.normalize import normalize, raw_text
 from toolrank.normalize.detect import detect_kind
-from toolrank.types import CodeInput, NormalizeOptions, SqlInput, TextInput, ToolInput
+from toolrank.types import CodeInput, Normalized, NormalizeOptions, SqlInput, TextInput, ToolInput
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SETS = ("tools-bfcl", "tools-metatool", "sql-spider", "code-cosqa-dev")
@@ -154,8 +154,12 @@ def test_detected_kind_its_normalizer_cannot_read_stays_text():
 @pytest.mark.parametrize("value", ["", " ", "{", "[" * 5000 + "]" * 5000, "\x00\x01", "SELECT", "{" + "a" * 10000,
                                    "CREATE TABLE", "def f(" * 3000])
 def test_detection_never_raises(value):
-    detect_kind(value)
-    normalize(TextInput(value, detect=True), NormalizeOptions())
+    """Hostile strings: detection answers (a kind, or None for text) and the detected normalize gives text."""
+    detected = detect_kind(value)
+    assert detected is None or isinstance(detected, (SqlInput, CodeInput, ToolInput))
+    out = normalize(TextInput(value, detect=True), NormalizeOptions())
+    assert isinstance(out, Normalized) and isinstance(out.text, str) and out.detail.startswith("auto: ")
+    assert len(out.text) <= max(NormalizeOptions().max_chars, len(value))
 
 
 _CODEISH = st.text(alphabet=st.sampled_from(list("defclasimportSELECTFROMWHERE{}()[];:=,.*'\"\n \t#-/<>?!@$abcxyz0123456789_")),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from typing import Any
 
 import pytest
@@ -403,8 +402,7 @@ def test_deep_nesting_is_total() -> None:
 
 
 def test_huge_inputs_are_bounded() -> None:
-    many = [OPENAI_CHAT] * 20_000
-    start = time.perf_counter()
+    many = [OPENAI_CHAT] * 20_000  # its time: bench/normalize_worst_case.py
     out = norm(many, max_chars=2048)
     assert len(out.text) <= 2048 and out.text.startswith("get_weather")
     props = {f"p{i}": {"type": "string", "description": "x" * 10} for i in range(100_000)}
@@ -412,7 +410,6 @@ def test_huge_inputs_are_bounded() -> None:
     assert len(out.text) <= 500
     out = norm({"k": list(range(300_000))}, max_chars=300)
     assert len(out.text) <= 300
-    assert time.perf_counter() - start < 20
 
 
 def test_weird_values_where_objects_are_expected() -> None:
@@ -436,7 +433,9 @@ def test_weird_values_where_objects_are_expected() -> None:
 
 def test_lone_surrogates_become_valid_utf8() -> None:
     out = norm('{"name": "f\\ud800", "description": "x"}')
-    out.text.encode("utf-8")
+    assert not any(0xD800 <= ord(ch) <= 0xDFFF for ch in out.text), out.text  # no surrogate left
+    assert out.text.encode("utf-8").decode("utf-8") == out.text  # round-trips as UTF-8
+    assert out.text == "f? (f): x" and not out.fallback  # the name and description kept, the surrogate replaced
 
 
 def test_max_chars_keeps_the_most_informative_first() -> None:

@@ -14,9 +14,7 @@ from toolrank.convert_catalogs import (
     select_outcome_to_pb,
     select_query_from_pb,
 )
-from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService, catalog_service_for
-from toolrank.engine.engine import Engine
-from toolrank.settings import Settings
+from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService
 from toolrank.v1 import catalogs_pb2 as cpb
 from toolrank.v1 import catalogs_pb2_grpc as cpb_grpc
 
@@ -26,14 +24,8 @@ SERVICE_NAME = cpb.DESCRIPTOR.services_by_name["Catalogs"].full_name
 class CatalogsService(cpb_grpc.CatalogsServicer):
     """Converts messages and calls the catalog service; errors go through the one interceptor."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
-        self.settings = settings
-
-    @property
-    def catalogs(self) -> CatalogService:
-        """The engine's one catalog service, created (store opened) on first use."""
-        return catalog_service_for(self.engine, self.settings)
+    def __init__(self, catalogs: CatalogService) -> None:
+        self.catalogs = catalogs
 
     async def PutCatalog(self, request: cpb.PutCatalogRequest,
                          context: grpc.aio.ServicerContext) -> cpb.PutCatalogResponse:
@@ -68,7 +60,7 @@ class CatalogsService(cpb_grpc.CatalogsServicer):
                                 rejected_ids=list(r.rejected_ids), source=r.source) for r in records])
 
 
-def add_catalogs_service(server: grpc.aio.Server, engine: Engine, settings: Settings) -> str:
-    """Register toolrank.v1.Catalogs on ``server``; returns its full name (for reflection)."""
-    cpb_grpc.add_CatalogsServicer_to_server(CatalogsService(engine, settings), server)
+def add_catalogs_service(server: grpc.aio.Server, catalogs: CatalogService) -> str:
+    """Register toolrank.v1.Catalogs on ``server``, answering from ``catalogs``; returns its full name."""
+    cpb_grpc.add_CatalogsServicer_to_server(CatalogsService(catalogs), server)
     return SERVICE_NAME

@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 import toolrank
-from toolrank.api.convert import (
+from toolrank.convert import (
     candidate_from_pb,
     model_info_to_pb,
     normalized_to_pb,
@@ -28,6 +28,7 @@ from toolrank.api.auth import AuthInterceptor, TokenChecker
 from toolrank.api.aliases import ModelAliases
 from toolrank.api.errors import ErrorInterceptor
 from toolrank.api.grpc_catalogs import add_catalogs_service
+from toolrank.catalogs.service import CatalogService
 from toolrank.api.metrics import Metrics
 from toolrank.api.tracing import Tracing
 from toolrank.api.tls import grpc_credentials
@@ -73,6 +74,7 @@ class RunningServer:
     server: grpc.aio.Server
     port: int
     health: health.aio.HealthServicer
+    catalogs: CatalogService  # the one the Catalogs service answers from (HTTP's catalog routes share it)
 
     async def set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -100,8 +102,13 @@ def grpc_options(settings: Settings) -> list[tuple[str, int]]:
 
 
 async def create_server(settings: Settings, engine: Engine, metrics: Metrics | None = None,
-                        tracing: Tracing | None = None) -> RunningServer:
-    """Build and bind (not start) the gRPC server; health starts NOT_SERVING."""
+                        tracing: Tracing | None = None, catalogs: CatalogService | None = None) -> RunningServer:
+    """Build and bind (not start) the gRPC server; health starts NOT_SERVING.
+
+    ``catalogs``: the catalog service to answer toolrank.v1.Catalogs from (``serve()`` builds one and shares
+    it with HTTP); None builds one on ``settings.store`` here.
+    """
+    catalogs = catalogs or CatalogService.from_settings(engine, settings)
     tokens = TokenChecker.from_settings(settings)
     interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(tokens)] if tokens.enabled else []
     # A hard cap on calls in the server (beyond it: RESOURCE_EXHAUSTED), above the engine's own admission
@@ -110,7 +117,7 @@ async def create_server(settings: Settings, engine: Engine, metrics: Metrics | N
                              options=grpc_options(settings),
                              maximum_concurrent_rpcs=2 * settings.max_inflight_requests + 64)
     pb_grpc.add_RerankerServicer_to_server(RerankerService(engine, ModelAliases(settings.model_aliases)), server)
-    catalogs_name = add_catalogs_service(server, engine, settings)  # the store opens on the first Catalogs call
+    catalogs_name = add_catalogs_service(server, catalogs)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -125,7 +132,7 @@ async def create_server(settings: Settings, engine: Engine, metrics: Metrics | N
         port = 0
     if port == 0:
         raise OSError(f"cannot bind {settings.host}:{settings.port} (in use? --reuse-port shares it on purpose)")
-    running = RunningServer(server, port, health_servicer)
+    running = RunningServer(server, port, health_servicer, catalogs)
     await running.set_serving(False)
     return running
 

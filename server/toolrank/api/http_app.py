@@ -11,7 +11,8 @@
     GET  /metrics                 Prometheus text format 0.0.4
     GET  /openapi.json, /docs     the schema of every route; Swagger UI with its files served here (no CDN)
 
-More routers plug in through ``routers=`` or, once for every server, ``EXTRA_ROUTERS``.
+The catalog routes answer from the catalog service given (``serve()`` shares gRPC's); more routers plug in
+through ``routers=``.
 Bodies are read as bytes and parsed (JSON, then the pydantic model) in a
 worker thread when large, so a 32 MiB body never stalls the event loop gRPC shares.
 """
@@ -19,12 +20,11 @@ worker thread when large, so a 32 MiB body never stalls the event loop gRPC shar
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, TypeVar, Union
+from typing import Any, Callable, Iterable, TypeVar, Union
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -59,6 +59,7 @@ from toolrank.api.tracing import Tracing
 from toolrank.engine.engine import Engine
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import InvalidRequest, RequestTooLarge, ToolrankError, status_of
+from toolrank.catalogs.service import CatalogService
 from toolrank.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,11 +67,6 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 RouterFactory = Callable[..., APIRouter]
 
-# Routers every server includes: (module, factory name); a module not installed is skipped.
-# A factory is called as factory(engine=..., settings=...) and returns an APIRouter.
-EXTRA_ROUTERS: tuple[tuple[str, str], ...] = (
-    ("toolrank.api.http_catalogs", "catalogs_router"),
-)
 OFF_LOOP_BYTES = 64 * 1024  # bodies above this are parsed in a worker thread
 DOCS_ASSETS = "/docs-assets"  # Swagger UI's files, served from the fastapi-offline wheel
 
@@ -126,11 +122,11 @@ def _errors(model: type[BaseModel], *statuses: int) -> dict[Union[int, str], dic
 
 def create_app(engine: Engine, settings: Settings, metrics: Metrics | None = None,
                routers: Iterable[APIRouter | RouterFactory] = (), state: HttpState | None = None,
-               tracing: Tracing | None = None, services: Mapping[str, Any] | None = None) -> FastAPI:
+               tracing: Tracing | None = None, catalogs: CatalogService | None = None) -> FastAPI:
     """The app with every route, guarded (limits, auth, metrics, tracing); more ``routers`` may be added.
 
-    A router factory is called as ``factory(engine=..., settings=..., **services)``: ``services`` carries
-    what other routers need beyond the engine (e.g. a catalog store), built once by ``serve()``.
+    ``catalogs``: the catalog service of the catalog routes (None: one on ``settings.store``, built here).
+    A router factory is called as ``factory(engine=..., settings=...)``.
     """
     metrics = metrics or Metrics(engine)
     state = state or HttpState()
@@ -144,9 +140,11 @@ def create_app(engine: Engine, settings: Settings, metrics: Metrics | None = Non
     app.state.toolrank = state
     _add_error_handlers(app)
     app.include_router(_core_router(engine, settings, metrics, state, aliases))
-    for extra in (*routers, *_registered_routers()):
-        app.include_router(extra if isinstance(extra, APIRouter)
-                           else extra(engine=engine, settings=settings, **(services or {})))
+    from toolrank.api.http_catalogs import catalogs_router  # it builds on this module's body readers
+
+    app.include_router(catalogs_router(catalogs or CatalogService.from_settings(engine, settings)))
+    for extra in routers:
+        app.include_router(extra if isinstance(extra, APIRouter) else extra(engine=engine, settings=settings))
     app.add_middleware(HttpGuard, settings=settings, checker=TokenChecker.from_settings(settings),
                        metrics=metrics, tracing=tracing)
     return app
@@ -171,19 +169,6 @@ def _serve_docs_locally(app: FastAPI, assets: Path) -> None:
                                    swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
                                    swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
-
-
-def _registered_routers() -> list[RouterFactory]:
-    found = []
-    for module_name, factory in EXTRA_ROUTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        found.append(getattr(module, factory))
-    return found
 
 
 def _add_error_handlers(app: FastAPI) -> None:

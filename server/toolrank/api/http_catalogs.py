@@ -16,10 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 
 from toolrank.api.http_app import body_schema, read_body
 from toolrank.candidates import candidate_from_json
-from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService, candidate_json, catalog_service_for
+from toolrank.catalogs.service import OFF_LOOP_CANDIDATES, CatalogService, candidate_json
 from toolrank.catalogs.types import CatalogInfo, FeedbackRequest, PutCatalogRequest, SelectQuery
-from toolrank.engine.engine import Engine
-from toolrank.settings import Settings
 from toolrank.types import Candidate
 
 
@@ -70,13 +68,12 @@ def _info(info: CatalogInfo, learning: bool = True) -> dict[str, Any]:
     return out
 
 
-def catalogs_router(engine: Engine, settings: Settings, service: CatalogService | None = None,
-                    **_services: Any) -> APIRouter:
-    """The catalog routes; ``service`` defaults to the engine's one (shared with gRPC)."""
+def catalogs_router(service: CatalogService) -> APIRouter:
+    """The catalog routes, answering from ``service`` (the one gRPC's Catalogs shares)."""
     router = APIRouter(tags=["catalogs"])
 
     def catalogs() -> CatalogService:
-        return service or catalog_service_for(engine, settings)
+        return service
 
     @router.put("/v1/catalogs/{name}", openapi_extra=body_schema(PutBody))
     async def put_catalog(name: str, request: Request) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import socket
 import ssl
 import sys
 from http import HTTPStatus
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator
 
 import h11
 import uvicorn
@@ -29,6 +29,7 @@ from toolrank.api.http_errors import ERROR_TYPE
 from toolrank.api.metrics import Metrics
 from toolrank.api.tls import http_ssl_context
 from toolrank.api.tracing import Tracing
+from toolrank.catalogs.service import CatalogService
 from toolrank.engine.engine import Engine
 from toolrank.settings import Settings
 
@@ -148,11 +149,11 @@ class HttpServer:
 
     def __init__(self, settings: Settings, engine: Engine, metrics: Metrics | None = None,
                  tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = (),
-                 services: Mapping[str, Any] | None = None) -> None:
+                 catalogs: CatalogService | None = None) -> None:
         self.settings = settings
         self.state = HttpState()
         metrics = metrics or Metrics(engine)
-        self.app = create_app(engine, settings, metrics, routers, self.state, tracing, services)
+        self.app = create_app(engine, settings, metrics, routers, self.state, tracing, catalogs)
         protocol = type("TimedH11Protocol", (_Protocol,), {"head_timeout_s": settings.http_read_timeout_s,
                                                            "metrics": metrics})
         context = http_ssl_context(settings)  # a bad TLS file fails here, at bind time, not on the first connection
@@ -192,9 +193,10 @@ class HttpServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only; a listener still refuses
             sock.bind(address)
             sock.listen(2048)
-        except OSError:
+        except OSError as exc:
             sock.close()
-            raise
+            raise OSError(f"cannot bind the HTTP port {self.settings.host}:{self.settings.http_port} "
+                          f"({exc.strerror or exc})") from exc
         sock.setblocking(False)
         self._socket = sock
         self.port = self._socket.getsockname()[1]
@@ -220,8 +222,8 @@ class HttpServer:
 
 async def create_http_server(settings: Settings, engine: Engine, metrics: Metrics | None = None,
                              tracing: Tracing | None = None, routers: Iterable[APIRouter | RouterFactory] = (),
-                             services: Mapping[str, Any] | None = None) -> HttpServer:
+                             catalogs: CatalogService | None = None) -> HttpServer:
     """Build and bind (not start) the HTTP server on ``settings.host:settings.http_port`` (0 = a free port)."""
-    server = HttpServer(settings, engine, metrics, tracing, routers, services)
+    server = HttpServer(settings, engine, metrics, tracing, routers, catalogs)
     server.bind()
     return server

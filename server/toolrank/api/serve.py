@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 import toolrank
 from toolrank.api.aliases import ModelAliases
@@ -27,12 +28,21 @@ from toolrank.api.metrics import Metrics
 from toolrank.api.store_health import follow_store_health
 from toolrank.api.tls import grpc_credentials, http_ssl_context
 from toolrank.api.tracing import Tracing
-from toolrank.catalogs.service import catalog_service_for
+from toolrank.catalogs.service import CatalogService
 from toolrank.engine.engine import Engine
 from toolrank.errors import ModelUnavailable
 from toolrank.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def write_address_file(path: str, host: str, port: int) -> None:
+    """``host:port`` a local client can dial (a wildcard bind becomes loopback), written whole or not at all."""
+    dial = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host in ("::", "[::]") else host
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(f"{dial}:{port}\n", encoding="utf-8")
+    partial.replace(target)
 
 
 async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.Event | None = None) -> None:
@@ -43,14 +53,14 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     tracing = Tracing.from_settings(settings)
     if engine is None:
         engine = await asyncio.to_thread(Engine.from_settings, settings)
-    catalogs = catalog_service_for(engine, settings)  # opens --store now: a bad one fails before serving
+    catalogs = CatalogService.from_settings(engine, settings)  # opens --store now: a bad one fails before serving
     metrics = Metrics(engine)
     if tracing is not None:
         engine.add_observer(tracing)
-    running = await create_server(settings, engine, metrics, tracing)
+    running = await create_server(settings, engine, metrics, tracing, catalogs)
     http: HttpServer | None = None
     if settings.http_port >= 0:
-        http = await create_http_server(settings, engine, metrics, tracing)
+        http = await create_http_server(settings, engine, metrics, tracing, catalogs=catalogs)
     await running.server.start()
     if http is not None:
         await http.start()  # /health says 503 until the engine is warm
@@ -66,6 +76,8 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     log.info("toolrank %s serving %s on %s:%d", toolrank.__version__,
              ", ".join(s.name for s in engine.model_specs()), settings.host, running.port)
     print(f"toolrank serving on {settings.host}:{running.port}", flush=True)
+    if settings.address_file:  # the port actually bound, however it was set: the image's HEALTHCHECK reads it
+        write_address_file(settings.address_file, settings.host, running.port)
     if http is not None:
         log.info("HTTP API (Cohere/Jina/TEI rerank, /health, /info, /metrics, /docs) on %s:%d",
                  settings.host, http.port)
@@ -97,6 +109,8 @@ async def serve(settings: Settings, engine: Engine | None = None, stop: asyncio.
     await engine.stop()
     if tracing is not None:
         tracing.shutdown()
+    if settings.address_file:
+        Path(settings.address_file).unlink(missing_ok=True)
     log.info("stopped")
     if failure is not None:
         raise ModelUnavailable(f"the engine failed: {type(failure).__name__}: {failure}")

@@ -16,10 +16,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from toolrank.catalogs.bm25 import Bm25Index, TermCounts, Vocabulary, lexical_tokens
+from toolrank.engine.bm25 import Bm25Index, TermCounts, Vocabulary, lexical_tokens
 from toolrank.catalogs.store import CatalogRecord, StoredEntry
 from toolrank.catalogs.types import BM25, DENSE
 from toolrank.candidates import candidate_from_json
+from toolrank.normalize.sql import schema_tables
 from toolrank.normalize.tool.expand import tool_name
 from toolrank.types import Candidate
 
@@ -42,20 +43,22 @@ class StageOne:
 
 
 def name_of(kind: str, candidate: Mapping[str, object]) -> str:
-    """The tool or table name of a candidate (as JSON), for exact-name matches; "" when none."""
-    try:
-        if kind == "tool":  # the normalizer's reading of the name: any name role, inside wrappers and envelopes
-            tool = candidate.get("tool")
+    """The tool or table name of a candidate (as JSON), for exact-name matches; "" when none or several.
+
+    Read by the normalizers' own readers (the tool reader's name roles, inside wrappers and envelopes; the
+    SQL schema splitter), so a name here is the name the normalized text shows.
+    """
+    if kind == "tool":
+        tool = candidate.get("tool")
+        try:
             return tool_name(json.loads(tool) if isinstance(tool, str) else tool)
-        elif kind == "sql":
-            sql = candidate.get("sql")
-            text = sql.get("text", "") if isinstance(sql, dict) else str(sql or "")
-            m = re.search(r"\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(?:table|view)\s+"
-                          r"(?:if\s+not\s+exists\s+)?([`\"\[]?[\w.]+[`\"\]]?)", text, re.IGNORECASE)
-            if m:
-                return m.group(1).strip("`\"[]")
-    except (ValueError, TypeError):
-        return ""
+        except (ValueError, TypeError):
+            return ""
+    if kind == "sql":
+        sql = candidate.get("sql")
+        text = sql.get("text", "") if isinstance(sql, dict) else str(sql or "")
+        tables = schema_tables(text) if isinstance(text, str) else []
+        return tables[0][0] if len(tables) == 1 else ""
     return ""
 
 

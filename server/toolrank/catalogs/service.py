@@ -13,20 +13,20 @@ a served cross-encoder over stage one's top ``rerank_depth``, through
 from __future__ import annotations
 
 import asyncio
+import weakref
 import functools
 import json
 import logging
 import random
 import re
 import time
-import weakref
 from dataclasses import replace
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from cachetools import TTLCache
 
-from toolrank.catalogs.bm25 import Vocabulary, term_counts
+from toolrank.engine.bm25 import Vocabulary, term_counts
 from toolrank.catalogs import learning
 from toolrank.catalogs.index import KINDS, CatalogIndex, context_weights, lexical_text, name_of, query_terms
 from toolrank.catalogs.cut import cut_rows, estimate_tokens
@@ -59,7 +59,8 @@ from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidReque
                              ModelNotServed, UnknownModel, WriteConflict)
 from toolrank.models.loader import BI_ENCODER, CROSS_ENCODER
 from toolrank.settings import Settings
-from toolrank.types import Candidate, CodeInput, RerankQuery, SqlInput, TextInput, Timing, ToolInput, Usage
+from toolrank.candidates import candidate_to_json
+from toolrank.types import Candidate, RerankQuery, TextInput, Timing, Usage
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +81,7 @@ OFF_LOOP_CANDIDATES = 256  # puts with more candidates are validated (and conver
 
 def candidate_json(cand: Candidate) -> str:
     """A candidate as JSON text in :mod:`toolrank.candidates`' shape (round-trips through candidate_from_json)."""
-    c = cand.content
-    doc: dict[str, object] = {"id": cand.id}
-    if isinstance(c, TextInput):
-        doc["text"] = c.text
-    elif isinstance(c, CodeInput):
-        doc["code"] = {"language": c.language, "source": c.source, "path": c.path}
-    elif isinstance(c, SqlInput):
-        doc["sql"] = {"dialect": c.dialect, "text": c.text}
-    elif isinstance(c, ToolInput):
-        doc["tool"] = c.json
-    if cand.metadata:
-        doc["metadata"] = dict(cand.metadata)
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True)
+    return json.dumps(candidate_to_json(cand), ensure_ascii=False, sort_keys=True)
 
 
 def check_catalog_name(name: str, field: str = "catalog") -> None:
@@ -101,7 +90,7 @@ def check_catalog_name(name: str, field: str = "catalog") -> None:
 
 
 class CatalogService:
-    """The catalogs layer; one per engine in a server (see :func:`catalog_service_for`)."""
+    """The catalogs layer; ``toolrank serve`` builds one and hands it to both transports."""
 
     def __init__(self, engine: Engine, store: Store, settings: Settings | None = None) -> None:
         self.engine = engine
@@ -762,13 +751,3 @@ def _unchanged(previous: CatalogIndex, entries: Sequence[StoredEntry], model: st
 def _info(record: CatalogRecord) -> CatalogInfo:
     return CatalogInfo(record.name, record.version, record.size, record.model)
 
-
-_SERVICES: "weakref.WeakKeyDictionary[Engine, CatalogService]" = weakref.WeakKeyDictionary()
-
-
-def catalog_service_for(engine: Engine, settings: Settings | None = None) -> CatalogService:
-    """The one CatalogService of ``engine`` (created on first call, store from ``settings.store``)."""
-    service = _SERVICES.get(engine)
-    if service is None:
-        service = _SERVICES[engine] = CatalogService.from_settings(engine, settings or engine.settings)
-    return service

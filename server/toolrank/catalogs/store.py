@@ -203,10 +203,8 @@ def open_store(url: str = "") -> Store:
 
         return SqliteStore.from_url(url)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            from toolrank.catalogs.store_redis import RedisStore  # type: ignore[import-not-found]
-        except ImportError as exc:
-            raise ConfigError(f"--store {redact_url(url)}: the redis store is not available ({exc})") from exc
+        from toolrank.catalogs.store_redis import RedisStore  # redis is a dependency: imported only when used
+
         try:
             return RedisStore.from_url(url)
         except ValueError as exc:  # redis-py's URL parser: a bad port, an unknown option...

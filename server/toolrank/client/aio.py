@@ -9,9 +9,9 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from toolrank.client.channel import DEFAULT_ADDRESS, ClientBase, rerank_request
+from toolrank.client.channel import DEFAULT_ADDRESS, ClientBase, normalize_request, rerank_request
 from toolrank.client.errors import error_from_rpc
-from toolrank.client.inputs import CandidateLike, candidates_pb
+from toolrank.client.inputs import CandidateLike
 from toolrank.client.results import (
     NormalizedItem,
     Ranking,
@@ -58,14 +58,16 @@ class AsyncClient(AsyncCatalogMethods, ClientBase):
 
     async def rerank(self, query: str, candidates: Iterable[CandidateLike], top_n: int = 0, model: str = "",
                      return_text: bool = False, timeout: float | None = None, *,
-                     raw_scores: bool = False) -> Ranking:
-        """Rank ``candidates`` against ``query``; ``top_n`` 0 keeps them all."""
-        request = rerank_request(query, candidates, top_n, model, return_text, raw_scores)
+                     raw_scores: bool = False, lexical_weight: float | None = None,
+                     detect_kinds: bool = False) -> Ranking:
+        """Rank ``candidates`` against ``query``; ``top_n`` 0 keeps them all (see :meth:`Client.rerank`)."""
+        request = rerank_request(query, candidates, top_n, model, return_text, raw_scores, lexical_weight,
+                                 detect_kinds)
         return ranking_of(rerank_response_from_pb(await self._call("Rerank", request, timeout)))
 
     async def normalize(self, candidates: Iterable[CandidateLike], model: str = "",
-                        timeout: float | None = None) -> list[NormalizedItem]:
-        request = pb.NormalizeRequest(candidates=candidates_pb(candidates), model=model)
+                        timeout: float | None = None, *, detect_kinds: bool = False) -> list[NormalizedItem]:
+        request = normalize_request(candidates, model, detect_kinds)
         return normalized_items(normalized_from_pb(await self._call("Normalize", request, timeout)))
 
     async def info(self, timeout: float | None = None) -> ServerInfo:

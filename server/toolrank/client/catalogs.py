@@ -99,6 +99,8 @@ def _select_request(catalog: str, query: str, top_k: int, kwargs: Mapping[str, A
     if not isinstance(query, str):
         raise TypeError("query: expected a string")
     fields = dict(kwargs)
+    if "no_learning" in fields:  # the proto's name for it (SelectRequest.no_learning); learn=False says the same
+        fields["learn"] = not fields.pop("no_learning")
     for key in ("pinned_ids", "context"):
         if key in fields:
             fields[key] = tuple(fields[key])
@@ -207,6 +209,11 @@ class AsyncCatalogMethods:
     async def delete_catalog(self, catalog: str, timeout: float | None = None) -> CatalogInfo:
         return info_from_pb(await self._catalog_call("DeleteCatalog", cpb.DeleteCatalogRequest(catalog=catalog),
                                                      timeout))
+
+    async def list_feedback(self, catalog: str, timeout: float | None = None) -> list[FeedbackRequest]:
+        """The feedback ``catalog`` holds, oldest first."""
+        resp = await self._catalog_call("ListFeedback", cpb.GetCatalogRequest(catalog=catalog), timeout)
+        return [feedback_from_pb(r) for r in resp.records]
 
     async def feedback(self, catalog: str, query: str, chosen_ids: Sequence[str] = (),
                        rejected_ids: Sequence[str] = (), *, source: str = "",

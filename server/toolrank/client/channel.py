@@ -50,9 +50,20 @@ class ClientBase:
         return self.timeout if timeout is None else timeout
 
 
-def rerank_request(query: str, candidates: Iterable[CandidateLike], top_n: int, model: str,
-                   return_text: bool, raw_scores: bool) -> pb.RerankRequest:
+def rerank_request(query: str, candidates: Iterable[CandidateLike], top_n: int = 0, model: str = "",
+                   return_text: bool = False, raw_scores: bool = False, lexical_weight: float | None = None,
+                   detect_kinds: bool = False) -> pb.RerankRequest:
+    """Every RerankRequest field (tests/test_client_parity.py holds it to the proto); the CLI builds with it too."""
     if not isinstance(query, str):
         raise TypeError("query: expected a string")
-    return pb.RerankRequest(query=query, candidates=candidates_pb(candidates), top_n=max(0, top_n),
-                            return_text=return_text, raw_scores=raw_scores, model=model)
+    request = pb.RerankRequest(query=query, candidates=candidates_pb(candidates), top_n=max(0, top_n),
+                               return_text=return_text, raw_scores=raw_scores, model=model,
+                               detect_kinds=detect_kinds)
+    if lexical_weight is not None:  # unset = the per-kind default; 0 = model only
+        request.lexical_weight = lexical_weight
+    return request
+
+
+def normalize_request(candidates: Iterable[CandidateLike], model: str = "",
+                      detect_kinds: bool = False) -> pb.NormalizeRequest:
+    return pb.NormalizeRequest(candidates=candidates_pb(candidates), model=model, detect_kinds=detect_kinds)

@@ -1,32 +1,26 @@
-"""Candidates from files on disk: a source folder, a SQL schema file."""
+"""Candidates from files on disk, as the client's typed wrappers: a source folder, a SQL schema file.
+
+The reading itself is :mod:`toolrank.readers` (the one reader per format, shared with ``toolrank catalog put``).
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Union
 
 from toolrank.client.inputs import Code, Sql, Text
+from toolrank.readers import DEFAULT_MAX_FILE_BYTES, folder_candidates, sql_schema_candidates
+from toolrank.types import Candidate, CodeInput, SqlInput
 
-DEFAULT_MAX_FILE_BYTES = 256 * 1024  # the server's default per-candidate limit
-_TEXT_SUFFIXES = frozenset({"md", "rst", "txt", "adoc"})
-_SNIFF_BYTES = 8192
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "candidates_from_folder", "candidates_from_sql_file"]
 
 
-def _read_text_file(path: Path, max_bytes: int) -> str | None:
-    """The file's text, or None for big, binary or non-UTF-8 files."""
-    try:
-        if path.stat().st_size > max_bytes:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\0" in data[:_SNIFF_BYTES]:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+def _wrapper(c: Candidate) -> Union[Code, Sql, Text]:
+    if isinstance(c.content, CodeInput):
+        return Code(c.content.source, c.content.language, c.content.path, id=c.id, metadata=c.metadata)
+    if isinstance(c.content, SqlInput):
+        return Sql(c.content.text, c.content.dialect, id=c.id, metadata=c.metadata)
+    return Text(c.content.text, id=c.id, metadata=c.metadata)  # type: ignore[union-attr]
 
 
 def candidates_from_folder(path: str | os.PathLike[str], pattern: str = "**/*",
@@ -39,41 +33,13 @@ def candidates_from_folder(path: str | os.PathLike[str], pattern: str = "**/*",
     are skipped. Each candidate's ``id`` and ``path`` are the path relative to
     ``path``.
     """
-    from toolrank.normalize.code_languages import EXTENSIONS
-
-    root = Path(path)
-    if not root.is_dir():
-        raise NotADirectoryError(f"not a folder: {root}")
-    out: list[Union[Code, Sql, Text]] = []
-    for file in sorted(root.glob(pattern)):
-        rel = file.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
-            continue
-        ext = file.suffix[1:].lower()
-        if ext not in EXTENSIONS and ext not in _TEXT_SUFFIXES and ext != "sql":
-            continue
-        text = _read_text_file(file, max_bytes)
-        if text is None or not text.strip():
-            continue
-        name = rel.as_posix()
-        if ext == "sql":
-            out.append(Sql(text, id=name, metadata={"path": name}))
-        elif ext in EXTENSIONS:
-            out.append(Code(text, EXTENSIONS[ext], name, id=name))
-        else:
-            out.append(Text(text, id=name, metadata={"path": name}))
-    return out
+    return [_wrapper(c) for c in folder_candidates(path, pattern, max_bytes)]
 
 
 def candidates_from_sql_file(path: str | os.PathLike[str], dialect: str = "") -> list[Sql]:
-    """One :class:`Sql` candidate per CREATE TABLE / CREATE VIEW in a schema file.
+    """One :class:`Sql` candidate per CREATE TABLE / CREATE VIEW in a schema file (id = the table or view).
 
-    Each keeps the statement's text (with the comments before it) followed by the
-    ``CREATE INDEX``, ``COMMENT ON`` and ``ALTER TABLE`` statements naming that table,
-    as the SQL normalizer folds them; its ``id`` is the table or view name. Other
-    statements (inserts...) are skipped.
+    Each keeps the statement's text (with the comments before it) followed by the ``CREATE INDEX``,
+    ``COMMENT ON`` and ``ALTER TABLE`` statements naming that table, as the SQL normalizer folds them.
     """
-    from toolrank.normalize.sql import schema_tables
-
-    text = Path(path).read_text(encoding="utf-8")
-    return [Sql(statement, dialect, id=name) for name, statement in schema_tables(text, dialect)]
+    return [Sql(c.content.text, dialect, id=c.id) for c in sql_schema_candidates(path, dialect)]  # type: ignore[union-attr]

@@ -22,9 +22,7 @@ kind, while the fused value stays on the model's scale (so the engine maps it to
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -67,25 +65,17 @@ def lexical_tokens(text: str) -> list[str]:
 
 
 def bm25_scores(query: Sequence[str], documents: Sequence[Sequence[str]], k1: float = K1, b: float = B) -> np.ndarray:
-    """Okapi BM25 of each tokenized document for the tokenized query, IDF from these documents only."""
-    n = len(documents)
-    scores = np.zeros(n, dtype=np.float64)
-    terms = set(query)
-    if n == 0 or not terms:
-        return scores
-    counts = [Counter(doc) for doc in documents]
-    lengths = np.array([len(doc) for doc in documents], dtype=np.float64)
-    avg = float(lengths.mean()) or 1.0
-    norm = k1 * (1.0 - b + b * lengths / avg)
-    query_counts = Counter(query)
-    for term in terms:
-        tf = np.array([c.get(term, 0) for c in counts], dtype=np.float64)
-        df = int(np.count_nonzero(tf))
-        if df == 0:
-            continue
-        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        scores += query_counts[term] * idf * tf * (k1 + 1.0) / (tf + norm)
-    return scores
+    """Okapi BM25 of each tokenized document for the tokenized query, IDF from these documents only.
+
+    The catalogs' index (:mod:`toolrank.engine.bm25`) built over this request's documents: one BM25.
+    """
+    from toolrank.engine.bm25 import Bm25Index, Vocabulary, token_counts
+
+    if not documents or not query:
+        return np.zeros(len(documents), dtype=np.float64)
+    vocab = Vocabulary()
+    index = Bm25Index([token_counts(doc, vocab) for doc in documents], k1, b)
+    return index.score([(term, 1.0) for term in vocab.lookup(query)]).astype(np.float64)
 
 
 def zscore(values: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from toolrank.mcp.tool_catalog import FoundTool, found_list
+from toolrank.mcp.upstream_tools import FoundTool, found_list
 
 _SCHEMA_KEYS = ("inputSchema", "input_schema", "parameters", "parametersJsonSchema")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
-from toolrank.mcp.tool_catalog import FoundTool
+from toolrank.mcp.upstream_tools import FoundTool
 
 
 class FoundTools:

@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 from toolrank.catalogs import CatalogService, open_store
 from toolrank.engine.engine import Engine
 from toolrank.mcp.server import build_server, serve_http, serve_stdio
-from toolrank.mcp.tool_catalog import FoundTool, ToolCatalog
+from toolrank.mcp.upstream_tools import FoundTool, ToolCatalog
 from toolrank.mcp.upstream import RestartPolicy, UpstreamManager, UpstreamSpec
 from toolrank.settings import Settings
 

@@ -24,7 +24,7 @@ from toolrank.errors import ToolrankError
 from toolrank.mcp.found import FoundTools
 from toolrank.mcp.learning import SearchMemory
 from toolrank.catalogs.cut import cut_rows, estimate_tokens
-from toolrank.mcp.tool_catalog import FoundTool, found_list
+from toolrank.mcp.upstream_tools import FoundTool, found_list
 
 log = logging.getLogger("toolrank.mcp")
 

@@ -1,58 +1,50 @@
-"""Fetch a catalog model from a Hugging Face hub into the local cache (stdlib only).
+"""Fetch a catalog model from a Hugging Face hub into the local cache, with ``huggingface_hub``.
 
-Files come from ``{endpoint}/{repo}/resolve/{revision}/{file}``. Each one
-downloads into ``<file>.part``; an interrupted download resumes from there
-with an HTTP Range request (a few times in one pull, and again on the next
-pull). A finished file must have the size the hub announced and, where a
-checksum is known (the catalog, or the hub's ``X-Linked-Etag``, which is the
-sha256 of an LFS file), that sha256; otherwise the part is deleted and the pull
-fails. Last, ``toolrank.json`` is written, which makes the folder a model
+``hf_hub_download`` moves the bytes: the LFS redirect to the CDN, resuming an interrupted download
+(its ``.incomplete`` file under ``<model dir>/.cache/huggingface/``), retries, the token (``HF_TOKEN``,
+or a ``huggingface-cli login``), ``HF_ENDPOINT`` and offline mode (``HF_HUB_OFFLINE=1``: only what is
+already in the folder, nothing asked of the network). toolrank adds what a served model needs: the
+revision pinned by the catalog (or ``--revision``), one folder per catalog name holding one variant,
+a sha256 check of every file (the catalog's checksum, else the hub's LFS etag: a mismatch deletes
+the file and fails the pull), and last the ``toolrank.json`` manifest that makes the folder a model
 directory for ``toolrank serve --model``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
 import sys
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, TextIO
-from urllib.parse import quote
+
+from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub import constants as hf_constants
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 
 import toolrank
 from toolrank.errors import InvalidRequest, ToolrankError
-from toolrank.models.catalog import DEFAULT_ENDPOINT, MANIFEST, CatalogEntry, find_entry, pulled_dir
+from toolrank.models.known import DEFAULT_ENDPOINT, MANIFEST, CatalogEntry, find_entry, pulled_dir
 
 CHUNK = 1 << 20
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class PullError(ToolrankError):
-    """A model file could not be fetched (HTTP error, network, interrupted too often)."""
+    """A model file could not be fetched (HTTP error, network, offline without the file)."""
 
 
 class ChecksumMismatch(PullError):
     """A downloaded file is not what the catalog or the hub says it is; it was deleted."""
-
-
-class _Interrupted(Exception):
-    """The transfer stopped early; the .part file keeps what arrived."""
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """What the hub says about a file before sending it."""
-
-    size: int | None = None
-    sha256: str | None = None
-    commit: str | None = None
 
 
 def _etag_sha256(value: str | None) -> str | None:
@@ -63,65 +55,6 @@ def _etag_sha256(value: str | None) -> str | None:
     return tag if _SHA256.match(tag) else None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-def _headers() -> dict[str, str]:
-    return {"User-Agent": f"toolrank/{toolrank.__version__}", "Accept-Encoding": "identity"}
-
-
-def head(url: str, timeout: float = 30.0) -> RemoteFile:
-    """The hub's metadata for a file, read off the first response (the LFS redirect carries it)."""
-    opener = urllib.request.build_opener(_NoRedirect)
-    request = urllib.request.Request(url, headers=_headers(), method="HEAD")
-    redirected = False
-    try:
-        with opener.open(request, timeout=timeout) as resp:
-            headers = resp.headers
-    except urllib.error.HTTPError as exc:
-        if exc.code in (301, 302, 303, 307, 308):
-            headers, redirected = exc.headers, True
-        elif exc.code in (401, 403, 404):
-            raise PullError(f"{url}: HTTP {exc.code} (no such file or revision, or a gated repository)") from None
-        else:
-            return RemoteFile()  # some mirrors refuse HEAD: go on without metadata
-    except (urllib.error.URLError, OSError) as exc:
-        raise PullError(f"{url}: {getattr(exc, 'reason', exc)}") from None
-    # On a redirect, Content-Length is the redirect's own body: only X-Linked-Size counts.
-    size = headers.get("X-Linked-Size") or (None if redirected else headers.get("Content-Length"))
-    sha = _etag_sha256(headers.get("X-Linked-Etag")) or _etag_sha256(headers.get("ETag"))
-    return RemoteFile(int(size) if size and size.isdigit() else None, sha, headers.get("X-Repo-Commit"))
-
-
-class _Progress:
-    """One line on ``stream`` per file, redrawn at most five times a second."""
-
-    def __init__(self, stream: TextIO | None, label: str, total: int | None) -> None:
-        self.stream, self.label, self.total = stream, label, total
-        self.started = time.monotonic()
-        self.last = 0.0
-
-    def update(self, done: int, start: int, final: bool = False) -> None:
-        if self.stream is None:
-            return
-        now = time.monotonic()
-        if not final and now - self.last < 0.2:
-            return
-        self.last = now
-        rate = (done - start) / max(now - self.started, 1e-3) / 1e6
-        if self.total:
-            pct = 100 * done / self.total
-            width = 24
-            bar = "#" * int(width * done / self.total)
-            line = f"{self.label} [{bar:<{width}}] {pct:5.1f}% {done / 1e6:.1f}/{self.total / 1e6:.1f} MB"
-        else:
-            line = f"{self.label} {done / 1e6:.1f} MB"
-        self.stream.write(f"\r{line} {rate:.1f} MB/s" + ("\n" if final else ""))
-        self.stream.flush()
-
-
 def _sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -130,112 +63,33 @@ def _sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _range_start_total(content_range: str | None) -> tuple[int | None, int | None]:
-    """``bytes 10-99/100`` -> (10, 100); ``bytes */100`` -> (None, 100)."""
-    m = re.match(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)", content_range or "")
-    if not m:
-        return None, None
-    start = int(m.group(1)) if m.group(1) else None
-    total = int(m.group(2)) if m.group(2) != "*" else None
-    return start, total
+def offline() -> bool:
+    """``HF_HUB_OFFLINE`` (read now, not at import: a test or a shell may set it late)."""
+    return hf_constants._is_true(os.environ.get("HF_HUB_OFFLINE")) or hf_constants.HF_HUB_OFFLINE
 
 
-def _finish(part: Path, dest: Path, expected_sha256: str | None, label: str) -> str:
-    digest = _sha256_of(part)
-    if expected_sha256 and digest != expected_sha256.lower():
-        part.unlink(missing_ok=True)
-        raise ChecksumMismatch(f"{label}: checksum mismatch: expected sha256 {expected_sha256}, got {digest}; "
-                               "the download was deleted (pull again; if it persists the mirror serves other bytes)")
-    os.replace(part, dest)
-    return digest
-
-
-def _download_once(url: str, dest: Path, part: Path, size: int | None, sha256: str | None,
-                   progress: TextIO | None, timeout: float, label: str) -> str:
-    offset = part.stat().st_size if part.exists() else 0
-    if size is not None and offset > size:
-        part.unlink()
-        offset = 0
-    headers = _headers()
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        resp = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and offset:  # nothing after offset: the part may be whole already
-            _, total = _range_start_total(exc.headers.get("Content-Range"))
-            if offset == (total if total is not None else size):
-                return _finish(part, dest, sha256, label)
-            part.unlink()
-            raise _Interrupted("range refused; starting over") from None
-        raise PullError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise _Interrupted(str(getattr(exc, "reason", exc))) from None
-    with resp:
-        if resp.status == 206:
-            start, total = _range_start_total(resp.headers.get("Content-Range"))
-            if start != offset:
-                part.unlink()
-                raise _Interrupted(f"server resumed at {start}, not {offset}; starting over")
-            mode = "ab"
-        else:
-            offset, mode, total = 0, "wb", None
-        length = resp.headers.get("Content-Length")
-        if total is None and length and length.isdigit():
-            total = offset + int(length)
-        if size is not None and total is not None and total != size:
-            raise PullError(f"{label}: the hub announced {size} bytes but sends {total}")
-        total = total if total is not None else size
-        bar = _Progress(progress, label, total)
-        done = offset
-        try:
-            with open(part, mode) as f:
-                while chunk := resp.read(CHUNK):
-                    f.write(chunk)
-                    done += len(chunk)
-                    bar.update(done, offset)
-        except (http.client.HTTPException, OSError) as exc:
-            raise _Interrupted(f"{type(exc).__name__}: {exc}") from None
-    if total is not None and done != total:
-        raise _Interrupted(f"connection closed after {done} of {total} bytes")
-    bar.update(done, offset, final=True)
-    return _finish(part, dest, sha256, label)
-
-
-def download_file(url: str, dest: Path, *, size: int | None = None, sha256: str | None = None,
-                  progress: TextIO | None = None, timeout: float = 60.0, retries: int = 3,
-                  label: str = "") -> str:
-    """Fetch ``url`` into ``dest`` via ``dest.part``, resuming after interruptions; the file's sha256."""
-    label = label or dest.name
-    part = dest.with_name(dest.name + ".part")
-    if dest.is_file() and (size is None or dest.stat().st_size == size):
-        digest = _sha256_of(dest)
-        if sha256 is None or digest == sha256.lower():
-            return digest  # already here
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(retries + 1):
-        try:
-            return _download_once(url, dest, part, size, sha256, progress, timeout, label)
-        except _Interrupted as exc:
-            if progress is not None:
-                progress.write(f"\n{label}: interrupted ({exc}); resuming\n" if attempt < retries else "\n")
-            if attempt == retries:
-                raise PullError(f"{label}: download interrupted {retries + 1} times ({exc}); "
-                                f"run the pull again to resume from {part}") from None
-            time.sleep(min(0.5 * 2 ** attempt, 5.0))
-    raise AssertionError("unreachable")
-
-
-def file_url(endpoint: str, repo: str, revision: str, path: str) -> str:
-    return f"{endpoint.rstrip('/')}/{repo}/resolve/{quote(revision, safe='')}/{quote(path)}"
+def _failure(exc: Exception, what: str) -> PullError:
+    """One line for each way the hub can say no."""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if isinstance(exc, GatedRepoError):
+        return PullError(f"{what}: HTTP {status or 403} (a gated repository: accept its terms, set HF_TOKEN)")
+    if isinstance(exc, (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError)) and not offline():
+        return PullError(f"{what}: HTTP {status or 404} (no such repository, revision or file, or it needs HF_TOKEN)")
+    if isinstance(exc, (OfflineModeIsEnabled, EntryNotFoundError)) or offline():
+        return PullError(f"{what}: not in the local folder and HF_HUB_OFFLINE is set (pull once online)")
+    if isinstance(exc, HfHubHTTPError):
+        return PullError(f"{what}: HTTP {status}: {' '.join(str(exc).split())[:200]}")
+    return PullError(f"{what}: {type(exc).__name__}: {exc}")
 
 
 def pull(model: str | CatalogEntry, *, variant: str = "", cache_dir: str | os.PathLike[str] | None = None,
          endpoint: str = DEFAULT_ENDPOINT, revision: str = "", repo: str = "",
-         progress: TextIO | None = sys.stderr, timeout: float = 60.0, retries: int = 3) -> Path:
+         progress: TextIO | None = sys.stderr, timeout: float = 60.0, token: str | None = None) -> Path:
     """Download a catalog model (by name or entry) and return its directory, ready to serve.
 
-    ``revision`` and ``repo`` override the catalog's (a pinned commit, an ONNX mirror).
+    ``revision`` and ``repo`` override the catalog's (a pinned commit, an ONNX mirror); ``token``
+    overrides ``HF_TOKEN``. With ``HF_HUB_OFFLINE=1`` nothing is fetched: files already in the folder
+    are checked and the manifest written, a missing one is an error.
     """
     entry = find_entry(model) if isinstance(model, str) else model
     variant = variant or entry.default_variant
@@ -245,17 +99,32 @@ def pull(model: str | CatalogEntry, *, variant: str = "", cache_dir: str | os.Pa
     target = pulled_dir(entry, cache_dir)
     target.mkdir(parents=True, exist_ok=True)
     files: dict[str, Mapping[str, Any]] = {}
-    commit = None
+    commit = ""
+    no_network = offline()
     for path in (*entry.variants[variant], *entry.files):
-        url = file_url(endpoint, repo, revision, path)
-        remote = head(url, timeout)
-        digest = download_file(url, target / path, size=remote.size,
-                               sha256=entry.sha256.get(path) or remote.sha256,
-                               progress=progress, timeout=timeout, retries=retries, label=path)
-        files[path] = {"sha256": digest, "size": (target / path).stat().st_size}
-        commit = commit or remote.commit
+        url = hf_hub_url(repo, path, revision=revision, endpoint=endpoint)
+        expected = entry.sha256.get(path)
+        try:
+            if not no_network:
+                meta = get_hf_file_metadata(url, token=token, timeout=timeout, endpoint=endpoint,
+                                            user_agent=f"toolrank/{toolrank.__version__}")
+                commit = commit or meta.commit_hash or ""
+                expected = expected or _etag_sha256(meta.etag)
+            local = Path(hf_hub_download(repo, path, revision=revision, local_dir=target, endpoint=endpoint,
+                                         token=token, etag_timeout=timeout, local_files_only=no_network,
+                                         user_agent=f"toolrank/{toolrank.__version__}"))
+        except Exception as exc:  # noqa: BLE001 - every hub or network failure becomes one PullError line
+            raise _failure(exc, f"{repo}/{path}@{revision}") from None
+        digest = _sha256_of(local)
+        if expected and digest != expected.lower():
+            local.unlink(missing_ok=True)
+            raise ChecksumMismatch(f"{path}: checksum mismatch: expected sha256 {expected}, got {digest}; the download "
+                                   "was deleted (pull again; if it persists the mirror serves other bytes)")
+        files[path] = {"sha256": digest, "size": local.stat().st_size}
+        if progress is not None:
+            progress.write(f"{path}: {local.stat().st_size / 1e6:.1f} MB, sha256 {digest[:12]}... ok\n")
     _drop_other_variants(entry, variant, target)
-    manifest = {**entry.manifest(variant), "commit": commit or "", "files": files}
+    manifest = {**entry.manifest(variant), "commit": commit, "revision": revision, "files": files}
     tmp = target / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, target / MANIFEST)

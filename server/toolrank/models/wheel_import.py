@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from toolrank.errors import ToolrankError
-from toolrank.models.catalog import MANIFEST
+from toolrank.models.known import MANIFEST
 
 LICENSES_DIR = Path(__file__).resolve().parent / "licenses"
 """Upstream licence texts, shipped with the package: ``MIT-bge-small-en-v1.5.txt``, ``Apache-2.0.txt``."""

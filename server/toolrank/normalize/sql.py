@@ -153,13 +153,13 @@ def _whole_statements(text: str, limit: int) -> str:
     return text[: cut + 1] if cut > 0 else ""
 
 
-def _parse(text: str, dialect: str | None) -> tuple[str, list[exp.Expression]] | None:
+def _parse(text: str, dialect: str | None) -> tuple[str, list[exp.Expr]] | None:
     """(dialect, statements) from the named dialect or the first likely one that reads ``text``.
 
     A dialect that reads everything beats one that left opaque ``Command`` statements.
     """
     order = ([dialect] if dialect is not None else []) + [d for d in DETECT_ORDER if d != dialect]
-    partial: tuple[str, list[exp.Expression]] | None = None
+    partial: tuple[str, list[exp.Expr]] | None = None
     for name in order:
         try:
             statements = [
@@ -189,19 +189,19 @@ def _words(name: str) -> str:
     return " ".join(words) if words else name.lower()
 
 
-def _sql(node: exp.Expression, dialect: str) -> str:
+def _sql(node: exp.Expr, dialect: str) -> str:
     text = node.sql(dialect=dialect or None, normalize_functions="lower", unsupported_level=ErrorLevel.IGNORE)
     return collapse_spaces(text)
 
 
-def _literal(node: exp.Expression | None) -> str:
+def _literal(node: exp.Expr | None) -> str:
     if node is None:
         return ""
     value = node.name if isinstance(node, exp.Literal) else node.sql()
     return clip(collapse_spaces(value), _MAX_LITERAL * 3)
 
 
-def _table_key(table: exp.Expression) -> str:
+def _table_key(table: exp.Expr) -> str:
     return table.name.lower() if isinstance(table, (exp.Table, exp.Column)) else ""
 
 
@@ -256,11 +256,11 @@ def _render_column(col: _Column) -> str:
     return f"{text} {col.type}" if col.type else text
 
 
-def _names(nodes: list[exp.Expression] | None) -> str:
+def _names(nodes: list[exp.Expr] | None) -> str:
     return ", ".join(_words(n.name) for n in nodes or [] if n.name)
 
 
-def _reference(ref: exp.Expression | None) -> str:
+def _reference(ref: exp.Expr | None) -> str:
     if not isinstance(ref, exp.Reference):
         return ""
     target = ref.this
@@ -271,7 +271,7 @@ def _reference(ref: exp.Expression | None) -> str:
     return _words(target.name) if target is not None else ""
 
 
-def _comment_of(node: exp.Expression) -> str:
+def _comment_of(node: exp.Expr) -> str:
     return "; ".join(collapse_spaces(c) for c in node.comments or [] if c and c.strip())
 
 
@@ -295,7 +295,7 @@ def _add_column_def(table: _Table, node: exp.ColumnDef, dialect: str) -> None:
     table.columns.append(col)
 
 
-def _add_constraint(table: _Table, node: exp.Expression) -> None:
+def _add_constraint(table: _Table, node: exp.Expr) -> None:
     if isinstance(node, exp.Constraint):
         for inner in node.expressions:
             _add_constraint(table, inner)
@@ -353,19 +353,19 @@ def _index_text(node: exp.Create) -> tuple[str, str]:
     return _table_key(table) if table is not None else "", f"{label} {', '.join(cols)}".strip()
 
 
-def _strip_qualifier(node: exp.Expression) -> exp.Expression:
+def _strip_qualifier(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Column) and node.table:
         return exp.column(node.this.copy()) if isinstance(node.this, exp.Identifier) else node
     return node
 
 
-def _expr(node: exp.Expression, dialect: str, aliases: dict[str, str] | None = None) -> str:
+def _expr(node: exp.Expr, dialect: str, aliases: dict[str, str] | None = None) -> str:
     """An expression as SQL; columns lose their qualifier, or get the real table name with ``aliases``."""
     if aliases is None:
         node = node.transform(_strip_qualifier)
     else:
 
-        def qualify(n: exp.Expression) -> exp.Expression:
+        def qualify(n: exp.Expr) -> exp.Expr:
             if isinstance(n, exp.Column) and n.table and n.table.lower() in aliases:
                 return exp.column(n.name, table=aliases[n.table.lower()])
             return n
@@ -374,7 +374,7 @@ def _expr(node: exp.Expression, dialect: str, aliases: dict[str, str] | None = N
     return clip(_sql(node, dialect), _MAX_STATEMENT)
 
 
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+def _conjuncts(node: exp.Expr) -> list[exp.Expr]:
     return list(node.flatten()) if isinstance(node, exp.And) else [node]
 
 
@@ -391,12 +391,12 @@ def _dedupe(items: Iterable[str]) -> list[str]:
     return out
 
 
-def _query(node: exp.Expression, dialect: str) -> str:
+def _query(node: exp.Expr, dialect: str) -> str:
     """``tables a, b; joins ...; filters ...; aggregates ...; group by ...``, or the SQL when none apply."""
     return _query_sections(node, dialect) or clip(_sql(node, dialect), _MAX_STATEMENT)
 
 
-def _query_sections(node: exp.Expression, dialect: str) -> str:
+def _query_sections(node: exp.Expr, dialect: str) -> str:
     tables: list[str] = []
     aliases: dict[str, str] = {}
     ctes = {c.alias_or_name.lower() for c in node.find_all(exp.CTE)}
@@ -440,7 +440,7 @@ def _query_sections(node: exp.Expression, dialect: str) -> str:
     return "; ".join(f"{label} {', '.join(items)}" for label, items in sections if items)
 
 
-def _dml(node: exp.Expression, dialect: str) -> str:
+def _dml(node: exp.Expr, dialect: str) -> str:
     table = node.find(exp.Table)
     name = table.name if table is not None else ""
     if isinstance(node, exp.Insert):
@@ -463,7 +463,7 @@ def _dml(node: exp.Expression, dialect: str) -> str:
     return text
 
 
-def _render(statements: list[exp.Expression], dialect: str) -> str:
+def _render(statements: list[exp.Expr], dialect: str) -> str:
     tables: dict[str, _Table] = {}
     lines: list[str | _Table] = []  # tables render last, after everything folded into them
     for node in statements:
@@ -575,14 +575,14 @@ def schema_tables(script: str, dialect: str = "") -> list[tuple[str, str]]:
     return [(name, "\n".join(parts)) for name, parts in named]
 
 
-def _parse_one(statement: str, dialect: str) -> exp.Expression | None:
+def _parse_one(statement: str, dialect: str) -> exp.Expr | None:
     try:
         return sqlglot.parse_one(statement, read=_dialect_name(dialect) or None)
     except Exception:  # noqa: BLE001 - sqlglot raises many types; the token scan below takes over
         return None
 
 
-def _created_name(tree: exp.Expression | None, statement: str, dialect: str) -> str | None:
+def _created_name(tree: exp.Expr | None, statement: str, dialect: str) -> str | None:
     """The table or view a CREATE TABLE/VIEW statement defines, else None."""
     if tree is None:
         return _created_name_from_tokens(statement, dialect)
@@ -619,7 +619,7 @@ def _created_name_from_tokens(statement: str, dialect: str) -> str | None:
     return None
 
 
-def _target_key(tree: exp.Expression | None) -> str:
+def _target_key(tree: exp.Expr | None) -> str:
     """The table key a CREATE INDEX, COMMENT ON or ALTER TABLE names (as :func:`_render` folds them), else ""."""
     if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "INDEX":
         return _index_text(tree)[0]

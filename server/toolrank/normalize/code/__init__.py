@@ -35,7 +35,7 @@ rendering (identifiers split into words) with ``fallback=True``.
 The function is total: tree-sitter recovers from syntax errors and the walk
 visits ERROR nodes too; the walk is iterative, the bytes parsed and the nodes
 visited are capped, and any unexpected failure degrades to the token-level
-rendering. Per-language rules live in :mod:`toolrank.normalize.code_languages`.
+rendering. Per-language rules live in :mod:`toolrank.normalize.code.languages`.
 """
 
 

@@ -12,7 +12,7 @@ from toolrank.catalogs import CatalogService, open_store
 from toolrank.engine.engine import Engine
 from toolrank.mcp.catalog_search import as_mcp_tool
 from toolrank.mcp.found import FoundTools
-from toolrank.mcp.tool_catalog import FoundTool, ToolCatalog
+from toolrank.mcp.upstream_tools import FoundTool, ToolCatalog
 from toolrank.mcp.upstream import RestartPolicy, parse_upstream
 from toolrank.settings import Settings
 

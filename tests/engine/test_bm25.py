@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from toolrank.catalogs.bm25 import B, K1, Bm25Index, Vocabulary, lexical_tokens, term_counts
+from toolrank.engine.bm25 import B, K1, Bm25Index, Vocabulary, lexical_tokens, term_counts
 
 
 def test_catalogs_use_the_engines_lexical_tokens():

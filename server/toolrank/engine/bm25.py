@@ -1,6 +1,8 @@
-"""BM25 over a catalog's normalized text, as a numpy CSR matrix of precomputed term weights.
+"""BM25, the one implementation: a numpy CSR matrix of precomputed term weights.
 
-Why not a library: a catalog needs only "score every document for a handful of query
+Used for a catalog's normalized text (built once per catalog version) and for Rerank's lexical fusion
+(built per request over its candidates, :func:`toolrank.engine.lexical.bm25_scores`). Why not a
+library: a catalog needs only "score every document for a handful of query
 terms", which is one slice and one scatter-add per term once each term's
 ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))`` is computed at build
 time; ``bm25s`` would bring scipy for the same arithmetic. Term ids come from the catalog's
@@ -27,7 +29,7 @@ from toolrank.engine.lexical import lexical_tokens  # one tokenization for Reran
 K1 = 1.2
 B = 0.75
 
-__all__ = ["Bm25Index", "TermCounts", "Vocabulary", "lexical_tokens", "term_counts"]
+__all__ = ["Bm25Index", "TermCounts", "Vocabulary", "lexical_tokens", "term_counts", "token_counts"]
 
 
 class Vocabulary:
@@ -65,7 +67,11 @@ class TermCounts:
 
 
 def term_counts(text: str, vocab: Vocabulary) -> TermCounts:
-    tokens = lexical_tokens(text)
+    return token_counts(lexical_tokens(text), vocab)
+
+
+def token_counts(tokens: Sequence[str], vocab: Vocabulary) -> TermCounts:
+    """A document's term counts from its tokens (already through :func:`lexical_tokens`)."""
     counter = Counter(vocab.ids(tokens))
     terms = np.fromiter(counter.keys(), dtype=np.int32, count=len(counter))
     counts = np.fromiter(counter.values(), dtype=np.float32, count=len(counter))
@@ -76,7 +82,7 @@ def term_counts(text: str, vocab: Vocabulary) -> TermCounts:
 class Bm25Index:
     """Precomputed BM25 weights, term-major (CSR): ``score(query_terms)`` -> one score per document."""
 
-    def __init__(self, docs: Sequence[TermCounts]) -> None:
+    def __init__(self, docs: Sequence[TermCounts], k1: float = K1, b: float = B) -> None:
         self.size = len(docs)
         lengths = np.array([d.length for d in docs], dtype=np.float32)
         avg = float(lengths.mean()) if len(docs) and lengths.mean() > 0 else 1.0
@@ -89,8 +95,8 @@ class Bm25Index:
         n_terms = int(terms.max()) + 1 if len(terms) else 0
         df = np.bincount(terms, minlength=n_terms).astype(np.float64)
         idf = np.log1p((len(docs) - df + 0.5) / (df + 0.5))  # Lucene's BM25 idf: never negative
-        norm = K1 * (1.0 - B + B * lengths[rows] / avg)
-        weights = (idf[terms] * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
+        norm = k1 * (1.0 - b + b * lengths[rows] / avg)
+        weights = (idf[terms] * tf * (k1 + 1.0) / (tf + norm)).astype(np.float32)
         order = np.argsort(terms, kind="stable")
         self._rows = rows[order]
         self._weights = weights[order]

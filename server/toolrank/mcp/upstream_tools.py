@@ -1,4 +1,4 @@
-"""The proxy's catalog of upstream tools: every upstream's tools in one toolrank catalog, kept by diff.
+"""The proxy's upstream tools: every upstream's tools in one toolrank catalog, kept by diff.
 
 Tools are named ``UPSTREAM.tool`` (always prefixed: a name never changes meaning when another
 upstream adds a tool of the same name; ``call_tool`` also accepts the bare name while it is unique).
