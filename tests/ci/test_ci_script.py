@@ -48,7 +48,7 @@ def run_ci(tmp_path: Path, fail: str) -> tuple[int, list[str]]:
     shutil.copy(ROOT / ".ci" / "run", tree / ".ci" / "run")
     bin_ = tmp_path / "bin"
     bin_.mkdir()
-    for tool in ("python", "pip", "ruff", "mypy"):
+    for tool in ("python", "pip", "ruff", "mypy", "mkdocs"):
         write_exe(bin_ / tool, FAKE_TOOL)
     first = tmp_path / "first"
     first.mkdir()
@@ -63,11 +63,15 @@ def run_ci(tmp_path: Path, fail: str) -> tuple[int, list[str]]:
 def test_ci_passes_when_every_step_passes(tmp_path: Path) -> None:
     rc, steps = run_ci(tmp_path, fail="")
     assert rc == 0
-    assert any(s.startswith("python -m pytest") for s in steps) and steps[-1].startswith("mypy")
+    assert any(s.startswith("python -m pytest") for s in steps)
+    assert [s.split()[0] for s in steps if s.split()[0] in ("mypy", "mkdocs")] == ["mypy", "mkdocs"]
+    assert steps[-1].startswith("python -m pytest tests/training")
 
 
 @pytest.mark.parametrize("fail", ["pip install -e .[test]", "python -m pytest", "pip install --quiet -e .[test-langchain]",
-                                  "python -m pytest tests/api/test_http.py", "ruff check", "mypy"])
+                                  "python -m pytest tests/api/test_http.py", "ruff check", "mypy",
+                                  "pip install --quiet -e .[docs]", "mkdocs build --strict",
+                                  "pip install --quiet -e .[train]", "python -m pytest tests/training"])
 def test_every_failing_step_fails_ci(tmp_path: Path, fail: str) -> None:
     rc, steps = run_ci(tmp_path, fail=fail)
     assert rc != 0, f"CI passed although `{fail}` failed; steps run: {steps}"

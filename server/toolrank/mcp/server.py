@@ -271,5 +271,6 @@ async def serve_http(server: Server, host: str, port: int, token: str | None = N
     if token:
         app = BearerTokenGate(app, token)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    sock.listen(config.backlog)  # listening before the line is printed: a client that reads it connects at once
     print(f"toolrank mcp: serving streamable HTTP on http://{host}:{bound}/mcp", file=sys.stderr, flush=True)
     await uvicorn.Server(config).serve(sockets=[sock])
