@@ -33,7 +33,7 @@ from toolrank.catalogs.service import CatalogService  # noqa: E402
 from toolrank.catalogs.store import open_store  # noqa: E402
 from toolrank.engine.engine import Engine  # noqa: E402
 from toolrank.eval import load_dataset  # noqa: E402
-from toolrank.settings import Settings  # noqa: E402
+from toolrank.settings import DEFAULT_MODEL_DIR, DEFAULT_MODEL_NAME, Settings  # noqa: E402
 
 
 def pr(pos: np.ndarray, neg: np.ndarray, t: float) -> tuple[float, float]:
@@ -60,8 +60,9 @@ async def main() -> int:
     ap.add_argument("--precision", type=float, default=0.9, help="lowest precision of no_match (default 0.9)")
     ap.add_argument("--write", action="store_true", help=f"store the thresholds in {DATA_FILE.name}")
     args = ap.parse_args()
-    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0,
-                        **({"models": ((Path(args.model).name, args.model),)} if args.model else {}))
+    # one model for every set (the thresholds are stored per model): the default server's two would split them
+    models = ((Path(args.model).name, args.model),) if args.model else ((DEFAULT_MODEL_NAME, str(DEFAULT_MODEL_DIR)),)
+    settings = Settings(store=f"sqlite:///{args.store}", catalog_refresh_s=0.0, models=models)
     engine = Engine.from_settings(settings)
     await engine.start()
     service = CatalogService(engine, open_store(settings.store), settings)
@@ -110,7 +111,8 @@ async def main() -> int:
     if args.write:
         data = json.loads(DATA_FILE.read_text()) if DATA_FILE.exists() else {"models": {}}
         data["models"][model] = {"min_precision": args.precision, "kinds": thresholds,
-                                 "command": "python bench/no_match.py --write"}
+                                 "command": "python bench/no_match.py --write"
+                                            + (f" --model {args.model}" if args.model else "")}
         DATA_FILE.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         print(f"wrote {DATA_FILE}")
     return 0

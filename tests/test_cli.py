@@ -107,7 +107,8 @@ def test_rerank_json_prints_every_field_with_numbers(default_server, tmp_path, c
 def test_info_json_prints_numbers(default_server, capsys):
     assert main(["info", "--address", default_server.address]) == 0
     info = json.loads(capsys.readouterr().out)
-    assert type(info["models"][0]["max_length"]) is int and info["models"][0]["is_default"] is True
+    assert type(info["models"][0]["max_length"]) is int
+    assert [m["name"] for m in info["models"] if m["is_default"] is True] == ["default"]  # the default stack
 
 
 def _actions(parser):

@@ -50,7 +50,7 @@ def test_rerank_tool_dicts_of_each_format(client):
     assert sorted(ranking.indices) == [0, 1, 2] and len(ranking) == 3
     scores = [h.score for h in ranking]
     assert scores == sorted(scores, reverse=True)
-    assert ranking.model == "all-MiniLM-L6-v2"
+    assert ranking.model == "default"
     assert ranking.usage.query_tokens > 0 and ranking.usage.candidate_tokens > 0
     assert ranking.timing.total_ns > 0
 
@@ -85,9 +85,10 @@ def test_normalize(client):
 
 def test_info_and_health(client, default_server):
     info = client.info()
-    assert info.version == toolrank.__version__ and info.default_model == "all-MiniLM-L6-v2"
-    (model,) = info.models
-    assert model.kind == "bi-encoder" and model.is_default
+    assert info.version == toolrank.__version__ and info.default_model == "default"
+    models = {m.name: m for m in info.models}
+    assert models["default"].kind == "ensemble" and models["default"].is_default
+    assert models["all-MiniLM-L6-v2"].kind == models["minilm-l6-tools-v1"].kind == "bi-encoder"
     assert client.health() is True
     assert client.health("toolrank.v1.Reranker") is True
 
@@ -179,7 +180,7 @@ def test_async_client(default_server):
         async with AsyncClient(default_server.address, timeout=30) as c:
             assert await c.health()
             info = await c.info()
-            assert info.default_model == "all-MiniLM-L6-v2"
+            assert info.default_model == "default"
             rankings = await asyncio.gather(*(
                 c.rerank("what is the weather in Paris", [EMAIL, WEATHER, "cake"], top_n=2) for _ in range(3)))
             assert all(r.ids == rankings[0].ids and r[0].index == 1 for r in rankings)
@@ -251,7 +252,7 @@ def test_token_against_a_server_that_requires_one():
             with pytest.raises(Unauthenticated):
                 wrong.rerank("q", ["a"])
         with Client(server.address, token="s3cret", timeout=30) as c:
-            assert c.rerank("q", ["a", "b"]).model == "all-MiniLM-L6-v2"
+            assert c.rerank("q", ["a", "b"]).model == "default"
 
         async def with_async() -> None:
             async with AsyncClient(server.address, token="s3cret", timeout=30) as ac:

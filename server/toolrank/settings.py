@@ -17,6 +17,9 @@ from toolrank.errors import ConfigError
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+# the tool-tuned bi-encoder shipped beside it (docs/training.md): the default stack ranks tools with it
+TOOLS_MODEL_NAME = "minilm-l6-tools-v1"
+TOOLS_MODEL_DIR = DEFAULT_MODEL_DIR.parent / TOOLS_MODEL_NAME
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +43,9 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 50051
-    models: tuple[tuple[str, str], ...] = ((DEFAULT_MODEL_NAME, str(DEFAULT_MODEL_DIR)),)
+    # both bundled models: served as the default stack (toolrank/models/stacks.json); --model replaces them
+    models: tuple[tuple[str, str], ...] = ((DEFAULT_MODEL_NAME, str(DEFAULT_MODEL_DIR)),
+                                           (TOOLS_MODEL_NAME, str(TOOLS_MODEL_DIR)))
     default_model: str = ""
     threads: int = 0  # onnxruntime intra-op threads; 0 = all cores
     token_budget: int = 1024  # padded tokens per batch (at least the model's max_length; README: Performance)

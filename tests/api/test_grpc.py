@@ -44,8 +44,9 @@ def test_rerank_ranks_sorted_with_usage_and_timing(channel):
     assert "get_weather" in resp.results[0].text and "{" not in resp.results[0].text
     assert resp.usage.query_tokens > 0 and resp.usage.candidate_tokens > 0
     assert resp.usage.windows >= 5
-    assert resp.timing.total_ns >= resp.timing.inference_ns > 0
-    assert resp.model == "all-MiniLM-L6-v2"
+    # a mixed request runs both bundled models at once; inference adds the two models' work
+    assert 2 * resp.timing.total_ns >= resp.timing.inference_ns > 0
+    assert resp.model == "default"  # the default stack (both bundled models), served as the ensemble "default"
 
 
 def test_top_n_and_text_off(channel):
@@ -74,9 +75,14 @@ def test_normalize_rpc(channel):
 
 def test_info_rpc(channel):
     resp = pb_grpc.RerankerStub(channel).Info(pb.InfoRequest(), timeout=10)
-    assert resp.default_model == "all-MiniLM-L6-v2"
-    (model,) = resp.models
-    assert model.kind == "bi-encoder" and model.max_length == 256 and model.family == "bert" and model.is_default
+    assert resp.default_model == "default"
+    models = {m.name: m for m in resp.models}
+    assert set(models) == {"all-MiniLM-L6-v2", "minilm-l6-tools-v1", "default"}
+    for name in ("all-MiniLM-L6-v2", "minilm-l6-tools-v1"):
+        model = models[name]
+        assert model.kind == "bi-encoder" and model.max_length == 256 and model.family == "bert"
+        assert not model.is_default
+    assert models["default"].kind == "ensemble" and models["default"].is_default
 
 
 def test_health_serving(channel):

@@ -76,7 +76,7 @@ def test_rerank_v1_ranks_every_kind(url):
     scores = [r["relevance_score"] for r in results]
     assert scores == sorted(scores, reverse=True)
     assert all("document" not in r for r in results)
-    assert body["id"] and body["model"] == "all-MiniLM-L6-v2"
+    assert body["id"] and body["model"] == "default"
     assert body["meta"]["api_version"]["version"] == "1"
     assert body["meta"]["billed_units"]["search_units"] == 1
     assert body["meta"]["tokens"]["input_tokens"] == body["usage"]["total_tokens"] > 0
@@ -164,9 +164,10 @@ def test_rerank_errors_name_the_field(url, payload, status, field):
 def test_routes_health_info_metrics(url):
     assert request(url, "GET", "/health")[::2] == (200, {"status": "serving"})
     status, _, info = request(url, "GET", "/info")
-    assert status == 200 and info["default_model"] == "all-MiniLM-L6-v2" and info["version"]
-    (model,) = info["models"]
-    assert model["kind"] == "bi-encoder" and model["is_default"]
+    assert status == 200 and info["default_model"] == "default" and info["version"]
+    models = {m["name"]: m for m in info["models"]}
+    assert models["default"]["kind"] == "ensemble" and models["default"]["is_default"]
+    assert models["minilm-l6-tools-v1"]["kind"] == models["all-MiniLM-L6-v2"]["kind"] == "bi-encoder"
     status, headers, text = request(url, "GET", "/metrics")
     assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE toolrank_requests_total counter" in text

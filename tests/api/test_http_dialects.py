@@ -65,12 +65,12 @@ def test_tei_errors_have_tei_shape(default_server, payload, status, field):
 def test_models_list_and_info_show_aliases(aliased):
     models = httpx.get(aliased.http_url + "/v1/models", timeout=30).json()
     assert models["object"] == "list"
-    assert [m["id"] for m in models["data"]] == ["all-MiniLM-L6-v2", "jina-reranker-v2-base-multilingual",
-                                                 "rerank-v3.5"]
+    assert [m["id"] for m in models["data"]] == ["all-MiniLM-L6-v2", "minilm-l6-tools-v1", "default",
+                                                 "jina-reranker-v2-base-multilingual", "rerank-v3.5"]
     assert all(m["object"] == "model" for m in models["data"])
     info = httpx.get(aliased.http_url + "/info", timeout=30).json()
     assert info["aliases"] == {"jina-reranker-v2-base-multilingual": "all-MiniLM-L6-v2",
-                               "rerank-v3.5": "all-MiniLM-L6-v2"}
+                               "rerank-v3.5": "default"}
 
 
 def test_cohere_sdk_with_a_hard_coded_model_name(aliased):
@@ -80,7 +80,8 @@ def test_cohere_sdk_with_a_hard_coded_model_name(aliased):
     assert [r.index for r in resp.results] == [1]
     with pytest.raises(cohere.BadRequestError) as err:
         client.rerank(model="rerank-english-v2.0", query=QUERY, documents=TEXTS)
-    assert "'rerank-english-v2.0' is not served (served: all-MiniLM-L6-v2)" in err.value.body["message"]
+    assert ("'rerank-english-v2.0' is not served (served: all-MiniLM-L6-v2, default, minilm-l6-tools-v1)"
+            in err.value.body["message"])
 
 
 def test_aliases_work_over_grpc_too(aliased):

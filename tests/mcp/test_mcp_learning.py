@@ -23,8 +23,10 @@ SERVER = str(Path(__file__).resolve().parents[2] / "server")
 async def proxy(*flags: str) -> AsyncIterator[Proxy]:
     """The proxy process on this checkout's code (the SDK passes a bare environment unless given one)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([SERVER, os.environ.get("PYTHONPATH", "")])}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "toolrank.cli", "mcp", "proxy", *flags],
-                                   env=env)
+    # all-MiniLM-L6-v2 alone: these phrasings are calibrated on its gaps (the default server's tool-tuned
+    # minilm-l6-tools-v1 already puts SECOND's tool first, with nothing to learn; tests/mcp/test_upstream_tools.py)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "toolrank.cli", "mcp", "proxy", *flags,
+                                                                 "--model", "all-MiniLM-L6-v2"], env=env)
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()

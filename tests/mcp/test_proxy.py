@@ -7,6 +7,7 @@ runs the embedded model, so search quality here is the real model's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -68,7 +69,11 @@ async def proxy(*flags: str, errlog: Any = None) -> AsyncIterator[Proxy]:
     async def on_message(message: Any) -> None:
         notices.append(message)
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "toolrank.cli", "mcp", "proxy", *flags])
+    # the proxy process on this checkout's code (the SDK passes a bare environment unless given one)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1] / "server"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    params = StdioServerParameters(command=sys.executable, args=["-m", "toolrank.cli", "mcp", "proxy", *flags],
+                                   env=env)
     async with stdio_client(params, errlog=errlog or sys.stderr) as (read, write):
         async with ClientSession(read, write, message_handler=on_message) as session:
             await session.initialize()

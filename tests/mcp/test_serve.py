@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,10 @@ from toolrank.types import Candidate, TextInput, ToolInput
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fake_upstream import TOOLS
+
+SERVER = str(Path(__file__).resolve().parents[2] / "server")
+# the server process on this checkout's code (the SDK passes a bare environment unless given one)
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([SERVER, os.environ.get("PYTHONPATH", "")])}
 
 
 def _fill(store_url: str) -> None:
@@ -43,7 +48,7 @@ def test_serve_searches_an_existing_catalog(tmp_path: Path) -> None:
 
     async def main() -> None:
         params = StdioServerParameters(command=sys.executable, args=[
-            "-m", "toolrank.cli", "mcp", "serve", "--catalog", "agent-tools", "--store", store])
+            "-m", "toolrank.cli", "mcp", "serve", "--catalog", "agent-tools", "--store", store], env=ENV)
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             assert [t.name for t in (await session.list_tools()).tools] == ["search_tools"]
@@ -98,7 +103,7 @@ def test_serve_searches_a_running_servers_catalog(tmp_path: Path) -> None:
 
         async def main() -> None:
             params = StdioServerParameters(command=sys.executable, args=[
-                "-m", "toolrank.cli", "mcp", "serve", "--catalog", "mcp-tools", "--address", server.address])
+                "-m", "toolrank.cli", "mcp", "serve", "--catalog", "mcp-tools", "--address", server.address], env=ENV)
             async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
                 await session.initialize()
                 result = await session.call_tool("search_tools", {"query": "post a note in the team's chat "

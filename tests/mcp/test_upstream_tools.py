@@ -31,6 +31,8 @@ def test_catalog_follows_upstreams_by_diff_and_embeds_only_what_changed() -> Non
             first = list(TOOLS[:12])
             await catalog.set_tools("a", first)
             assert service.embedded_texts == 12 and len(catalog) == 12
+            # the default stack's bi-encoder for tools, though the catalog was first put empty (reset)
+            assert (await service.get("mcp")).model == "minilm-l6-tools-v1"
             assert (await catalog.search("weather in Oslo", 1))[0].name == "a.get_weather"
 
             # One description changed, one tool gone, one new: 2 texts embedded, 1 deleted, one put.

@@ -52,6 +52,7 @@ from toolrank.catalogs.types import (
 from toolrank.engine.cache import content_key
 from toolrank.engine.engine import Engine
 from toolrank.engine.ensemble import fuse_two_stages
+from toolrank.engine.stacks import bi_encoder_for
 from toolrank.engine.steps import cover_steps, fuse_steps, split_steps
 from toolrank.engine.validate import validate_candidates
 from toolrank.errors import (CatalogLimitExceeded, CatalogNotFound, InvalidRequest, RequestTooLarge, StoreUnavailable,
@@ -298,8 +299,9 @@ class CatalogService:
 
     # -- put -------------------------------------------------------------------------------
 
-    def _embedding_model(self, requested: str, current: str) -> str:
-        """The bi-encoder a put embeds with: the request's, the catalog's, the default, or "" (BM25 only)."""
+    def _embedding_model(self, requested: str, current: str, kinds: Sequence[str]) -> str:
+        """The bi-encoder a put embeds with: the request's, the catalog's, the default (for an ensemble such as
+        the default stack: its bi-encoder for the put's main kind, engine/stacks.py), or "" (BM25 only)."""
         if requested:
             spec = self.engine.served(requested).spec
             if spec.kind != BI_ENCODER:
@@ -310,6 +312,12 @@ class CatalogService:
                 return self.engine.served(current).spec.name
             except UnknownModel:
                 pass  # the catalog was embedded by a model this server no longer serves: use ours
+        ensemble = self.engine.ensembles.get(self.engine.default_model)
+        if ensemble is not None:
+            bi_encoders = {s.name for s in self.engine.model_specs() if s.kind == BI_ENCODER}
+            chosen = bi_encoder_for(ensemble, kinds, bi_encoders)
+            if chosen:
+                return chosen
         default = self.engine.served("").spec
         if default.kind == BI_ENCODER:
             return default.name
@@ -395,7 +403,9 @@ class CatalogService:
                 raise CatalogLimitExceeded(f"catalog {req.catalog!r}: the server holds {count} catalogs, "
                                            f"the limit is {self.settings.max_catalogs}")
         old: dict[str, StoredEntry] = {e.id: e for e in previous.entries} if previous else {}
-        model = self._embedding_model(req.model, previous.record.model if previous else "")
+        # an empty catalog (e.g. the MCP proxy's, reset at start) has no embeddings to stay consistent with
+        model = self._embedding_model(req.model, previous.record.model if previous and old else "",
+                                      [e.kind for e in new_entries or old.values()])
         final: dict[str, StoredEntry] = {} if req.replace else dict(old)
         added = updated = 0
         for e in new_entries:

@@ -407,7 +407,7 @@ class Engine:
         return self._inflight == 0
 
     async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int,
-                      observe: bool = True) -> RerankOutcome:
+                      observe: bool = True, lexical_weights: np.ndarray | None = None) -> RerankOutcome:
         stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
         try:
             normalized, norm_hits = await self.pools.cpu(self._normalize_all, query.candidates, raw, stop)
@@ -439,7 +439,8 @@ class Engine:
         else:
             scores, windows, queue_ns, infer_ns = await self._score_cross(served, q_ids, doc_ids, cut)
         truncated = sum(cut) + query_capped
-        fused = await self._fuse_lexical(query, normalized, texts, scores)  # on the raw scale (logit, cosine)
+        fused = await self._fuse_lexical(query, normalized, texts, scores,  # on the raw scale (logit, cosine)
+                                         lexical_weights)
         order = sorted(range(len(fused)), key=lambda i: (-fused[i], i))  # the raw order: clipping makes no ties
         scores = fused if query.raw_scores else to_unit_interval(spec, fused)
         if query.top_n:
@@ -470,10 +471,14 @@ class Engine:
         return outcome
 
     async def _fuse_lexical(self, query: RerankQuery, normalized: list[Normalized], texts: list[str],
-                            scores: np.ndarray) -> np.ndarray:
-        """Raw model score + lexical_weight x its spread x z(BM25) over this request (engine/lexical.py)."""
-        if query.lexical_weight is not None:
-            weights: np.ndarray | float = query.lexical_weight
+                            scores: np.ndarray, lexical_weights: np.ndarray | None = None) -> np.ndarray:
+        """Raw model score + lexical_weight x its spread x z(BM25) over this request (engine/lexical.py);
+        ``lexical_weights``: one per candidate, a stack's (engine/ensemble_run.py), before the request's."""
+        weights: np.ndarray | float
+        if lexical_weights is not None:
+            weights = lexical_weights
+        elif query.lexical_weight is not None:
+            weights = query.lexical_weight
         else:
             weights = np.array([default_weight(n.kind or c.kind) for n, c in zip(normalized, query.candidates)])
         if not np.any(weights):

@@ -75,6 +75,13 @@ class EnsembleSpec:
         return tuple(m for m in self.members if any(m.weight_for(k) for k in present))
 
 
+def with_lexical_weight(spec: EnsembleSpec, weight: float) -> EnsembleSpec:
+    """``spec`` with one BM25 weight for every kind: a request's ``lexical_weight`` overrides the stack's
+    (0: no BM25), as it does for a single model (engine/lexical.py)."""
+    members = tuple(m for m in spec.members if m.model != BM25_MEMBER)
+    return EnsembleSpec(spec.name, members + ((Member(BM25_MEMBER, weight),) if weight else ()))
+
+
 def _weight(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ConfigError(f"{where}: a weight must be a finite number >= 0, got {value!r}")
@@ -176,5 +183,5 @@ def fuse_two_stages(cross_raw: np.ndarray, stage_one: np.ndarray, stage_one_weig
     return 1.0 / (1.0 + np.exp(-fused / (1.0 + stage_one_weight)))
 
 
-__all__ = ["BM25_MEMBER", "fuse_two_stages", "ENSEMBLE_KIND", "EnsembleSpec", "Member", "fuse_z", "model_weight", "parse_ensemble",
+__all__ = ["BM25_MEMBER", "fuse_two_stages", "ENSEMBLE_KIND", "EnsembleSpec", "Member", "fuse_z", "model_weight", "parse_ensemble", "with_lexical_weight",
            "parse_ensemble_flag", "read_ensemble", "to_unit"]
