@@ -1,4 +1,4 @@
-"""LruCache: order, bounds, counters, and safety when executor threads share it."""
+"""The engine's budgeted caches: order, bounds, counters, and safety when executor threads share them."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import threading
 
 import pytest
 
-from toolrank.engine.cache import LruCache, content_key
+from toolrank.engine.cache import content_key
+from toolrank.engine.memory import MemoryBudget
 
 
 def test_least_recently_used_goes_first():
-    cache: LruCache[int] = LruCache(2)
+    cache = MemoryBudget(1 << 20).cache("t", max_entries=2)
     cache.put("a", 1)
     cache.put("b", 2)
     assert cache.get("a") == 1  # a is now the most recent
@@ -23,7 +24,7 @@ def test_least_recently_used_goes_first():
 
 
 def test_capacity_zero_stores_nothing_and_counts_misses():
-    cache: LruCache[int] = LruCache(0)
+    cache = MemoryBudget(0).cache("t")
     cache.put("a", 1)
     assert cache.get("a") is None and len(cache) == 0 and cache.stats() == (0, 1, 0)
 
@@ -48,7 +49,7 @@ def test_threads_sharing_a_tiny_cache_never_fail_and_lose_no_count(tiny_switch_i
     Before the lock, ``get`` (lookup, then move_to_end) raised KeyError when another
     thread evicted the key in between, and ``hits += 1`` lost updates.
     """
-    cache: LruCache[int] = LruCache(8)
+    cache = MemoryBudget(1 << 20).cache("t", max_entries=8)
     errors: list[BaseException] = []
     rounds = 20000
 

@@ -7,8 +7,7 @@ budget (``--cache-memory-mb``): one least-recently-used order across them, so wh
 keeps its entries and the total never passes the budget.
 
 Each :class:`BudgetedCache` is a view of the shared LRU under its own namespace, with its own hit/miss
-counters and entry count; it has :class:`toolrank.engine.cache.LruCache`'s interface, so the engine uses
-either. Thread-safe: one lock for the shared LRU (the caches are read and filled from worker threads).
+counters and entry count. Thread-safe: one lock for the shared LRU (the caches are read and filled from worker threads).
 """
 
 from __future__ import annotations
@@ -116,7 +115,7 @@ class MemoryBudget:
 
 
 class BudgetedCache(Generic[V]):
-    """One cache's view of a :class:`MemoryBudget` (same interface as ``LruCache``)."""
+    """One cache's view of a :class:`MemoryBudget` ."""
 
     def __init__(self, budget: MemoryBudget, namespace: str, weigher: Callable[[Any], int],
                  max_entries: int = 0) -> None:
@@ -124,7 +123,7 @@ class BudgetedCache(Generic[V]):
         self.namespace = namespace
         self.weigher = weigher
         self.max_entries = max_entries  # 0: only the byte budget bounds it
-        self.capacity = budget.budget  # bytes (LruCache's is entries): 0 means off
+        self.capacity = budget.budget  # bytes : 0 means off
         self._hits = 0
         self._misses = 0
 
