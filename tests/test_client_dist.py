@@ -131,5 +131,5 @@ def test_the_client_alone_talks_to_a_server(wheels: dict[str, Path], server: Ser
     assert out["file"].startswith(str(site)), "imported toolrank from somewhere else than the fresh venv"
     assert out["heavy"] == [], f"server libraries reachable from the client's venv: {out['heavy']}"
     assert out["top"] == 0 and out["n"] == 4 and out["picked"] == ["move_file"] and out["health"] is True
-    assert out["models"] == ["all-MiniLM-L6-v2"]
+    assert out["models"] == ["all-MiniLM-L6-v2", "minilm-l6-tools-v1", "default"]  # the default server's stack
     assert out["folder"] == ["mail.py:python"]  # toolrank.readers and the extension table, without tree-sitter
