@@ -406,17 +406,27 @@ class Engine:
             await asyncio.sleep(0.02)
         return self._inflight == 0
 
-    async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int,
-                      observe: bool = True, lexical_weights: np.ndarray | None = None) -> RerankOutcome:
+    async def normalize_request(self, candidates: tuple[Candidate, ...],
+                                raw: bool) -> tuple[list[Normalized], list[bool]]:
+        """Each candidate's text and whether it came from the cache, in the CPU pool, counted once per request
+        (an ensemble normalizes once and hands the result to each member)."""
         stop = threading.Event()  # set on cancel or timeout: the worker thread skips the remaining candidates
         try:
-            normalized, norm_hits = await self.pools.cpu(self._normalize_all, query.candidates, raw, stop)
+            normalized, norm_hits = await self.pools.cpu(self._normalize_all, candidates, raw, stop)
         except asyncio.CancelledError:
             stop.set()
             raise
         if not raw:
             self.counters.normalize_hits += sum(norm_hits)
             self.counters.normalize_misses += len(norm_hits) - sum(norm_hits)
+        return normalized, norm_hits
+
+    async def _rerank(self, query: RerankQuery, served: ServedModel, raw: bool, t0: int,
+                      observe: bool = True, lexical_weights: np.ndarray | None = None,
+                      prepared: tuple[list[Normalized], list[bool]] | None = None) -> RerankOutcome:
+        """Score ``query`` with one model; ``prepared``: the request's normalized candidates, when the caller
+        (an ensemble) has them already."""
+        normalized, norm_hits = prepared or await self.normalize_request(query.candidates, raw)
         t1 = time.perf_counter_ns()
         texts = [n.text for n in normalized]
         q_ids, query_capped, doc_ids, token_hits = await self.pools.cpu(

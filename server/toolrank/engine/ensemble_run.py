@@ -20,7 +20,7 @@ import numpy as np
 
 from toolrank.engine.ensemble import BM25_MEMBER, EnsembleSpec, Member, fuse_z, to_unit, with_lexical_weight
 from toolrank.engine.lexical import bm25_scores, lexical_tokens
-from toolrank.types import RerankOutcome, RerankQuery, Scored, Timing, Usage
+from toolrank.types import Normalized, RerankOutcome, RerankQuery, Scored, Timing, Usage
 
 if TYPE_CHECKING:
     from toolrank.engine.engine import Engine
@@ -32,16 +32,17 @@ async def rerank_ensemble(engine: "Engine", spec: EnsembleSpec, query: RerankQue
     ``observe`` False: one step of a multi-step request (engine/steps.py), counted once by the caller."""
     if query.lexical_weight is not None:
         spec = with_lexical_weight(spec, query.lexical_weight)
-    kinds = await engine.pools.cpu(_kinds, engine, query, raw)
+    prepared = await engine.normalize_request(query.candidates, raw)  # once, for every member
+    kinds = [n.kind or c.kind for n, c in zip(prepared[0], query.candidates)]  # as normalization reads them
     active = spec.active(kinds)
     models = [m.model for m in active if m.model != BM25_MEMBER] or [spec.models[0]]
     alone = _alone(active, kinds) if len(spec.models) > 1 else None
     if alone is not None:
-        return _finish(engine, await _rerank_one(engine, spec, alone, query, kinds, raw, t0), n=len(kinds),
-                       observe=observe)
+        return _finish(engine, await _rerank_one(engine, spec, alone, query, kinds, raw, t0, prepared),
+                       n=len(kinds), observe=observe)
     member_query = replace(query, raw_scores=True, lexical_weight=0.0, top_n=0, return_text=True)
     outcomes = await asyncio.gather(*(engine._rerank(replace(member_query, model=name), engine.served(name), raw,
-                                                     t0, observe=False) for name in models))
+                                                     t0, observe=False, prepared=prepared) for name in models))
     n = len(query.candidates)
     columns: dict[str, np.ndarray] = {}
     texts = [""] * n
@@ -89,7 +90,8 @@ def _alone(active: tuple[Member, ...], kinds: list[str]) -> Member | None:
 
 
 async def _rerank_one(engine: "Engine", spec: EnsembleSpec, member: Member, query: RerankQuery,
-                      kinds: list[str], raw: bool, t0: int) -> RerankOutcome:
+                      kinds: list[str], raw: bool, t0: int,
+                      prepared: tuple[list[Normalized], list[bool]]) -> RerankOutcome:
     """Only ``member`` runs for these kinds (e.g. the default stack on tools alone): its own path and score
     scale, as if it were served alone, with BM25 at the stack's weight (over the model's) per candidate kind;
     the same order as the z-score fusion, named as the stack."""
@@ -97,7 +99,7 @@ async def _rerank_one(engine: "Engine", spec: EnsembleSpec, member: Member, quer
     scale = member.weight_for(kinds[0]) if kinds else 1.0
     weights = np.array([bm25.weight_for(k) / scale if bm25 else 0.0 for k in kinds], dtype=np.float64)
     outcome = await engine._rerank(replace(query, model=member.model), engine.served(member.model), raw, t0,
-                                   observe=False, lexical_weights=weights)
+                                   observe=False, lexical_weights=weights, prepared=prepared)
     return replace(outcome, model=spec.name)
 
 
@@ -111,9 +113,3 @@ def _finish(engine: "Engine", outcome: RerankOutcome, n: int, observe: bool) -> 
         engine.observers.rerank(outcome, n)
     return outcome
 
-
-def _kinds(engine: "Engine", query: RerankQuery, raw: bool) -> list[str]:
-    """Each candidate's kind as normalization reads it (cached: the members then hit the same entries)."""
-    if raw:
-        return [c.kind for c in query.candidates]
-    return [engine.normalize_one(c.content)[0].kind or c.kind for c in query.candidates]
